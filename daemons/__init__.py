@@ -1,0 +1,1 @@
+"""daemons: everything that talks to the outside world (Bybit, PostgreSQL, files)."""

@@ -1,0 +1,19 @@
+"""Logging set-up shared by every entry point (CLI commands, daemons, Dagster code)."""
+
+from __future__ import annotations
+
+import logging
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(*, verbose: bool = False) -> None:
+    """Install the project's handlers once; safe to call again (it only adjusts the level)."""
+    root = logging.getLogger()
+    level = logging.DEBUG if verbose else logging.INFO
+    if not any(getattr(h, "_gridbot", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(_FORMAT))
+        handler._gridbot = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)

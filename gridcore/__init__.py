@@ -1,0 +1,1 @@
+"""gridcore: the pure grid strategy core shared by live trading and backtests."""
