@@ -1,0 +1,47 @@
+"""Intents: what the engine wants done, for a live worker or a simulated broker to carry out.
+
+The engine never talks to an exchange; it returns intents. The live worker turns them into
+REST calls, the backtest's broker into simulated orders, so both modes run the same
+decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+LONG = "long"
+SHORT = "short"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlaceLimitIntent:
+    """Place a limit order at a grid level.
+
+    ``client_order_id`` is sent as Bybit's ``orderLinkId`` and decodes back to
+    (strategy, direction, side, price in ticks, sequence); ``position_idx`` is 1 for the
+    long side and 2 for the short side of the hedge-mode position.
+    """
+
+    symbol: str
+    side: str
+    price: Decimal
+    qty: Decimal
+    reduce_only: bool
+    position_idx: int
+    client_order_id: str
+    grid_level: int
+    direction: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelIntent:
+    """Cancel one order, by exchange id when known, else by client id; says why."""
+
+    symbol: str
+    order_id: str | None
+    client_order_id: str | None
+    reason: str
+
+
+Intent = PlaceLimitIntent | CancelIntent
