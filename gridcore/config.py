@@ -146,6 +146,11 @@ class GridConfig:
             raise ConfigError("amount", "required (a quantity like '0.01' or 'x0.001')")
         return cls(**kwargs)
 
+    def with_values(self, values: Mapping[str, Any]) -> GridConfig:
+        """A copy with some parameters replaced (legacy names accepted), validated again."""
+        overrides = {_ALIASES.get(key, key): value for key, value in values.items()}
+        return GridConfig.from_mapping({**self.to_mapping(), **overrides})
+
     def to_mapping(self) -> dict[str, Any]:
         """JSON-serialisable form; ``from_mapping(to_mapping())`` gives an equal config."""
         return asdict(self)

@@ -9,8 +9,8 @@ Fast path: most ticker events change nothing. After a step that emitted nothing 
 the grid as it was, the engine remembers the open price interval between the two grid
 levels around the last price, and which levels' placement eligibility could still change
 inside it (:mod:`gridcore.quiet`). A later ticker inside that interval, with no other event
-in between and no position check due, provably gives the same empty result, so it returns
-at once. The tests compare every scenario against the engine with the fast path off.
+in between and no change of size multipliers by a due position check, provably gives the
+same empty result, so it returns at once. The tests compare every scenario against the engine with the fast path off.
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ class GridEngine:
         self.sequence = 0
         self.latch = SameOrderLatch()
         self._quiet: QuietCell | None = None
+        self._plan: tuple[list[int], frozenset[float], frozenset[float]] | None = None
+        self._plan_version = -1
         self._handlers = {
             TickerEvent: self._on_ticker,
             OrderUpdateEvent: self._on_order_update,
@@ -128,12 +130,34 @@ class GridEngine:
         if (
             cell is not None
             and cell.low < close < cell.high
-            and event.exchange_ts - cell.check_ts < self.config.position_check_interval_ms
             and all(is_eligible(side, price, close, self._half_step_pct) is eligible
                     for side, price, eligible in cell.watched)
+            and self._check_keeps_multipliers(close, event.exchange_ts)
         ):
+            self.steps += 1
             return []
         return self._step(close, event.exchange_ts)
+
+    def _check_keeps_multipliers(self, close: float, ts: int) -> bool:
+        """Run a due position check on the fast path; False if it would change sizes.
+
+        A check that leaves every multiplier as it was cannot change the step's outcome,
+        so the step stays quiet (with a 63 s check and one-minute bars, nearly every bar
+        is due).
+        """
+        if self.last_check_ts is not None and (
+            ts - self.last_check_ts < self.config.position_check_interval_ms
+        ):
+            return True
+        multipliers = self._position_check(close)
+        if multipliers != self.multipliers:
+            return False
+        self.last_check_ts = ts
+        return True
+
+    def _position_check(self, close: float) -> Multipliers:
+        return check_positions(self.config, self.positions[LONG], self.positions[SHORT],
+                               self.wallet_balance, close)
 
     def _on_order_update(self, event: OrderUpdateEvent) -> list[Intent]:
         if event.symbol == self.symbol and self.orders.apply_update(event):
@@ -187,10 +211,7 @@ class GridEngine:
             grid.build(close)
         if (self.steps == 0 or self.last_check_ts is None
                 or ts - self.last_check_ts >= self.config.position_check_interval_ms):
-            self.multipliers = check_positions(
-                self.config, self.positions[LONG], self.positions[SHORT],
-                self.wallet_balance, close,
-            )
+            self.multipliers = self._position_check(close)
             self.last_check_ts = ts
         self.steps += 1
         for direction in (LONG, SHORT):
@@ -204,7 +225,7 @@ class GridEngine:
             self._place_grid_orders(direction, held, close, intents)
         self._quiet = None
         if self.fast_path and not intents and grid.version == version_before:
-            self._quiet = quiet_cell(grid.levels, close, self._half_step_pct, self.last_check_ts)
+            self._quiet = quiet_cell(grid.levels, close, self._half_step_pct)
         return intents
 
     def _place_grid_orders(
@@ -215,27 +236,44 @@ class GridEngine:
         by_price: dict[float, list[HeldOrder]] = {}
         for order in held:
             by_price.setdefault(order.price, []).append(order)
+        visit, exact_prices, level_prices = self._visit_plan()
+        for index in visit:
+            level = levels[index]
+            if not held:
+                self._place(direction, index, level, close, intents)
+                continue
+            at_price = by_price.get(level.price)
+            if at_price is None:
+                self._place(direction, index, level, close, intents)
+                continue
+            other_side = [order for order in at_price if order.side != level.side]
+            for order in other_side:
+                self._cancel(order, "level changed side", intents)
+            if len(other_side) == len(at_price):
+                self._place(direction, index, level, close, intents)
+        for order in held:
+            if order.price not in exact_prices and round(order.price, 8) not in level_prices:
+                self._cancel(order, "price is not a grid level", intents)
+
+    def _visit_plan(self) -> tuple[list[int], frozenset[float], frozenset[float]]:
+        """Non-WAIT level indexes nearest the centre first, and the level prices (exact, 8 dp).
+
+        Both depend on the grid only, so they are kept until the grid changes.
+        """
+        grid = self.grid
+        if self._plan_version == grid.version and self._plan is not None:
+            return self._plan
+        levels = grid.levels
         waits = [i for i, level in enumerate(levels) if level.side == WAIT]
         centre = (waits[0] + waits[-1]) // 2 if waits else len(levels) // 2
         visit = sorted(
             (i for i, level in enumerate(levels) if level.side != WAIT),
             key=lambda i: (abs(i - centre), levels[i].price),
         )
-        for index in visit:
-            level = levels[index]
-            if not held:
-                self._place(direction, index, level, close, intents)
-                continue
-            at_price = by_price.get(level.price, ())
-            other_side = [order for order in at_price if order.side != level.side]
-            for order in other_side:
-                self._cancel(order, "level changed side", intents)
-            if len(other_side) == len(at_price):
-                self._place(direction, index, level, close, intents)
-        level_prices = {round(level.price, 8) for level in levels}
-        for order in held:
-            if round(order.price, 8) not in level_prices:
-                self._cancel(order, "price is not a grid level", intents)
+        exact = frozenset(level.price for level in levels)
+        self._plan = (visit, exact, frozenset(round(price, 8) for price in exact))
+        self._plan_version = grid.version
+        return self._plan
 
     def _place(
         self, direction: str, index: int, level: GridLevel, close: float, intents: list[Intent]
@@ -244,13 +282,15 @@ class GridEngine:
         side = level.side
         if not is_eligible(side, level.price, close, self._half_step_pct):
             return
+        reduce_only = (direction == LONG) == (side == SELL)
+        if reduce_only and not self.positions[direction].size > 0:
+            return  # nothing to close (the size guard below would refuse any quantity)
         long, short = self.positions[LONG], self.positions[SHORT]
         koef = self.config.long_koef if long_koef_applies(long, short) else 1.0
         qty = order_qty(self._amount, level.price, self.qty_step, self.wallet_balance,
                         self.multipliers[(direction, side)], koef)
         if qty is None or qty <= 0:
             return
-        reduce_only = (direction == LONG) == (side == SELL)
         for order in self.orders.orders.values():
             if (not order.cancel_pending and order.price == level.price and order.qty == qty
                     and order.side == side and order.reduce_only == reduce_only):

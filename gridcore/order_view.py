@@ -8,7 +8,7 @@ bot worked from the list it had read), but it is never cancelled twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gridcore.events import BUY, OrderUpdateEvent
 from gridcore.intents import LONG, SHORT
@@ -26,13 +26,12 @@ class HeldOrder:
     reduce_only: bool
     acknowledged: bool
     cancel_pending: bool = False
+    direction: str = field(init=False)
 
-    @property
-    def direction(self) -> str:
-        """Rule 3.4.1: long = opening BUY or closing SELL; short = the reverse."""
-        if (self.side == BUY) != self.reduce_only:
-            return LONG
-        return SHORT
+    def __post_init__(self) -> None:
+        # Rule 3.4.1: long = opening BUY or closing SELL; short = the reverse. Side and
+        # reduce-only never change for an order, so this is computed once.
+        self.direction = LONG if (self.side == BUY) != self.reduce_only else SHORT
 
     def to_state(self) -> list[object]:
         return [self.order_id, self.order_link_id, self.side, self.price, self.qty,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
 
 
 def round_to_tick(price: float, tick: float) -> float:
@@ -22,11 +23,13 @@ def price_to_ticks(price: float, tick: float) -> int:
     return round(price / tick)
 
 
+@lru_cache(maxsize=65_536)
 def round_up_to_step(qty: float, step: float) -> float:
     """Round a quantity up to a multiple of ``step``, in decimal, read back as a float.
 
     Float ``ceil(qty / step)`` turns 0.007 / 0.001 = 7.000000000000001 into 8 steps;
-    going through the shortest decimal repr of each float gives the intended 7.
+    going through the shortest decimal repr of each float gives the intended 7. Memoised:
+    a grid asks for the same few sizes over and over.
     """
     if qty <= 0:
         return 0.0

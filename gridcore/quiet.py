@@ -36,20 +36,17 @@ class QuietCell:
 
     low: float
     high: float
-    check_ts: int | None
     watched: tuple[tuple[str, float, bool], ...]
 
 
-def quiet_cell(
-    levels: list[GridLevel], close: float, half_step_pct: float, check_ts: int | None
-) -> QuietCell | None:
+def quiet_cell(levels: list[GridLevel], close: float, half_step_pct: float) -> QuietCell | None:
     """The cell around ``close`` after a quiet step, or ``None`` if there is none.
 
     There is none when the close sits on a level price (a level then keeps its side, a
     state of its own), outside the grid (the next update would rebuild it) or when the
     levels are not sorted.
     """
-    if check_ts is None or not levels:
+    if not levels:
         return None
     prices = [level.price for level in levels]
     if any(a > b for a, b in zip(prices, prices[1:])):
@@ -72,4 +69,4 @@ def quiet_cell(
         if not stable:
             watched.append((level.side, level.price,
                             is_eligible(level.side, level.price, close, half_step_pct)))
-    return QuietCell(low=low, high=high, check_ts=check_ts, watched=tuple(watched))
+    return QuietCell(low=low, high=high, watched=tuple(watched))

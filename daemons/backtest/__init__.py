@@ -1,0 +1,1 @@
+"""Backtest edge: turns stored or bundled market data into gridcore events and runs replays."""

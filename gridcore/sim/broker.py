@@ -1,0 +1,265 @@
+"""SimBroker: carries out engine intents in a simulated hedge-mode USDT-perpetual account.
+
+It answers exactly as the exchange's streams would (order updates, executions, position
+and wallet events), so the engine cannot tell a replay from live trading. When an order
+fills is the fill model's business; the broker does the bookkeeping: maker fees, hedge
+positions, realised PnL, funding, wallet balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from gridcore.events import (
+    BUY,
+    CoinBalance,
+    ExecutionEvent,
+    FundingEvent,
+    OrderUpdateEvent,
+    PositionEvent,
+    PublicTradeEvent,
+    TickerEvent,
+    WalletEvent,
+)
+from gridcore.intents import CancelIntent, Intent, PlaceLimitIntent
+from gridcore.positions import (
+    LONG_IDX,
+    SHORT_IDX,
+    ZERO,
+    PositionBook,
+    fee,
+    funding_payment,
+)
+from gridcore.sim.fills import FillModel
+from gridcore.sim.orders import SimOrder
+
+DEFAULT_MAKER_FEE = Decimal("0.0002")
+
+
+@dataclass(frozen=True, slots=True)
+class SimFill:
+    """One simulated execution, as stored and compared with live fills."""
+
+    ts: int
+    exec_id: str
+    order_id: str
+    order_link_id: str
+    side: str
+    price: Decimal
+    qty: Decimal
+    fee: Decimal
+    realised_pnl: Decimal
+    position_idx: int
+
+
+class SimBroker:
+    """A simulated account for one symbol.
+
+    Parameters
+    ----------
+    fill_model:
+        Decides when resting orders fill.
+    maker_fee_rate:
+        Fee rate on every fill's notional (grid orders rest, so they are makers).
+    starting_balance:
+        USDT wallet balance at the start.
+    latency_ms:
+        Delay between an intent and the moment its order can fill.
+    """
+
+    def __init__(
+        self,
+        symbol: str,
+        fill_model: FillModel,
+        *,
+        maker_fee_rate: Decimal = DEFAULT_MAKER_FEE,
+        starting_balance: Decimal = Decimal(10_000),
+        latency_ms: int = 0,
+        leverage: Decimal = Decimal(10),
+    ) -> None:
+        if latency_ms < 0:
+            raise ValueError(f"latency_ms: must be >= 0, got {latency_ms}")
+        if starting_balance < 0:
+            raise ValueError(f"starting_balance: must be >= 0, got {starting_balance}")
+        self.symbol = symbol
+        self.fill_model = fill_model
+        self.maker_fee_rate = maker_fee_rate
+        self.latency_ms = latency_ms
+        self.leverage = leverage
+        self.balance = starting_balance
+        self.fees_paid = ZERO
+        self.funding_paid = ZERO
+        self.positions = {LONG_IDX: PositionBook(LONG_IDX), SHORT_IDX: PositionBook(SHORT_IDX)}
+        self.orders: dict[str, SimOrder] = {}
+        self.fills: list[SimFill] = []
+        self.last_price: Decimal | None = None
+        self._next_order = 0
+        self._next_exec = 0
+        self._seq = 0
+        self._best_buy = float("-inf")
+        self._best_sell = float("inf")
+
+    # ------------------------------------------------------------------ intents
+
+    def submit(self, intents: list[Intent], ts: int) -> list[object]:
+        """Carry out intents at event time ``ts``; return the exchange's answers."""
+        answers: list[object] = []
+        for intent in intents:
+            if isinstance(intent, PlaceLimitIntent):
+                answers.append(self._place(intent, ts))
+            elif isinstance(intent, CancelIntent):
+                answers.extend(self._cancel(intent, ts))
+        self._refresh_best()
+        return answers
+
+    def _place(self, intent: PlaceLimitIntent, ts: int) -> OrderUpdateEvent:
+        self._next_order += 1
+        order = SimOrder(
+            order_id=f"sim-{self._next_order}", order_link_id=intent.client_order_id,
+            side=intent.side, price=intent.price, price_f=float(intent.price), qty=intent.qty,
+            leaves_qty=intent.qty, reduce_only=intent.reduce_only,
+            position_idx=intent.position_idx, placed_ts=ts, active_ts=ts + self.latency_ms,
+        )
+        if any(o.order_link_id == order.order_link_id for o in self.orders.values()):
+            return self._order_event(order, "Rejected", ts, reject_reason="EC_DuplicateLinkId")
+        self.orders[order.order_id] = order
+        return self._order_event(order, "New", ts)
+
+    def _cancel(self, intent: CancelIntent, ts: int) -> list[object]:
+        for order_id, order in self.orders.items():
+            if order_id == intent.order_id or (
+                intent.client_order_id is not None and order.order_link_id == intent.client_order_id
+            ):
+                del self.orders[order_id]
+                return [self._order_event(order, "Cancelled", ts)]
+        return []  # already filled or gone: the exchange would answer "order does not exist"
+
+    # ------------------------------------------------------------------ market
+
+    def initial_events(self, ts: int) -> list[object]:
+        """The account as the private streams would show it on connect."""
+        return [self._position_event(LONG_IDX, ts), self._position_event(SHORT_IDX, ts),
+                self._wallet_event(ts)]
+
+    def on_market(self, event: object) -> list[object]:
+        """Fills (and funding) caused by one market event, as account events."""
+        if isinstance(event, TickerEvent):
+            return self._on_print(event.last_price, None, event.exchange_ts)
+        if isinstance(event, PublicTradeEvent):
+            return self._on_print(event.price, float(event.size), event.exchange_ts)
+        if isinstance(event, FundingEvent):
+            return self._on_funding(event)
+        return []
+
+    def _on_print(self, price: Decimal, size: float | None, ts: int) -> list[object]:
+        self.last_price = price
+        price_f = float(price)
+        if not (price_f <= self._best_buy or price_f >= self._best_sell):
+            return []
+        answers: list[object] = []
+        for order in list(self.orders.values()):
+            if order.active_ts > ts:
+                continue
+            qty = self.fill_model.fill_qty(order, price_f, size)
+            if qty > 0:
+                answers.extend(self._fill(order, min(qty, order.leaves_qty), ts))
+        self._refresh_best()
+        return answers
+
+    def _fill(self, order: SimOrder, qty: Decimal, ts: int) -> list[object]:
+        book = self.positions[order.position_idx]
+        if order.reduce_only:
+            qty = min(qty, book.size)
+            if qty == 0:  # the position it would reduce is gone: the exchange cancels it
+                del self.orders[order.order_id]
+                return [self._order_event(order, "Cancelled", ts)]
+        outcome = book.apply_fill(order.side, qty, order.price)
+        paid = fee(order.price, qty, self.maker_fee_rate)
+        self.balance += outcome.realised_pnl - paid
+        self.fees_paid += paid
+        order.leaves_qty -= qty
+        if order.reduce_only and order.leaves_qty > 0 and book.size == 0:
+            order.leaves_qty = ZERO  # trimmed to the position, as Bybit does
+        self._next_exec += 1
+        fill = SimFill(ts=ts, exec_id=f"simx-{self._next_exec}", order_id=order.order_id,
+                       order_link_id=order.order_link_id, side=order.side, price=order.price,
+                       qty=qty, fee=paid, realised_pnl=outcome.realised_pnl,
+                       position_idx=order.position_idx)
+        self.fills.append(fill)
+        status = "Filled" if order.leaves_qty == 0 else "PartiallyFilled"
+        if order.leaves_qty == 0:
+            del self.orders[order.order_id]
+        execution = ExecutionEvent(
+            symbol=self.symbol, exchange_ts=ts, local_ts=ts, seq=self._bump(),
+            exec_id=fill.exec_id, order_id=order.order_id, order_link_id=order.order_link_id,
+            side=order.side, exec_price=order.price, exec_qty=qty, exec_fee=paid,
+            fee_rate=self.maker_fee_rate, leaves_qty=order.leaves_qty,
+            closed_size=outcome.closed_qty, exec_type="Trade", is_maker=True,
+        )
+        return [execution, self._order_event(order, status, ts),
+                self._position_event(order.position_idx, ts), self._wallet_event(ts)]
+
+    def _on_funding(self, event: FundingEvent) -> list[object]:
+        mark = event.mark_price or self.last_price
+        if mark is None:
+            return []
+        for idx, book in self.positions.items():
+            if book.size > 0:
+                payment = funding_payment(mark, book.size, event.funding_rate, idx)
+                self.balance -= payment
+                self.funding_paid += payment
+        return [self._wallet_event(event.exchange_ts)]
+
+    # ------------------------------------------------------------------ reporting
+
+    def unrealised_pnl(self, mark: Decimal | None = None) -> Decimal:
+        """Open PnL of both sides at ``mark`` (default: the last price seen)."""
+        price = mark if mark is not None else self.last_price
+        if price is None:
+            return ZERO
+        return sum((book.unrealised_pnl(price) for book in self.positions.values()), ZERO)
+
+    def equity(self, mark: Decimal | None = None) -> Decimal:
+        """Wallet balance plus open PnL."""
+        return self.balance + self.unrealised_pnl(mark)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _bump(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _refresh_best(self) -> None:
+        buys = [o.price_f for o in self.orders.values() if o.side == BUY]
+        sells = [o.price_f for o in self.orders.values() if o.side != BUY]
+        self._best_buy = max(buys, default=float("-inf"))
+        self._best_sell = min(sells, default=float("inf"))
+
+    def _order_event(
+        self, order: SimOrder, status: str, ts: int, reject_reason: str = ""
+    ) -> OrderUpdateEvent:
+        return OrderUpdateEvent(
+            symbol=self.symbol, exchange_ts=ts, local_ts=ts, seq=self._bump(),
+            order_id=order.order_id, order_link_id=order.order_link_id, side=order.side,
+            price=order.price, qty=order.qty, order_status=status,
+            reduce_only=order.reduce_only, position_idx=order.position_idx,
+            cum_exec_qty=order.qty - order.leaves_qty, leaves_qty=order.leaves_qty,
+            reject_reason=reject_reason,
+        )
+
+    def _position_event(self, idx: int, ts: int) -> PositionEvent:
+        book = self.positions[idx]
+        mark = self.last_price if self.last_price is not None else book.avg_entry
+        return PositionEvent(
+            symbol=self.symbol, exchange_ts=ts, local_ts=ts, seq=self._bump(),
+            position_idx=idx, size=book.size, entry_price=book.avg_entry,
+            leverage=self.leverage, mark_price=mark, position_value=book.position_value(mark),
+            unrealised_pnl=book.unrealised_pnl(mark), cum_realised_pnl=book.realised_pnl,
+        )
+
+    def _wallet_event(self, ts: int) -> WalletEvent:
+        return WalletEvent(
+            symbol="", exchange_ts=ts, local_ts=ts, seq=self._bump(),
+            coins=(CoinBalance("USDT", self.balance, self.balance),),
+        )
