@@ -46,7 +46,8 @@ def _parse_ts_ms(text: str) -> int:
     return int(value) if value > 1e11 else int(round(value * 1000))
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def open_text(path: Path) -> io.TextIOBase:
+    """Open a CSV for reading as text, gunzipping ``.gz`` files on the fly."""
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
     return open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the caller
@@ -55,7 +56,7 @@ def _open_text(path: Path) -> io.TextIOBase:
 def iter_bars(path: Path | str | None = None) -> Iterator[Bar]:
     """Yield bars in file order (the bundled file is sorted by time)."""
     source = Path(path) if path is not None else BUNDLED_BARS
-    with _open_text(source) as handle:
+    with open_text(source) as handle:
         for row in csv.DictReader(handle):
             yield Bar(
                 ts_ms=_parse_ts_ms(row["timestamp"]),

@@ -10,14 +10,12 @@ is detected from the header so a user can point the venue at either.
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from daemons.marketdata.bars import DATA_DIR
+from daemons.marketdata.bars import DATA_DIR, open_text
 from daemons.marketdata.trade import Trade
 
 BUNDLED_TRADES = DATA_DIR / "binance_usdm_btcusdt_trades_2024-08-08T2354.csv.gz"
@@ -27,12 +25,6 @@ BYBIT_COLUMNS = ("timestamp", "side", "size", "price", "trdMatchID")
 
 class TradeFormatError(ValueError):
     """The CSV header matches neither supported trade format."""
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the caller
 
 
 def detect_format(header: list[str]) -> str:
@@ -76,7 +68,7 @@ def iter_trades_csv(path: Path | str | None = None) -> Iterator[Trade]:
     the same order. Raises :class:`TradeFormatError` on an unknown header.
     """
     source = Path(path) if path is not None else BUNDLED_TRADES
-    with _open_text(source) as handle:
+    with open_text(source) as handle:
         reader = csv.DictReader(handle)
         kind = detect_format(list(reader.fieldnames or []))
         parse = _binance_row if kind == "binance" else _bybit_row

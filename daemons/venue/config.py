@@ -1,0 +1,132 @@
+"""Venue configuration: the accounts file and every tunable of the market.
+
+Secrets arrive only through the accounts file; :class:`AccountSpec` never shows them in
+its repr so that a logged config cannot leak a key.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CROSS_POLICIES = ("taker", "reject")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class AccountSpec:
+    """One trading account: keys, starting USDT and fee rates."""
+
+    name: str
+    api_key: str
+    api_secret: str = field(repr=False)
+    usdt: Decimal = Decimal("10000")
+    maker_fee_rate: Decimal = Decimal("0.0002")
+    taker_fee_rate: Decimal = Decimal("0.00055")
+    leverage: Decimal = Decimal("10")
+
+    def __repr__(self) -> str:
+        return f"AccountSpec(name={self.name!r}, api_key={self.api_key!r}, api_secret='***')"
+
+
+def _decimal(entry: dict[str, Any], key: str, default: str, where: str) -> Decimal:
+    try:
+        value = Decimal(str(entry.get(key, default)))
+    except InvalidOperation as e:
+        raise ConfigError(f"{where}.{key}: not a number") from e
+    if not value.is_finite() or value < 0:
+        raise ConfigError(f"{where}.{key}: must be a non-negative number")
+    return value
+
+
+def parse_accounts(data: Any) -> tuple[AccountSpec, ...]:
+    """Validate the parsed accounts document: a list, or ``{"accounts": [...]}``."""
+    entries = data.get("accounts") if isinstance(data, dict) else data
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError("accounts: expected a non-empty list of accounts")
+    specs: list[AccountSpec] = []
+    for number, entry in enumerate(entries):
+        where = f"accounts[{number}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping")
+        for key in ("api_key", "api_secret"):
+            if not isinstance(entry.get(key), str) or not entry[key]:
+                raise ConfigError(f"{where}.{key}: required non-empty string")
+        usdt = entry.get("usdt", entry.get("balance_usdt", "10000"))
+        specs.append(
+            AccountSpec(
+                name=str(entry.get("name", f"account{number + 1}")),
+                api_key=entry["api_key"],
+                api_secret=entry["api_secret"],
+                usdt=_decimal({"usdt": usdt}, "usdt", "10000", where),
+                maker_fee_rate=_decimal(entry, "maker_fee_rate", "0.0002", where),
+                taker_fee_rate=_decimal(entry, "taker_fee_rate", "0.00055", where),
+                leverage=_decimal(entry, "leverage", "10", where),
+            )
+        )
+    keys = [s.api_key for s in specs]
+    if len(set(keys)) != len(keys):
+        raise ConfigError("accounts: api_key values must be unique")
+    return tuple(specs)
+
+
+def load_accounts(path: Path | str) -> tuple[AccountSpec, ...]:
+    """Read an accounts file (``.json``, else YAML)."""
+    source = Path(path)
+    if not source.is_file():
+        raise ConfigError(f"accounts file not found: {source}")
+    text = source.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if source.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"accounts file {source}: cannot parse ({type(e).__name__})") from e
+    return parse_accounts(data)
+
+
+@dataclass(frozen=True)
+class VenueConfig:
+    """Everything a venue needs; defaults are Bybit's BTCUSDT perpetual."""
+
+    accounts: tuple[AccountSpec, ...]
+    host: str = "127.0.0.1"
+    port: int = 0
+    tape: str = "generated"
+    seed: int = 1
+    speed: float = 1.0
+    symbol: str = "BTCUSDT"
+    tick_size: Decimal = Decimal("0.10")
+    qty_step: Decimal = Decimal("0.001")
+    funding_rate: Decimal = Decimal("0.0001")
+    funding_interval_s: int = 8 * 3600
+    cross_policy: str = "taker"
+    latency_ms_median: float = 15.0
+    latency_ms_sigma: float = 0.5
+    depth_median_qty: float = 2.0
+    depth_sigma: float = 1.0
+    depth_growth_per_tick: float = 0.02
+    ticker_interval_ms: int = 100
+    order_rate_per_s: int = 10
+    query_rate_per_s: int = 50
+    start_paused: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.accounts:
+            raise ConfigError("accounts: at least one account is required")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port: {self.port} is not a TCP port")
+        if self.speed <= 0:
+            raise ConfigError("speed: must be greater than zero")
+        if self.cross_policy not in CROSS_POLICIES:
+            raise ConfigError(f"cross_policy: one of {CROSS_POLICIES}")
+        if self.latency_ms_median < 0 or self.depth_median_qty < 0:
+            raise ConfigError("latency_ms_median and depth_median_qty: must not be negative")
+        if self.funding_interval_s <= 0 or self.ticker_interval_ms <= 0:
+            raise ConfigError("funding_interval_s and ticker_interval_ms: must be positive")
