@@ -1,0 +1,1 @@
+"""Backtest assets: replays of market data through gridcore."""

@@ -1,0 +1,41 @@
+"""The gridbot command: help, version, and the demo on a short slice of the bundled month."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from daemons.cli.main import app
+from gridcore.version import GRIDCORE_VERSION
+
+runner = CliRunner()
+
+
+def test_cli_help_lists_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "version" in result.output and "demo" in result.output
+
+
+def test_cli_version_prints_both_versions() -> None:
+    result = runner.invoke(app, ["version"])
+    assert result.exit_code == 0
+    assert f"gridcore {GRIDCORE_VERSION}" in result.output
+
+
+def test_cli_demo_short_slice_prints_summary() -> None:
+    result = runner.invoke(app, ["demo", "--max-bars", "2000"])
+    assert result.exit_code == 0, result.output
+    assert "fills" in result.output and "realised PnL" in result.output
+    assert "8,000" in result.output  # 4 ticker events per bar
+
+
+def test_cli_demo_bad_parameter_fails_naming_the_field() -> None:
+    result = runner.invoke(app, ["demo", "--max-bars", "10", "--set", "grid_count=1"])
+    assert result.exit_code != 0
+    assert "grid_count" in result.output
+
+
+def test_cli_demo_malformed_set_fails() -> None:
+    result = runner.invoke(app, ["demo", "--set", "grid_count"])
+    assert result.exit_code != 0
+    assert "KEY=VALUE" in result.output
