@@ -1,0 +1,107 @@
+"""The fault admin interface under ``/admin`` on the venue's own port (loopback only).
+
+Options come as query parameters, e.g. ``POST /admin/faults/http_5xx?seconds=10&status=502``;
+``account`` (name or api_key) narrows a fault or a drop to one account.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from daemons.marketdata.trade import Trade
+from daemons.venue.clock import wall_ms
+from daemons.venue.faults import KINDS
+
+if TYPE_CHECKING:
+    from daemons.venue.server import VenueServer
+
+FAULT_OPTIONS = ("status", "ms", "mode")
+
+
+def _server(request: web.Request) -> VenueServer:
+    return request.app["venue"]
+
+
+def _account(server: VenueServer, request: web.Request) -> str | None:
+    given = request.query.get("account")
+    if not given:
+        return None
+    if given in server.core.accounts:
+        return given
+    acct = server.core.by_key.get(given)
+    if acct is None:
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"unknown account {given!r}"}),
+                                 content_type="application/json")
+    return acct.name
+
+
+async def status(request: web.Request) -> web.Response:
+    return web.json_response(_server(request).status())
+
+
+async def set_fault(request: web.Request) -> web.Response:
+    server = _server(request)
+    kind = request.match_info["kind"]
+    if kind not in KINDS:
+        return web.json_response({"error": f"unknown fault {kind!r}", "known": KINDS}, status=400)
+    try:
+        seconds = float(request.query.get("seconds", "30"))
+    except ValueError:
+        return web.json_response({"error": "seconds must be a number"}, status=400)
+    options = {k: request.query[k] for k in FAULT_OPTIONS if k in request.query}
+    until = wall_ms() + int(seconds * 1000)
+    fault = server.faults.set(kind, until, _account(server, request), options)
+    return web.json_response({"ok": True, "fault": fault.as_dict()})
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    kind = request.match_info.get("kind")
+    return web.json_response({"ok": True, "cleared": _server(request).faults.clear(kind)})
+
+
+async def drop(request: web.Request) -> web.Response:
+    server = _server(request)
+    stream = request.query.get("stream", "all")
+    account = _account(server, request)
+    dropped = 0
+    if stream in ("all", "public") and account is None:
+        dropped += await server.public.drop()
+    if stream in ("all", "private"):
+        dropped += await server.private.drop(account)
+    return web.json_response({"ok": True, "dropped": dropped})
+
+
+async def pause(request: web.Request) -> web.Response:
+    _server(request).clock.pause()
+    return web.json_response({"ok": True, "paused": True})
+
+
+async def resume(request: web.Request) -> web.Response:
+    _server(request).clock.resume()
+    return web.json_response({"ok": True, "paused": False})
+
+
+async def inject(request: web.Request) -> web.Response:
+    """Play given trades now: ``[{"side": "Sell", "price": "50000.0", "size": "0.5"}]``."""
+    server = _server(request)
+    rows = await request.json()
+    now = wall_ms()
+    for number, row in enumerate(rows):
+        trade = Trade(server.clock.tape_ms(now), f"admin-{now}-{number}", str(row["side"]),
+                      float(row["price"]), float(row["size"]))
+        server.driver.inject(trade)
+    return web.json_response({"ok": True, "trades": len(rows)})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/admin/status", status)
+    app.router.add_post("/admin/faults/{kind}", set_fault)
+    app.router.add_delete("/admin/faults", clear_faults)
+    app.router.add_delete("/admin/faults/{kind}", clear_faults)
+    app.router.add_post("/admin/ws/drop", drop)
+    app.router.add_post("/admin/tape/pause", pause)
+    app.router.add_post("/admin/tape/resume", resume)
+    app.router.add_post("/admin/tape/trades", inject)

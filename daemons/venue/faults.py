@@ -1,0 +1,66 @@
+"""Faults switched on by the admin interface or flags, each for a while.
+
+Later issues prove that nothing is lost across these; each fault is scoped to one
+account or (``account=None``) to all, and expires by itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KINDS = {
+    "http_5xx": "REST answers HTTP 5xx (``status``, default 503)",
+    "rate_limit": "REST answers retCode 10006",
+    "auth_reject": "REST answers retCode 10003 and WebSocket auth fails",
+    "ack_delay": "REST order acknowledgements wait ``ms`` milliseconds",
+    "stall_public": "public WebSocket stream goes silent (``mode`` hold or drop)",
+    "stall_private": "private WebSocket stream goes silent (``mode`` hold or drop)",
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One active fault: its end (wall ms), scope and options."""
+
+    kind: str
+    until_ms: int
+    account: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "until_ms": self.until_ms, "account": self.account,
+                **self.options}
+
+
+class Faults:
+    """The set of active faults, looked up on every request and message."""
+
+    def __init__(self) -> None:
+        self._active: dict[tuple[str, str | None], Fault] = {}
+
+    def set(self, kind: str, until_ms: int, account: str | None = None,
+            options: dict[str, str] | None = None) -> Fault:
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault {kind!r}; known: {', '.join(sorted(KINDS))}")
+        fault = Fault(kind, until_ms, account, dict(options or {}))
+        self._active[(kind, account)] = fault
+        return fault
+
+    def get(self, kind: str, account: str | None, now_ms: int) -> Fault | None:
+        """The fault of ``kind`` that applies to ``account`` now (account-wide or global)."""
+        for key in ((kind, account), (kind, None)):
+            fault = self._active.get(key)
+            if fault is not None:
+                if fault.until_ms > now_ms:
+                    return fault
+                del self._active[key]
+        return None
+
+    def clear(self, kind: str | None = None) -> int:
+        keys = [k for k in self._active if kind is None or k[0] == kind]
+        for key in keys:
+            del self._active[key]
+        return len(keys)
+
+    def snapshot(self, now_ms: int) -> list[dict[str, object]]:
+        return [f.as_dict() for f in self._active.values() if f.until_ms > now_ms]

@@ -1,0 +1,70 @@
+"""Public market endpoints: time, instruments, tickers, recent trades, klines, funding."""
+
+from __future__ import annotations
+
+from daemons.venue.errors import bad_param
+from daemons.venue.order_entry import check_category_symbol
+from daemons.venue.params import Call, int_param, optional_int
+from daemons.venue.payloads import num
+from daemons.venue.payloads_market import instrument, kline_rows, recent_trade
+
+INTERVALS = {"1": 1, "3": 3, "5": 5, "15": 15, "30": 30, "60": 60, "120": 120, "240": 240,
+             "360": 360, "720": 720, "D": 1440}
+
+
+def server_time(call: Call) -> dict:
+    return {"timeSecond": str(call.now_ms // 1000), "timeNano": str(call.now_ms * 1_000_000)}
+
+
+def instruments_info(call: Call) -> dict:
+    if call.params.get("category") != "linear":
+        raise bad_param("Illegal category")
+    symbol = call.params.get("symbol")
+    config = call.server.config
+    listed = [instrument(config)] if symbol in (None, "", config.symbol) else []
+    return {"category": "linear", "list": listed, "nextPageCursor": ""}
+
+
+def tickers(call: Call) -> dict:
+    check_category_symbol(call.server.core, call.params, need_symbol=False)
+    return {"category": "linear", "list": [call.server.ticker.full(call.now_ms)]}
+
+
+def recent_trades(call: Call) -> dict:
+    check_category_symbol(call.server.core, call.params, need_symbol=False)
+    limit = int_param(call.params, "limit", 500, 1, 1000)
+    recent = list(call.server.core.market.recent)[-limit:]
+    return {"category": "linear", "list": [recent_trade(i) for i in reversed(recent)]}
+
+
+def kline(call: Call) -> dict:
+    params = {"category": "linear", **call.params}
+    check_category_symbol(call.server.core, params, need_symbol=True)
+    minutes = INTERVALS.get(str(call.params.get("interval", "")))
+    if minutes is None:
+        raise bad_param("params error: interval invalid")
+    limit = int_param(call.params, "limit", 200, 1, 1000)
+    rows = kline_rows(call.server.core.market, minutes, limit,
+                      optional_int(call.params, "start"), optional_int(call.params, "end"))
+    return {"symbol": call.server.config.symbol, "category": "linear", "list": rows}
+
+
+def funding_history(call: Call) -> dict:
+    check_category_symbol(call.server.core, call.params, need_symbol=True)
+    limit = int_param(call.params, "limit", 200, 1, 200)
+    history = list(call.server.core.market.funding_history)[-limit:]
+    symbol = call.server.config.symbol
+    return {"category": "linear", "list": [
+        {"symbol": symbol, "fundingRate": num(rate), "fundingRateTimestamp": str(ts)}
+        for ts, rate in reversed(history)
+    ]}
+
+
+ROUTES = {
+    ("GET", "/v5/market/time"): server_time,
+    ("GET", "/v5/market/instruments-info"): instruments_info,
+    ("GET", "/v5/market/tickers"): tickers,
+    ("GET", "/v5/market/recent-trade"): recent_trades,
+    ("GET", "/v5/market/kline"): kline,
+    ("GET", "/v5/market/funding/history"): funding_history,
+}

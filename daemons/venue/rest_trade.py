@@ -1,0 +1,81 @@
+"""Order endpoints: create, cancel, cancel-all, open orders, history, executions."""
+
+from __future__ import annotations
+
+from daemons.venue.errors import bad_param
+from daemons.venue.order_entry import cancel_all, cancel_order, check_category_symbol, place_order
+from daemons.venue.orders import Order
+from daemons.venue.params import Call, optional_int, page
+from daemons.venue.payloads import execution_item, order_item
+
+SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
+
+
+def _ids(order: Order) -> dict[str, str]:
+    return {"orderId": order.order_id, "orderLinkId": order.order_link_id}
+
+
+def create(call: Call) -> dict:
+    return _ids(place_order(call.server.core, call.account, call.params, call.now_ms))
+
+
+def cancel(call: Call) -> dict:
+    return _ids(cancel_order(call.server.core, call.account, call.params, call.now_ms))
+
+
+def cancel_everything(call: Call) -> dict:
+    orders = cancel_all(call.server.core, call.account, call.params, call.now_ms)
+    return {"list": [_ids(o) for o in orders], "success": "1"}
+
+
+def _orders(call: Call, open_only: bool) -> dict:
+    check_category_symbol(call.server.core, call.params, need_symbol=False)
+    order_id, link = call.params.get("orderId"), call.params.get("orderLinkId")
+    chosen = sorted(call.account.orders.values(), key=lambda o: o.seq, reverse=True)
+    if order_id:
+        chosen = [o for o in chosen if o.order_id == order_id]
+    if link:
+        chosen = [o for o in chosen if o.order_link_id == link]
+    if open_only and not (order_id or link):
+        chosen = [o for o in chosen if o.is_open]
+    rows, cursor = page(chosen, lambda o: o.seq, call.params, 20, 50)
+    return {"list": [order_item(o, call.account, ws=False) for o in rows],
+            "nextPageCursor": cursor, "category": "linear"}
+
+
+def open_orders(call: Call) -> dict:
+    return _orders(call, open_only=True)
+
+
+def order_history(call: Call) -> dict:
+    return _orders(call, open_only=False)
+
+
+def executions(call: Call) -> dict:
+    check_category_symbol(call.server.core, call.params, need_symbol=False)
+    start, end = optional_int(call.params, "startTime"), optional_int(call.params, "endTime")
+    if start is not None and end is not None and not 0 <= end - start <= SEVEN_DAYS_MS:
+        raise bad_param("params error: the time range must be within 7 days")
+    rows = list(reversed(call.account.executions))
+    for key, attr in (("orderId", "order_id"), ("orderLinkId", "order_link_id"),
+                      ("execType", "exec_type")):
+        wanted = call.params.get(key)
+        if wanted:
+            rows = [e for e in rows if getattr(e, attr) == wanted]
+    if start is not None:
+        rows = [e for e in rows if e.exec_time_ms >= start]
+    if end is not None:
+        rows = [e for e in rows if e.exec_time_ms <= end]
+    chosen, cursor = page(rows, lambda e: e.seq, call.params, 50, 100)
+    return {"nextPageCursor": cursor, "category": "linear",
+            "list": [execution_item(e, ws=False) for e in chosen]}
+
+
+ROUTES = {
+    ("POST", "/v5/order/create"): create,
+    ("POST", "/v5/order/cancel"): cancel,
+    ("POST", "/v5/order/cancel-all"): cancel_everything,
+    ("GET", "/v5/order/realtime"): open_orders,
+    ("GET", "/v5/order/history"): order_history,
+    ("GET", "/v5/execution/list"): executions,
+}

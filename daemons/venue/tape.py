@@ -1,0 +1,96 @@
+"""The tape: where trades come from, and the task that plays them in venue time.
+
+``generated`` is the seeded generator calibrated on the bundled trades, ``bars`` the
+bundled month of one-minute bars filled in with generated trades, and a path is either a
+bars CSV (``timestamp,open,high,low,close,volume``) or a trades CSV (Bybit's public dump
+or the bundled Binance format), detected from its header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from daemons.marketdata.bars import iter_bars, open_text
+from daemons.marketdata.generator import generate_trades, trades_from_bars
+from daemons.marketdata.trade import Trade
+from daemons.marketdata.trades_csv import iter_trades_csv
+from daemons.venue.clock import TapeClock, wall_ms
+from daemons.venue.config import ConfigError
+from daemons.venue.core import VenueCore
+
+BAR_COLUMNS = {"timestamp", "open", "high", "low", "close", "volume"}
+MAX_BATCH = 5000
+IDLE_S = 0.01
+
+
+def open_tape(kind: str, seed: int) -> Iterator[Trade]:
+    """The trade iterator for a ``--tape`` value; raises ConfigError for a bad file."""
+    if kind == "generated":
+        return generate_trades(seed, start_ms=wall_ms())
+    if kind == "bars":
+        return trades_from_bars(iter_bars(), seed)
+    path = Path(kind)
+    if not path.is_file():
+        raise ConfigError(f"tape: {kind!r} is not 'generated', 'bars' or an existing file")
+    with open_text(path) as handle:
+        header = set(next(csv.reader(handle), []))
+    if BAR_COLUMNS <= header:
+        return trades_from_bars(iter_bars(path), seed)
+    try:
+        return iter(list(iter_trades_csv(path)))
+    except ValueError as e:
+        raise ConfigError(f"tape: {e}") from e
+
+
+class TapeDriver:
+    """Feeds due trades into the core and publishes after every step."""
+
+    def __init__(self, core: VenueCore, clock: TapeClock, trades: Iterator[Trade],
+                 publish: Callable[[], None]) -> None:
+        self.core = core
+        self.clock = clock
+        self.trades = trades
+        self.publish = publish
+        self.next: Trade | None = next(trades, None)
+        self.fed = 0
+        if self.next is not None:
+            core.prime(self.next)
+            clock.anchor(self.next.ts_ms)
+            self._funding_time(self.next.ts_ms)
+
+    def _funding_time(self, tape_ms: int) -> None:
+        boundary = self.core.funding.next_boundary(tape_ms)
+        self.core.market.next_funding_ms = self.clock.venue_ms(boundary)
+
+    def inject(self, trade: Trade) -> None:
+        """Play one extra trade now (the admin interface's deterministic fills)."""
+        self.core.feed(trade, self.clock.now())
+        self.publish()
+
+    def step(self) -> float:
+        """Play every due trade; return how long to sleep before the next one."""
+        now = self.clock.now()
+        if not self.clock.paused:
+            count = 0
+            while self.next is not None and count < MAX_BATCH:
+                due = self.clock.venue_ms(self.next.ts_ms)
+                if due > now:
+                    break
+                self.core.feed(self.next, due)
+                self._funding_time(self.next.ts_ms)
+                self.next = next(self.trades, None)
+                count += 1
+            self.fed += count
+        self.core.engine.advance(now)
+        self.publish()
+        if self.clock.paused or self.next is None:
+            return IDLE_S
+        return min(max((self.clock.venue_ms(self.next.ts_ms) - now) / 1000, 0.0), IDLE_S)
+
+    async def run(self) -> None:
+        """Play the tape until cancelled."""
+        while True:
+            await asyncio.sleep(self.step())

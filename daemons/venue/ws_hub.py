@@ -1,0 +1,123 @@
+"""WebSocket connections with their own send queue, and the hubs that fan out to them.
+
+A queue and writer task per connection keep one slow client from holding up the tape
+(a client whose queue passes ``MAX_QUEUE`` is dropped, as Bybit drops slow consumers),
+and give the stall faults one place to act.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import uuid
+from collections.abc import Callable
+
+from aiohttp import web
+
+from daemons.venue.clock import wall_ms
+from daemons.venue.faults import Faults
+
+MAX_QUEUE = 20_000
+IDLE_TIMEOUT_S = 600
+log = logging.getLogger(__name__)
+_numbers = itertools.count(1)
+
+
+class Connection:
+    """One client: its subscriptions, its account (private) and its outgoing queue."""
+
+    def __init__(self, ws: web.WebSocketResponse, stream: str, faults: Faults) -> None:
+        self.ws = ws
+        self.stream = stream
+        self.faults = faults
+        self.conn_id = f"{uuid.uuid4().hex[:20]}-{next(_numbers)}"
+        self.topics: set[str] = set()
+        self.account: str | None = None
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.writer: asyncio.Task[None] | None = None
+
+    def send(self, message: str | dict) -> None:
+        """Queue a message; never blocks the caller (the tape or a handler)."""
+        if self.queue.qsize() >= MAX_QUEUE:
+            log.warning("dropping slow %s client %s", self.stream, self.conn_id)
+            asyncio.ensure_future(self.close())
+            return
+        self.queue.put_nowait(message if isinstance(message, str) else json.dumps(message))
+
+    async def _write(self) -> None:
+        kind = f"stall_{self.stream}"
+        while True:
+            text = await self.queue.get()
+            fault = self.faults.get(kind, self.account, wall_ms())
+            if fault is not None and fault.options.get("mode") == "drop":
+                continue
+            while fault is not None:
+                await asyncio.sleep(0.02)
+                fault = self.faults.get(kind, self.account, wall_ms())
+            await self.ws.send_str(text)
+
+    def start(self) -> None:
+        self.writer = asyncio.ensure_future(self._write())
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.cancel()
+        with contextlib.suppress(Exception):
+            await self.ws.close()
+
+
+class Hub:
+    """The open connections of one stream."""
+
+    def __init__(self) -> None:
+        self.connections: set[Connection] = set()
+
+    def broadcast(self, topic: str, text: str, account: str | None = None) -> None:
+        for conn in list(self.connections):
+            if topic in conn.topics and (account is None or conn.account == account):
+                conn.send(text)
+
+    def subscribers(self, topic: str) -> bool:
+        return any(topic in c.topics for c in self.connections)
+
+    async def drop(self, account: str | None = None) -> int:
+        """Close every connection (or one account's); clients see a dropped socket."""
+        chosen = [c for c in self.connections if account is None or c.account == account]
+        for conn in chosen:
+            await conn.close()
+        return len(chosen)
+
+
+async def serve_connection(
+    request: web.Request, hub: Hub, stream: str, faults: Faults,
+    on_text: Callable[[Connection, dict], None],
+) -> web.WebSocketResponse:
+    """Accept a socket, answer protocol pings, and pass each JSON text message on."""
+    ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+    await ws.prepare(request)
+    conn = Connection(ws, stream, faults)
+    conn.start()
+    hub.connections.add(conn)
+    try:
+        while True:
+            try:
+                msg = await ws.receive(timeout=IDLE_TIMEOUT_S)
+            except TimeoutError:
+                break
+            if msg.type != web.WSMsgType.TEXT:
+                break
+            try:
+                payload = json.loads(msg.data)
+            except ValueError:
+                payload = None
+            if not isinstance(payload, dict):
+                conn.send({"success": False, "ret_msg": "Params Error", "conn_id": conn.conn_id})
+                continue
+            on_text(conn, payload)
+    finally:
+        hub.connections.discard(conn)
+        await conn.close()
+    return ws
