@@ -130,8 +130,8 @@ class GridEngine:
         if (
             cell is not None
             and cell.low < close < cell.high
-            and all(is_eligible(side, price, close, self._half_step_pct) is eligible
-                    for side, price, eligible in cell.watched)
+            and not any(is_eligible(side, price, close, self._half_step_pct)
+                        for side, price in cell.watched)
             and self._check_keeps_multipliers(close, event.exchange_ts)
         ):
             self.steps += 1
@@ -225,7 +225,8 @@ class GridEngine:
             self._place_grid_orders(direction, held, close, intents)
         self._quiet = None
         if self.fast_path and not intents and grid.version == version_before:
-            self._quiet = quiet_cell(grid.levels, close, self._half_step_pct)
+            self._quiet = quiet_cell(grid.levels, close, self._half_step_pct, grid.step / 4,
+                                     self.last_filled_price, self._placement_reachable)
         return intents
 
     def _place_grid_orders(
@@ -254,6 +255,20 @@ class GridEngine:
         for order in held:
             if order.price not in exact_prices and round(order.price, 8) not in level_prices:
                 self._cancel(order, "price is not a grid level", intents)
+
+    def _placement_reachable(self, level: GridLevel) -> bool:
+        """Whether some direction would try to place at ``level`` (see :mod:`gridcore.quiet`).
+
+        A direction tries unless it holds an order of the level's side at its price, or
+        the order would close a position that is empty (refused whatever the price).
+        """
+        for direction in (LONG, SHORT):
+            if (direction == LONG) == (level.side == SELL) and not self.positions[direction].size > 0:
+                continue
+            held = self.orders.direction_orders(direction)
+            if not any(o.price == level.price and o.side == level.side for o in held):
+                return True
+        return False
 
     def _visit_plan(self) -> tuple[list[int], frozenset[float], frozenset[float]]:
         """Non-WAIT level indexes nearest the centre first, and the level prices (exact, 8 dp).

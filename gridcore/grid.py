@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gridcore.events import BUY, SELL
-from gridcore.prices import round_to_tick
+from gridcore.prices import is_too_close, round_to_tick
 
 WAIT = "Wait"
 
@@ -94,7 +94,7 @@ class Grid:
         changed = False
         for level in levels:
             price = level.price
-            if abs(price - last_filled_price) / price * 100 < too_close_pct:
+            if is_too_close(price, last_filled_price, too_close_pct):
                 side = WAIT
             elif last_close < price:
                 side = SELL

@@ -49,3 +49,8 @@ def to_decimal(value: float, decimals: int) -> Decimal:
     if not math.isfinite(value):
         raise ValueError(f"not a finite number: {value!r}")
     return Decimal(f"{value:.{decimals}f}")
+
+
+def is_too_close(price: float, last_filled_price: float, too_close_pct: float) -> bool:
+    """Rule 2.U.2: a level this near the last fill becomes WAIT, whatever the close."""
+    return abs(price - last_filled_price) / price * 100 < too_close_pct
