@@ -9,7 +9,7 @@ STAMP := $(VENV)/.synced
 export PYTHONHASHSEED := 0
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: help setup demo test bench lint lock clean
+.PHONY: help setup demo test bench lint lock clean dagster
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -39,6 +39,10 @@ bench: $(STAMP) ## print one JSON line per benchmark
 
 lint: $(STAMP) ## ruff over the project
 	$(BIN)/ruff check gridcore daemons gridbot_pipelines tests benchmarks
+
+dagster: $(STAMP) ## the Dagster UI on this project (state kept in .dagster_home/)
+	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml
 
 lock: ## re-pin requirements.lock from pyproject.toml (no download addresses recorded)
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
