@@ -6,11 +6,12 @@ positions and wallet; nothing reads a clock, so the same events always give the 
 intents, live or in replay.
 
 Fast path: most ticker events change nothing. After a step that emitted nothing and left
-the grid as it was, the engine remembers the open price interval between the two grid
-levels around the last price, and which levels' placement eligibility could still change
-inside it (:mod:`gridcore.quiet`). A later ticker inside that interval, with no other event
+the grid as it was, the engine remembers the open price interval around the last price
+in which every price comparison of the rules keeps its outcome, and the few levels that
+could become placeable inside it (:mod:`gridcore.quiet`). A later ticker inside that interval, with no other event
 in between and no change of size multipliers by a due position check, provably gives the
-same empty result, so it returns at once. The tests compare every scenario against the engine with the fast path off.
+same empty result, so it returns at once. The tests compare every scenario against the
+engine with the fast path off.
 """
 
 from __future__ import annotations
@@ -263,7 +264,8 @@ class GridEngine:
         the order would close a position that is empty (refused whatever the price).
         """
         for direction in (LONG, SHORT):
-            if (direction == LONG) == (level.side == SELL) and not self.positions[direction].size > 0:
+            closing = (direction == LONG) == (level.side == SELL)
+            if closing and not self.positions[direction].size > 0:
                 continue
             held = self.orders.direction_orders(direction)
             if not any(o.price == level.price and o.side == level.side for o in held):

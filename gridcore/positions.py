@@ -22,7 +22,9 @@ def fee(price: Decimal, qty: Decimal, fee_rate: Decimal) -> Decimal:
     return price * qty * fee_rate
 
 
-def funding_payment(mark_price: Decimal, size: Decimal, rate: Decimal, position_idx: int) -> Decimal:
+def funding_payment(
+    mark_price: Decimal, size: Decimal, rate: Decimal, position_idx: int
+) -> Decimal:
     """What the position pays at a funding time (negative: it receives).
 
     Longs pay ``mark × size × rate`` when the rate is positive, shorts receive it.

@@ -69,7 +69,7 @@ def quiet_cell(
     if not levels:
         return None
     prices = [level.price for level in levels]
-    if any(a > b for a, b in zip(prices, prices[1:])):
+    if any(a > b for a, b in zip(prices, prices[1:], strict=False)):
         return None  # only the legacy re-centre quirk unsorts a grid; stay on the slow path
     bounds = [prices[0]] + [
         level.price for level in levels[1:-1]

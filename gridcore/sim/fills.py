@@ -8,14 +8,14 @@ at a time: a ticker's last price (``size`` None) or a public trade (``size`` set
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from gridcore.events import BUY
 from gridcore.sim.orders import SimOrder
 
 
-class FillModelName(str, Enum):
+class FillModelName(StrEnum):
     """The fill models a backtest can be asked for."""
 
     OPTIMISTIC = "OPTIMISTIC"

@@ -40,7 +40,9 @@ def test_engine_same_events_twice_gives_same_intents(config, stream, delay) -> N
 
 @settings(max_examples=60, deadline=None)
 @given(config=CONFIGS, stream=STREAMS, delay=DELAYS, latency=st.sampled_from([0, 1_500]))
-def test_engine_fast_path_gives_exactly_the_slow_path_results(config, stream, delay, latency) -> None:
+def test_engine_fast_path_gives_exactly_the_slow_path_results(
+    config, stream, delay, latency
+) -> None:
     seed, n = stream
     fast, fast_engine, fast_broker = drive(new_engine(config, fast_path=True), random_walk(seed, n),
                                            ack_delay_events=delay, latency_ms=latency)

@@ -85,7 +85,8 @@ def test_day_holds_exactly_the_orders_the_rules_ask_for(day) -> None:
         opening = (level.price, level.side, False)
         assert opening in resting, f"missing {opening}"
     for idx in (1, 2):
-        closing = sum(o.qty for o in broker.orders.values() if o.reduce_only and o.position_idx == idx)
+        closing = sum(o.qty for o in broker.orders.values()
+                      if o.reduce_only and o.position_idx == idx)
         assert closing < broker.positions[idx].size or closing == 0
 
 
