@@ -14,6 +14,7 @@ from aiohttp import web
 from daemons.marketdata.trade import Trade
 from daemons.venue.clock import wall_ms
 from daemons.venue.faults import KINDS
+from daemons.venue.params import VENUE_KEY
 
 if TYPE_CHECKING:
     from daemons.venue.server import VenueServer
@@ -22,7 +23,7 @@ FAULT_OPTIONS = ("status", "ms", "mode")
 
 
 def _server(request: web.Request) -> VenueServer:
-    return request.app["venue"]
+    return request.app[VENUE_KEY]
 
 
 def _account(server: VenueServer, request: web.Request) -> str | None:
@@ -66,11 +67,12 @@ async def drop(request: web.Request) -> web.Response:
     server = _server(request)
     stream = request.query.get("stream", "all")
     account = _account(server, request)
+    abort = request.query.get("mode", "abort") != "close"
     dropped = 0
     if stream in ("all", "public") and account is None:
-        dropped += await server.public.drop()
+        dropped += await server.public.drop(None, abort)
     if stream in ("all", "private"):
-        dropped += await server.private.drop(account)
+        dropped += await server.private.drop(account, abort)
     return web.json_response({"ok": True, "dropped": dropped})
 
 

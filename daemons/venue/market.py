@@ -78,7 +78,7 @@ class MarketState:
         item = {
             "T": ts_ms, "s": self.symbol, "S": side, "v": self.qty_str(lots),
             "p": self.price_str(ticks), "L": self.tick_direction, "i": trade_id,
-            "BT": False, "RPI": False, "seq": self.trade_seq,
+            "BT": False, "seq": self.trade_seq,
         }
         self.recent.append(item)
         return item

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
+from aiohttp import web
+
 from daemons.venue.accounts import Account
 from daemons.venue.errors import bad_param
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from daemons.venue.server import VenueServer
 
 T = TypeVar("T")
+VENUE_KEY: web.AppKey[Any] = web.AppKey("venue")
 
 
 @dataclass

@@ -75,8 +75,15 @@ class TickerBuilder:
         }
 
     def ws(self, now_ms: int) -> dict[str, str]:
+        """The ``tickers`` topic's fields."""
         full = self.full(now_ms)
         return {k: full[k] for k in WS_TICKER_KEYS}
+
+    def rest(self, now_ms: int) -> dict[str, str]:
+        """``/v5/market/tickers``: no tick direction, plus the delivery and basis fields."""
+        full = self.full(now_ms)
+        del full["tickDirection"]
+        return full
 
 
 def instrument(config: VenueConfig) -> dict[str, object]:

@@ -19,7 +19,7 @@ from daemons.venue import rest_account, rest_market, rest_trade
 from daemons.venue.auth import verify_rest
 from daemons.venue.clock import wall_ms
 from daemons.venue.errors import BAD_KEY, RATE_LIMIT, VenueError, bad_param
-from daemons.venue.params import Call
+from daemons.venue.params import VENUE_KEY, Call
 from daemons.venue.ratelimit import ORDER_PATHS, Verdict
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def _limits(server: VenueServer, call_path: str, name: str, uid: int, now: int) 
 
 async def handle(request: web.Request) -> web.Response:
     """Answer one ``/v5/...`` request."""
-    server: VenueServer = request.app["venue"]
+    server: VenueServer = request.app[VENUE_KEY]
     key = (request.method, request.path)
     handler = PUBLIC.get(key) or PRIVATE.get(key)
     if handler is None:

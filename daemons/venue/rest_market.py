@@ -27,7 +27,7 @@ def instruments_info(call: Call) -> dict:
 
 def tickers(call: Call) -> dict:
     check_category_symbol(call.server.core, call.params, need_symbol=False)
-    return {"category": "linear", "list": [call.server.ticker.full(call.now_ms)]}
+    return {"category": "linear", "list": [call.server.ticker.rest(call.now_ms)]}
 
 
 def recent_trades(call: Call) -> dict:

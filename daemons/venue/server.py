@@ -24,6 +24,7 @@ from daemons.venue.clock import TapeClock, wall_ms
 from daemons.venue.config import VenueConfig
 from daemons.venue.core import VenueCore
 from daemons.venue.faults import Faults
+from daemons.venue.params import VENUE_KEY
 from daemons.venue.payloads import position_item, wallet_item
 from daemons.venue.payloads_market import TickerBuilder
 from daemons.venue.ratelimit import IpLimiter, RateLimiter
@@ -131,7 +132,7 @@ class VenueServer:
 
     def app(self) -> web.Application:
         application = web.Application()
-        application["venue"] = self
+        application[VENUE_KEY] = self
         application.router.add_get("/v5/public/linear", self._public_ws)
         application.router.add_get("/v5/private", self._private_ws)
         admin.add_routes(application)
@@ -151,8 +152,8 @@ class VenueServer:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        await self.public.drop()
-        await self.private.drop()
+        await self.public.drop(abort=False)
+        await self.private.drop(abort=False)
         if self._runner is not None:
             await self._runner.cleanup()
 

@@ -29,8 +29,10 @@ _numbers = itertools.count(1)
 class Connection:
     """One client: its subscriptions, its account (private) and its outgoing queue."""
 
-    def __init__(self, ws: web.WebSocketResponse, stream: str, faults: Faults) -> None:
+    def __init__(self, ws: web.WebSocketResponse, stream: str, faults: Faults,
+                 transport: asyncio.BaseTransport | None = None) -> None:
         self.ws = ws
+        self.transport = transport
         self.stream = stream
         self.faults = faults
         self.conn_id = f"{uuid.uuid4().hex[:20]}-{next(_numbers)}"
@@ -62,9 +64,13 @@ class Connection:
     def start(self) -> None:
         self.writer = asyncio.ensure_future(self._write())
 
-    async def close(self) -> None:
+    async def close(self, abort: bool = False) -> None:
+        """Close politely, or (``abort``) cut the TCP connection as a network drop does."""
         if self.writer is not None:
             self.writer.cancel()
+        if abort and self.transport is not None:
+            self.transport.abort()
+            return
         with contextlib.suppress(Exception):
             await self.ws.close()
 
@@ -83,11 +89,11 @@ class Hub:
     def subscribers(self, topic: str) -> bool:
         return any(topic in c.topics for c in self.connections)
 
-    async def drop(self, account: str | None = None) -> int:
-        """Close every connection (or one account's); clients see a dropped socket."""
+    async def drop(self, account: str | None = None, abort: bool = True) -> int:
+        """Cut every connection (or one account's); clients see a dropped socket."""
         chosen = [c for c in self.connections if account is None or c.account == account]
         for conn in chosen:
-            await conn.close()
+            await conn.close(abort)
         return len(chosen)
 
 
@@ -98,7 +104,7 @@ async def serve_connection(
     """Accept a socket, answer protocol pings, and pass each JSON text message on."""
     ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
     await ws.prepare(request)
-    conn = Connection(ws, stream, faults)
+    conn = Connection(ws, stream, faults, request.transport)
     conn.start()
     hub.connections.add(conn)
     try:
