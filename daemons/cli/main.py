@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from daemons.cli import demo_cmd, version_cmd
+from daemons.cli import demo_cmd, venue_cmd, version_cmd
 from daemons.logs import configure_logging
 
 app = typer.Typer(
@@ -32,3 +32,4 @@ app.command("version", help="Print the gridbot and gridcore versions.")(version_
 app.command("demo", help="Run the demo: replay the bundled price path through gridcore.")(
     demo_cmd.demo
 )
+app.command("venue", help="Serve the local Bybit v5 venue on loopback.")(venue_cmd.venue)
