@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 
+from daemons.secrets import redaction
+
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def configure_logging(*, verbose: bool = False) -> None:
-    """Install the project's handlers once; safe to call again (it only adjusts the level)."""
+    """Install the project's handlers once; safe to call again (it only adjusts the level).
+
+    Every record is redacted (``daemons.secrets.redaction``): known secret values and
+    ``key=value`` secrets never reach a handler, whichever entry point logs them.
+    """
     root = logging.getLogger()
     level = logging.DEBUG if verbose else logging.INFO
     if not any(getattr(h, "_gridbot", False) for h in root.handlers):
@@ -16,4 +22,5 @@ def configure_logging(*, verbose: bool = False) -> None:
         handler.setFormatter(logging.Formatter(_FORMAT))
         handler._gridbot = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+    redaction.install()
     root.setLevel(level)

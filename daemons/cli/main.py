@@ -33,3 +33,19 @@ app.command("demo", help="Run the demo: replay the bundled price path through gr
     demo_cmd.demo
 )
 app.command("venue", help="Serve the local Bybit v5 venue on loopback.")(venue_cmd.venue)
+
+from daemons.cli import (  # noqa: E402  (data layer commands, added below the root)
+    accounts_cmd,
+    credentials_cmd,
+    db_cmd,
+    keys_cmd,
+    strategies_cmd,
+    users_cmd,
+)
+
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(users_cmd.app, name="users")
+app.add_typer(accounts_cmd.app, name="accounts")
+app.add_typer(credentials_cmd.app, name="credentials")
+app.add_typer(strategies_cmd.app, name="strategies")
+app.add_typer(keys_cmd.app, name="keys")

@@ -1,0 +1,185 @@
+"""Fast, idempotent writes of captured events: COPY into staging, then insert new rows.
+
+Capture delivers at least once (reconnects replay messages); the tables store exactly
+once. Each batch is copied (PostgreSQL COPY, psycopg 3) into a per-connection temporary
+staging table, then moved with ``INSERT ... SELECT ... ON CONFLICT (natural key) DO
+NOTHING``: duplicates, against the table or inside the batch, are skipped and every other
+row of the batch is stored. Nothing is swallowed: any other error fails the whole batch
+and its transaction.
+
+Tenant tables take their ``user_id`` from the unit of work (the column defaults to the
+session's user), so the caller writes them inside ``db.unit_of_work(user_id)``, and
+row-level security refuses rows of another user's account. Market data is written in
+``db.market_data()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+
+@dataclass(frozen=True, slots=True)
+class EventTable:
+    """An event table as the writer sees it: the columns a row gives, the natural key."""
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+
+    @property
+    def staging(self) -> str:
+        return f"_stage_{self.name}"
+
+
+def _table(name: str, columns: str, key: str) -> EventTable:
+    return EventTable(name, tuple(columns.split()), tuple(key.split()))
+
+
+TABLES: dict[str, EventTable] = {t.name: t for t in (
+    _table("public_trades",
+           "symbol trade_id exchange_ts local_ts side price size is_block_trade",
+           "symbol trade_id exchange_ts"),
+    _table("tickers",
+           "symbol exchange_ts cross_seq local_ts last_price mark_price index_price bid1_price"
+           " bid1_size ask1_price ask1_size funding_rate next_funding_ts open_interest"
+           " volume_24h turnover_24h",
+           "symbol exchange_ts cross_seq"),
+    _table("funding_rates", "symbol exchange_ts local_ts funding_rate mark_price",
+           "symbol exchange_ts"),
+    _table("orders",
+           "account_id run_id symbol order_id order_link_id side order_type price qty"
+           " order_status time_in_force reduce_only position_idx cum_exec_qty cum_exec_value"
+           " cum_exec_fee leaves_qty created_ts exchange_ts local_ts raw_json",
+           "account_id order_id exchange_ts order_status cum_exec_qty"),
+    _table("private_executions",
+           "account_id run_id symbol exec_id order_id order_link_id exchange_ts local_ts side"
+           " exec_price exec_qty exec_fee fee_rate exec_type is_maker closed_pnl raw_json",
+           "account_id exec_id exchange_ts"),
+    _table("positions",
+           "account_id symbol position_idx seq side size avg_price mark_price liq_price"
+           " position_value leverage unrealised_pnl cum_realised_pnl position_status"
+           " exchange_ts local_ts raw_json",
+           "account_id symbol position_idx exchange_ts seq"),
+    _table("wallets",
+           "account_id account_type coin wallet_balance equity available_balance"
+           " unrealised_pnl cum_realised_pnl total_initial_margin total_maintenance_margin"
+           " exchange_ts local_ts raw_json",
+           "account_id coin exchange_ts"),
+    _table("engine_decisions",
+           "account_id run_id strategy_id seq symbol exchange_ts local_ts trigger_kind"
+           " trigger_event intent_kind order_link_id side price qty intent",
+           "run_id seq exchange_ts"),
+)}
+
+_JSON_COLUMNS = frozenset({"raw_json", "trigger_event", "intent"})
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """Rows received in a batch and rows actually stored (the rest were duplicates)."""
+
+    received: int
+    inserted: int
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - self.inserted
+
+
+def copy_events(conn: psycopg.Connection, table: str | EventTable,
+                rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> WriteResult:
+    """Store a batch of events of ``table``; duplicates (by natural key) are skipped.
+
+    Parameters
+    ----------
+    conn:
+        A connection inside a unit of work (tenant tables) or ``db.market_data()``.
+    table:
+        A name from :data:`TABLES` or an :class:`EventTable`.
+    rows:
+        Tuples in ``TABLES[table].columns`` order, or mappings keyed by column name
+        (a column no mapping of the batch gives takes its default; one some give is NULL
+        where absent). JSON columns take dicts or lists.
+    """
+    spec = TABLES[table] if isinstance(table, str) else table
+    rows = list(rows)
+    if not rows:
+        return WriteResult(0, 0)
+    columns = spec.columns
+    if isinstance(rows[0], Mapping):
+        # Columns no row gives are left out, so that the table's defaults apply to them.
+        present = set().union(*(row.keys() for row in rows))
+        unknown = present - set(spec.columns)
+        if unknown:
+            raise ValueError(f"{spec.name}: unknown column(s) {', '.join(sorted(unknown))}")
+        columns = tuple(c for c in spec.columns if c in present)
+        rows = [[row.get(c) for c in columns] for row in rows]
+    column_list = sql.SQL(", ").join(map(sql.Identifier, columns))
+    with conn.transaction():
+        _ensure_staging(conn, spec)
+        _copy(conn, spec, columns, column_list, rows)
+        inserted = conn.execute(
+            sql.SQL("INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging}"
+                    " ON CONFLICT ({key}) DO NOTHING").format(
+                table=sql.Identifier(spec.name), columns=column_list,
+                staging=sql.Identifier(spec.staging),
+                key=sql.SQL(", ").join(map(sql.Identifier, spec.key))),
+        ).rowcount
+        conn.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(spec.staging)))
+    return WriteResult(len(rows), inserted)
+
+
+def _ensure_staging(conn: psycopg.Connection, spec: EventTable) -> None:
+    # Every batch: a cache would go stale when an enclosing transaction rolls back.
+    conn.execute(sql.SQL(
+        "CREATE TEMP TABLE IF NOT EXISTS {staging} AS SELECT {columns} FROM {table} WITH NO DATA"
+    ).format(staging=sql.Identifier(spec.staging), table=sql.Identifier(spec.name),
+             columns=sql.SQL(", ").join(map(sql.Identifier, spec.columns))))
+
+
+def _copy(conn: psycopg.Connection, spec: EventTable, columns: tuple[str, ...],
+          column_list: sql.Composable, rows: list[Sequence[Any]]) -> None:
+    json_at = [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(spec.staging),
+                                                          column_list)
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            if json_at:
+                row = list(row)
+                for i in json_at:
+                    if row[i] is not None:
+                        row[i] = Jsonb(row[i])
+            copy.write_row(row)
+
+
+class BatchWriter:
+    """Collect events per table and store them with :func:`copy_events` in batches.
+
+    Not thread-safe: one writer per consumer of the capture queue.
+    """
+
+    def __init__(self, batch_size: int = 10_000) -> None:
+        self.batch_size = batch_size
+        self._pending: dict[str, list[Sequence[Any] | Mapping[str, Any]]] = {}
+
+    def add(self, table: str, row: Sequence[Any] | Mapping[str, Any]) -> bool:
+        """Queue a row; return True when some table has reached the batch size."""
+        bucket = self._pending.setdefault(table, [])
+        bucket.append(row)
+        return len(bucket) >= self.batch_size
+
+    def flush(self, conn: psycopg.Connection) -> dict[str, WriteResult]:
+        """Write every queued row in one transaction; on error, keep them queued."""
+        results: dict[str, WriteResult] = {}
+        with conn.transaction():
+            for table, rows in self._pending.items():
+                if rows:
+                    results[table] = copy_events(conn, table, rows)
+        self._pending.clear()
+        return results

@@ -1,0 +1,67 @@
+"""Partition maintenance from Python: thin wrappers over the SQL functions of 0003.
+
+Run them in the admin context (``with db.admin() as conn``); Dagster assets call the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+
+@dataclass(frozen=True, slots=True)
+class StrayReport:
+    """Rows a DEFAULT partition caught because their month had no partition."""
+
+    table_name: str
+    row_count: int
+    oldest: datetime
+    newest: datetime
+
+
+def ensure_partitions(conn: psycopg.Connection, months_ahead: int = 3, months_behind: int = 0,
+                      now: datetime | None = None) -> list[tuple[str, str]]:
+    """Create the missing monthly partitions around ``now``; return (table, partition)."""
+    return conn.execute(
+        "SELECT table_name, partition_name FROM"
+        " gridbot_ensure_partitions(%s, %s, coalesce(%s, now()))",
+        [months_ahead, months_behind, now]).fetchall()
+
+
+def default_partition_strays(conn: psycopg.Connection) -> list[StrayReport]:
+    """Report the rows sitting in DEFAULT partitions (empty when all is well)."""
+    rows = conn.execute("SELECT * FROM gridbot_default_partition_strays()").fetchall()
+    return [StrayReport(*row) for row in rows]
+
+
+def adopt_strays(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """Create partitions for the DEFAULT partitions' rows and move the rows into them."""
+    return conn.execute("SELECT table_name, partition_name FROM gridbot_adopt_strays()").fetchall()
+
+
+def expire_partitions(conn: psycopg.Connection,
+                      now: datetime | None = None) -> list[tuple[str, str, str]]:
+    """Detach partitions past their table's retention, then drop or archive them."""
+    return conn.execute(
+        "SELECT table_name, partition_name, action FROM"
+        " gridbot_expire_partitions(coalesce(%s, now()))", [now]).fetchall()
+
+
+def set_retention(conn: psycopg.Connection, table: str, months: int | None,
+                  action: str = "archive") -> None:
+    """Change a table's retention (None keeps every month) and expiry action."""
+    updated = conn.execute(
+        "UPDATE partition_policies SET retention_months = %s, expiry_action = %s"
+        " WHERE table_name = %s", [months, action, table]).rowcount
+    if updated != 1:
+        raise ValueError(f"{table} has no partition policy")
+
+
+def list_partitions(conn: psycopg.Connection, table: str) -> list[str]:
+    """The partitions attached to ``table`` (including its DEFAULT), by name."""
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = %s::regclass ORDER BY 1", [table]).fetchall()
+    return [r[0] for r in rows]

@@ -1,0 +1,64 @@
+"""Runs: one live, shadow or backtest execution of a strategy, with its config snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from daemons.db.errors import InvalidInput, NotFound
+from gridcore.version import GRIDCORE_VERSION
+
+RUN_TYPES = ("live", "backtest", "shadow")
+END_STATUSES = ("completed", "failed", "stopped")
+_COLUMNS = ("run_id, user_id, account_id, strategy_id, run_type, gridcore_version,"
+            " config_snapshot, start_ts, end_ts, status")
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    run_id: UUID
+    user_id: UUID
+    account_id: UUID | None
+    strategy_id: int | None
+    run_type: str
+    gridcore_version: str
+    config_snapshot: dict[str, Any]
+    start_ts: datetime
+    end_ts: datetime | None
+    status: str
+
+
+def start_run(conn: psycopg.Connection, run_type: str, config_snapshot: Mapping[str, Any], *,
+              account_id: UUID | None = None, strategy_id: int | None = None,
+              gridcore_version: str = GRIDCORE_VERSION) -> Run:
+    """Record a run as started for the unit of work's user."""
+    if run_type not in RUN_TYPES:
+        raise InvalidInput(f"run type {run_type!r}: use one of {', '.join(RUN_TYPES)}")
+    if run_type != "backtest" and account_id is None:
+        raise InvalidInput(f"a {run_type} run needs an account")
+    with conn.transaction(), conn.cursor(row_factory=class_row(Run)) as cur:
+        return cur.execute(
+            "INSERT INTO runs (account_id, strategy_id, run_type, gridcore_version,"
+            f" config_snapshot) VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+            [account_id, strategy_id, run_type, gridcore_version, Jsonb(dict(config_snapshot))],
+        ).fetchone()
+
+
+def finish_run(conn: psycopg.Connection, run_id: UUID, status: str = "completed") -> Run:
+    """Close a run with its final status."""
+    if status not in END_STATUSES:
+        raise InvalidInput(f"run status {status!r}: use one of {', '.join(END_STATUSES)}")
+    with conn.cursor(row_factory=class_row(Run)) as cur:
+        run = cur.execute(
+            f"UPDATE runs SET end_ts = now(), status = %s WHERE run_id = %s RETURNING {_COLUMNS}",
+            [status, run_id]).fetchone()
+    if run is None:
+        raise NotFound(f"unknown run {run_id}")
+    return run

@@ -1,0 +1,80 @@
+"""Strategies: one grid per account and symbol, its config validated by gridcore."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from daemons.db.errors import AlreadyExists, InvalidInput, NotFound
+from gridcore.config import ConfigError, GridConfig
+
+_SYMBOL = re.compile(r"^[A-Z0-9]{2,32}$")
+_COLUMNS = ("strategy_id, user_id, account_id, strategy_type, symbol, config_json, is_enabled,"
+            " created_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    strategy_id: int
+    user_id: UUID
+    account_id: UUID
+    strategy_type: str
+    symbol: str
+    config_json: dict[str, Any]
+    is_enabled: bool
+    created_at: datetime
+
+    @property
+    def config(self) -> GridConfig:
+        return GridConfig.from_mapping(self.config_json)
+
+
+def validate_config(values: Mapping[str, Any]) -> GridConfig:
+    """Validate with gridcore; the error names the field (``InvalidInput``)."""
+    try:
+        return GridConfig.from_mapping(values)
+    except ConfigError as e:
+        raise InvalidInput(f"invalid config: {e}") from None
+
+
+def add_strategy(conn: psycopg.Connection, account_id: UUID, symbol: str,
+                 config: Mapping[str, Any]) -> Strategy:
+    """Store a validated grid config for ``account_id`` and ``symbol``."""
+    if not _SYMBOL.match(symbol):
+        raise InvalidInput(f"symbol {symbol!r}: use 2-32 of A-Z and 0-9, e.g. BTCUSDT")
+    checked = validate_config(config).to_mapping()
+    try:
+        with conn.transaction(), conn.cursor(row_factory=class_row(Strategy)) as cur:
+            strategy = cur.execute(
+                "INSERT INTO strategies (user_id, account_id, symbol, config_json)"
+                " SELECT user_id, account_id, %s, %s FROM bybit_accounts WHERE account_id = %s"
+                f" RETURNING {_COLUMNS}", [symbol, Jsonb(checked), account_id]).fetchone()
+    except psycopg.errors.UniqueViolation:
+        raise AlreadyExists(f"the account already has a strategy for {symbol}") from None
+    if strategy is None:
+        raise NotFound(f"unknown account {str(account_id)!r}")
+    return strategy
+
+
+def list_strategies(conn: psycopg.Connection, account_id: UUID | None = None) -> list[Strategy]:
+    where, params = ("WHERE account_id = %s", [account_id]) if account_id else ("", [])
+    with conn.cursor(row_factory=class_row(Strategy)) as cur:
+        return cur.execute(f"SELECT {_COLUMNS} FROM strategies {where}"
+                           " ORDER BY strategy_id", params).fetchall()
+
+
+def get_strategy(conn: psycopg.Connection, strategy_id: int) -> Strategy:
+    with conn.cursor(row_factory=class_row(Strategy)) as cur:
+        strategy = cur.execute(f"SELECT {_COLUMNS} FROM strategies WHERE strategy_id = %s",
+                               [strategy_id]).fetchone()
+    if strategy is None:
+        raise NotFound(f"unknown strategy {strategy_id}")
+    return strategy
