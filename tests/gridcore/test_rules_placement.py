@@ -234,3 +234,15 @@ def test_place_closing_guard_counts_open_closing_orders() -> None:
          order_event(side=SELL, price="101.0", qty="0.15", reduce_only=True))
     intents = engine.on_event(ticker("100.0"))
     assert [p for d, s, p, ro in placed(intents) if ro] == [102.0]
+
+
+def test_place_two_orders_at_level_other_side_cancelled_same_side_kept() -> None:
+    """Rule 3.4.4 / deviation D10: every order at a price is seen; the other side is
+    cancelled and nothing is placed while one of the level's side is held there."""
+    engine = make_engine()
+    feed(engine, position(1, 10, 100),
+         order_event(side=BUY, price=101, qty="0.1", order_id="other"),
+         order_event(side=SELL, price=101, qty="0.1", reduce_only=True, order_id="same"))
+    intents = engine.on_event(ticker("100.0"))
+    assert [c.order_id for c in cancels(intents)] == ["other"]
+    assert (LONG, SELL, 101.0, True) not in placed(intents)

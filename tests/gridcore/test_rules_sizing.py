@@ -97,3 +97,10 @@ def test_sizing_long_koef_applies_between_ratio_bounds_without_liquidation(
                    position(2, short_size, 100), ticker("100.0"))
     long_buys = {i.qty for i in places(intents) if i.direction == LONG and not i.reduce_only}
     assert long_buys == {Decimal("0.137") if applies else Decimal("0.100")}
+
+
+def test_sizing_round_up_is_decimal_so_0007_stays_seven_steps() -> None:
+    """Rule 5.4 / deviation D7: 0.007 / 0.001 is 7.000000000000001 in floats; still 0.007."""
+    engine = make_engine(amount="0.007")
+    intents = engine.on_event(ticker("1000.0"))  # 5 USDT at ~990 is 0.006: the 0.007 stands
+    assert set(qty_by_price(intents).values()) == {Decimal("0.007")}

@@ -47,6 +47,14 @@ def test_step_latch_set_does_nothing(fast_path: bool) -> None:
     assert levels(engine) == GRID_100
 
 
+@pytest.mark.parametrize("price", ["0", "-1"])
+def test_step_ticker_without_positive_price_is_ignored(price: str) -> None:
+    """Rule 2 build (P known and > 0) / deviation D11: a zero price never builds a grid."""
+    engine = make_engine()
+    assert engine.on_event(ticker(price)) == []
+    assert engine.grid.levels == []
+
+
 # ---------------------------------------------------------------- 3.3 position check timing
 
 
