@@ -168,6 +168,10 @@ class BatchWriter:
         self.batch_size = batch_size
         self._pending: dict[str, list[Sequence[Any] | Mapping[str, Any]]] = {}
 
+    def __len__(self) -> int:
+        """Rows queued and not yet stored."""
+        return sum(len(rows) for rows in self._pending.values())
+
     def add(self, table: str, row: Sequence[Any] | Mapping[str, Any]) -> bool:
         """Queue a row; return True when some table has reached the batch size."""
         bucket = self._pending.setdefault(table, [])

@@ -71,9 +71,7 @@ def _mask_value(match: re.Match[str]) -> str:
 
 
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Redact a record in place (idempotent) and return it."""
-    if getattr(record, "_gridbot_redacted", False):
-        return record
+    """Redact a record in place and return it (running it twice changes nothing more)."""
     try:
         message = record.getMessage()
     except Exception:  # a bad format string must not turn into a leak or a crash
@@ -87,7 +85,6 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     record.exc_info = None
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
-    record._gridbot_redacted = True  # type: ignore[attr-defined]
     return record
 
 

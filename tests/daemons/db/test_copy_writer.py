@@ -1,0 +1,112 @@
+"""The COPY batch writer: at-least-once in, exactly-once stored, nothing else swallowed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from daemons.db.copy_writer import BatchWriter, copy_events
+from daemons.db.session import Database
+from daemons.secrets.keys import Keyring
+from tests.fixtures.tenants import T0, make_tenant
+
+
+def _trades(first: int, count: int) -> list[tuple]:
+    return [("BTCUSDT", f"t{i}", T0 + timedelta(milliseconds=i), T0 + timedelta(milliseconds=i + 3),
+             "Buy" if i % 2 else "Sell", Decimal("64000.12345678"), Decimal("0.00100000"), False)
+            for i in range(first, first + count)]
+
+
+def _count(db: Database, table: str) -> int:
+    with db.admin() as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_copy_events_redelivered_batch_stores_each_trade_once(db: Database) -> None:
+    with db.market_data() as conn:
+        first = copy_events(conn, "public_trades", _trades(0, 500))
+        overlap = copy_events(conn, "public_trades", _trades(250, 500))
+    assert (first.received, first.inserted) == (500, 500)
+    assert (overlap.received, overlap.inserted, overlap.duplicates) == (500, 250, 250)
+    assert _count(db, "public_trades") == 750
+
+
+def test_copy_events_duplicates_inside_one_batch_keep_the_rest(db: Database) -> None:
+    batch = _trades(0, 10) + _trades(5, 10)
+    with db.market_data() as conn:
+        result = copy_events(conn, "public_trades", batch)
+    assert (result.received, result.inserted) == (20, 15)
+
+
+def test_copy_events_values_round_trip_exactly(db: Database) -> None:
+    with db.market_data() as conn:
+        copy_events(conn, "public_trades", _trades(7, 1))
+        row = conn.execute("SELECT symbol, trade_id, exchange_ts, local_ts, side, price, size"
+                           " FROM public_trades").fetchone()
+    assert row == ("BTCUSDT", "t7", T0 + timedelta(milliseconds=7),
+                   T0 + timedelta(milliseconds=10), "Buy", Decimal("64000.12345678"),
+                   Decimal("0.00100000"))
+
+
+def test_copy_events_invalid_row_fails_the_whole_batch(db: Database) -> None:
+    batch = _trades(0, 5)
+    batch[3] = batch[3][:4] + ("Sideways",) + batch[3][5:]
+    with pytest.raises(psycopg.errors.CheckViolation), db.market_data() as conn:
+        copy_events(conn, "public_trades", batch)
+    assert _count(db, "public_trades") == 0
+
+
+def test_copy_events_tenant_rows_take_user_from_the_unit_of_work(
+        db: Database, keyring: Keyring) -> None:
+    alice = make_tenant(db, keyring, "alice", events=False)
+    execution = {"account_id": alice.account_id, "symbol": "BTCUSDT", "exec_id": "e1",
+                 "order_id": "o1", "exchange_ts": T0, "local_ts": T0, "side": "Sell",
+                 "exec_price": Decimal("1.5"), "exec_qty": Decimal("2"), "raw_json": {"a": 1}}
+    with db.unit_of_work(alice.user_id) as conn:
+        assert copy_events(conn, "private_executions", [execution]).inserted == 1
+        assert copy_events(conn, "private_executions", [execution]).inserted == 0
+        row = conn.execute("SELECT user_id, exec_type, raw_json FROM private_executions"
+                           ).fetchone()
+    assert row == (alice.user_id, "Trade", {"a": 1})  # default applied, JSON stored
+
+
+def test_copy_events_into_other_users_account_is_refused(db: Database, keyring: Keyring) -> None:
+    alice = make_tenant(db, keyring, "alice", events=False)
+    bob = make_tenant(db, keyring, "bob", events=False)
+    wallet = {"account_id": bob.account_id, "coin": "USDT", "wallet_balance": Decimal("1"),
+              "exchange_ts": T0, "local_ts": T0}
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), db.unit_of_work(alice.user_id) as conn:
+        copy_events(conn, "wallets", [wallet])
+    assert _count(db, "wallets") == 0
+
+
+def test_copy_events_unknown_column_is_refused(db: Database) -> None:
+    with pytest.raises(ValueError, match="unknown column"), db.market_data() as conn:
+        copy_events(conn, "funding_rates", [{"symbol": "X", "rate": 1}])
+
+
+def test_batch_writer_flushes_several_tables_in_one_transaction(db: Database) -> None:
+    writer = BatchWriter(batch_size=3)
+    for row in _trades(0, 2):
+        assert writer.add("public_trades", row) is False
+    assert writer.add("public_trades", _trades(2, 1)[0]) is True
+    writer.add("funding_rates", ("BTCUSDT", datetime(2026, 1, 1, 8, tzinfo=UTC), T0,
+                                 Decimal("0.0001"), None))
+    with db.market_data() as conn:
+        results = writer.flush(conn)
+    assert {t: r.inserted for t, r in results.items()} == {"public_trades": 3, "funding_rates": 1}
+    with db.market_data() as conn:
+        assert writer.flush(conn) == {}
+
+
+def test_batch_writer_failed_flush_keeps_rows_queued(db: Database) -> None:
+    writer = BatchWriter()
+    bad = _trades(0, 1)[0][:5] + (Decimal("-1"),) + _trades(0, 1)[0][6:]
+    writer.add("public_trades", bad)
+    with pytest.raises(psycopg.errors.CheckViolation), db.market_data() as conn:
+        writer.flush(conn)
+    assert len(writer) == 1
+    assert _count(db, "public_trades") == 0
