@@ -20,8 +20,9 @@ from decimal import Decimal
 from typing import Any
 
 from gridcore import order_ids
-from gridcore.config import GridConfig
+from gridcore.config import ConfigError, GridConfig
 from gridcore.events import (
+    BUY,
     SELL,
     ExecutionEvent,
     OrderUpdateEvent,
@@ -195,6 +196,36 @@ class GridEngine:
         self.wallet_balance = float(event.sizing_balance)
         self._quiet = None
         return []
+
+    def quiet_price_bounds(self) -> tuple[float, float, int | None] | None:
+        """Prices between which a ticker is certainly quiet now, and when a check is due.
+
+        For a vectorised replay: a ticker strictly inside ``(low, high)`` before
+        ``check_due_ts`` returns no intent and changes nothing but the last close, as long
+        as no other event reaches the engine. ``None`` when every ticker must be stepped.
+        The bounds are slightly narrower than the exact ones (a ticker near a watched
+        level's threshold is simply stepped).
+        """
+        if self.latch.is_set:
+            return (0.0, float("inf"), None)
+        cell = self._quiet
+        if cell is None or self.last_check_ts is None:
+            return None
+        low, high = cell.low, cell.high
+        half = self._half_step_pct / 100
+        for side, price in cell.watched:
+            if side == BUY:  # eligible once close > price / (1 - half)
+                high = min(high, price / (1 - half) * (1 - 1e-12))
+            else:  # eligible once close < price / (1 + half)
+                low = max(low, price / (1 + half) * (1 + 1e-12))
+        return low, high, self.last_check_ts + self.config.position_check_interval_ms
+
+    def skip_quiet_tickers(self, count: int, last_close: float) -> None:
+        """Account for ``count`` tickers a vectorised replay proved quiet (see above)."""
+        if count:
+            self.last_close = last_close
+            if not self.latch.is_set:
+                self.steps += count
 
     def clear_same_order_latch(self) -> None:
         """Operator action: resume a strategy stopped by the same-order latch (section 7)."""
@@ -399,8 +430,8 @@ def _positive_float(name: str, value: Decimal | str | float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: must be a number, got {value!r}") from None
+        raise ConfigError(name, f"must be a number, got {value!r}") from None
     if not number > 0:
-        raise ValueError(f"{name}: must be > 0, got {value!r}")
+        raise ConfigError(name, f"must be > 0, got {value!r}")
     return number
 

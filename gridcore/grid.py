@@ -87,7 +87,11 @@ class Grid:
         if last_filled_price is None or last_close is None:
             return
         levels = self.levels
-        if not levels or not (levels[0].price < last_close < levels[-1].price):
+        # min/max, not first/last: the legacy re-centre can leave the levels unsorted.
+        if not levels or not (
+            min(level.price for level in levels) < last_close
+            < max(level.price for level in levels)
+        ):
             self.build(last_close)
             levels = self.levels
         too_close_pct = self.step / 4

@@ -68,6 +68,8 @@ class OrderView:
         key = self._key(event.order_link_id, event.order_id)
         held = self.orders.get(key)
         if not event.is_open:
+            if held is not None and held.acknowledged and held.order_id != event.order_id:
+                return False  # e.g. a duplicate link id rejected while the original rests
             return self.orders.pop(key, None) is not None
         if held is None:
             self.orders[key] = HeldOrder(

@@ -27,14 +27,15 @@ def price_to_ticks(price: float, tick: float) -> int:
 def round_up_to_step(qty: float, step: float) -> float:
     """Round a quantity up to a multiple of ``step``, in decimal, read back as a float.
 
-    Float ``ceil(qty / step)`` turns 0.007 / 0.001 = 7.000000000000001 into 8 steps;
-    going through the shortest decimal repr of each float gives the intended 7. Memoised:
-    a grid asks for the same few sizes over and over.
+    The quantity is read at 10 decimals first, as the legacy bot formatted it, so float
+    noise never adds a step: float ``ceil(0.007 / 0.001)`` is 8 steps and
+    ``0.1 * 1.5 = 0.15000000000000002`` would round up to 0.151; here they give 7 steps
+    and 0.15. Memoised: a grid asks for the same few sizes over and over.
     """
     if qty <= 0:
         return 0.0
     step_dec = Decimal(repr(step))
-    steps = (Decimal(repr(qty)) / step_dec).to_integral_value(rounding=ROUND_CEILING)
+    steps = (Decimal(f"{qty:.10f}") / step_dec).to_integral_value(rounding=ROUND_CEILING)
     return float(f"{steps * step_dec:.10f}")
 
 

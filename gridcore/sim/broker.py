@@ -4,10 +4,16 @@ It answers exactly as the exchange's streams would (order updates, executions, p
 and wallet events), so the engine cannot tell a replay from live trading. When an order
 fills is the fill model's business; the broker does the bookkeeping: maker fees, hedge
 positions, realised PnL, funding, wallet balance.
+
+Latency: every request (place or cancel) reaches the matching engine ``latency_ms`` after
+the decision, and its acknowledgement reaches the engine at that moment. An order can
+fill only from then on; a cancelled order can still fill until its cancel lands, as live.
+Requests due at the same time are carried out in the order they were made.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -99,31 +105,54 @@ class SimBroker:
         self._seq = 0
         self._best_buy = float("-inf")
         self._best_sell = float("inf")
+        self._scheduled: list[tuple[int, int, SimOrder | CancelIntent]] = []
 
     # ------------------------------------------------------------------ intents
 
     def submit(self, intents: list[Intent], ts: int) -> list[object]:
-        """Carry out intents at event time ``ts``; return the exchange's answers."""
-        answers: list[object] = []
+        """Take intents decided at event time ``ts``; return answers due at once."""
         for intent in intents:
             if isinstance(intent, PlaceLimitIntent):
-                answers.append(self._place(intent, ts))
+                self._schedule(ts, self._new_order(intent, ts))
             elif isinstance(intent, CancelIntent):
-                answers.extend(self._cancel(intent, ts))
-        self._refresh_best()
+                self._schedule(ts, intent)
+        return self.advance(ts)
+
+    def next_due_ts(self) -> int | None:
+        """When the next request in flight lands, if any."""
+        return self._scheduled[0][0] if self._scheduled else None
+
+    def advance(self, ts: int) -> list[object]:
+        """Carry out every request that has landed by ``ts``; return the answers."""
+        answers: list[object] = []
+        while self._scheduled and self._scheduled[0][0] <= ts:
+            due, _, request = heapq.heappop(self._scheduled)
+            if isinstance(request, SimOrder):
+                answers.append(self._activate(request, due))
+            else:
+                answers.extend(self._cancel(request, due))
+        if answers:
+            self._refresh_best()
         return answers
 
-    def _place(self, intent: PlaceLimitIntent, ts: int) -> OrderUpdateEvent:
+    def _schedule(self, ts: int, request: SimOrder | CancelIntent) -> None:
+        heapq.heappush(self._scheduled, (ts + self.latency_ms, self._bump(), request))
+
+    def _new_order(self, intent: PlaceLimitIntent, ts: int) -> SimOrder:
         self._next_order += 1
-        order = SimOrder(
+        return SimOrder(
             order_id=f"sim-{self._next_order}", order_link_id=intent.client_order_id,
             side=intent.side, price=intent.price, price_f=float(intent.price), qty=intent.qty,
             leaves_qty=intent.qty, reduce_only=intent.reduce_only,
             position_idx=intent.position_idx, placed_ts=ts, active_ts=ts + self.latency_ms,
         )
+
+    def _activate(self, order: SimOrder, ts: int) -> OrderUpdateEvent:
+        """The order reaches the book: accepted, unless its link id is already resting."""
         if any(o.order_link_id == order.order_link_id for o in self.orders.values()):
             return self._order_event(order, "Rejected", ts, reject_reason="EC_DuplicateLinkId")
         self.orders[order.order_id] = order
+        self.fill_model.on_active(order)
         return self._order_event(order, "New", ts)
 
     def _cancel(self, intent: CancelIntent, ts: int) -> list[object]:
@@ -145,26 +174,40 @@ class SimBroker:
     def on_market(self, event: object) -> list[object]:
         """Fills (and funding) caused by one market event, as account events."""
         if isinstance(event, TickerEvent):
-            return self._on_print(event.last_price, None, event.exchange_ts)
+            return self.on_print(event.last_price, None, event.exchange_ts)
         if isinstance(event, PublicTradeEvent):
-            return self._on_print(event.price, float(event.size), event.exchange_ts)
+            return self.on_print(event.price, float(event.size), event.exchange_ts)
         if isinstance(event, FundingEvent):
             return self._on_funding(event)
         return []
 
-    def _on_print(self, price: Decimal, size: float | None, ts: int) -> list[object]:
+    def best_prices(self) -> tuple[float, float]:
+        """Highest resting BUY and lowest resting SELL (infinite when none)."""
+        return self._best_buy, self._best_sell
+
+    def reaches_book(self, price: float) -> bool:
+        """Whether a print at ``price`` touches any resting order (a cheap pre-check)."""
+        return price <= self._best_buy or price >= self._best_sell
+
+    def on_print(self, price: Decimal, size: float | None, ts: int) -> list[object]:
+        """A ticker (``size`` None) or trade print: fill what the model says, best first."""
         self.last_price = price
         price_f = float(price)
-        if not (price_f <= self._best_buy or price_f >= self._best_sell):
+        if not self.reaches_book(price_f) or (size is None and not self.fill_model.uses_tickers):
             return []
         answers: list[object] = []
-        for order in list(self.orders.values()):
-            if order.active_ts > ts:
-                continue
-            qty = self.fill_model.fill_qty(order, price_f, size)
+        remaining = size
+        for order in sorted(
+            (o for o in self.orders.values() if o.active_ts <= ts),
+            key=lambda o: (-o.price_f if o.side == BUY else o.price_f, o.active_ts),
+        ):
+            qty, used = self.fill_model.fill(order, price_f, remaining)
+            if remaining is not None:
+                remaining -= used
             if qty > 0:
                 answers.extend(self._fill(order, min(qty, order.leaves_qty), ts))
-        self._refresh_best()
+        if answers:
+            self._refresh_best()
         return answers
 
     def _fill(self, order: SimOrder, qty: Decimal, ts: int) -> list[object]:

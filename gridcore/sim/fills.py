@@ -1,8 +1,10 @@
 """Fill models: when, and how much of, a resting limit order fills (validation.md).
 
-Each model is stateless; what it must remember (volume traded since placement, queue
-ahead) is kept on the :class:`~gridcore.sim.orders.SimOrder`. Models see one market print
-at a time: a ticker's last price (``size`` None) or a public trade (``size`` set).
+Each model is stateless; what it must remember (volume traded since the order became
+active, queue still ahead of it) rides on the :class:`~gridcore.sim.orders.SimOrder`.
+Models see one market print at a time: a ticker's last price (``size`` None) or a public
+trade (``size`` set), and return how much of the order fills and how much of the print's
+volume that used, so one unit of traded volume never fills two orders beyond its size.
 """
 
 from __future__ import annotations
@@ -14,42 +16,102 @@ from typing import Protocol
 from gridcore.events import BUY
 from gridcore.sim.orders import SimOrder
 
+NOTHING = (Decimal(0), 0.0)
+
 
 class FillModelName(StrEnum):
     """The fill models a backtest can be asked for."""
 
     OPTIMISTIC = "OPTIMISTIC"
+    CONSERVATIVE = "CONSERVATIVE"
+    PESSIMISTIC = "PESSIMISTIC"
+    QUEUE = "QUEUE"
 
 
 class FillModel(Protocol):
-    """Decides how much of ``order`` a market print fills."""
+    """Decides how much of an order a market print fills."""
 
-    def fill_qty(self, order: SimOrder, price: float, size: float | None) -> Decimal:
-        """Quantity of ``order`` filled by a print at ``price`` (``size`` None: a ticker)."""
+    #: Whether ticker prints can fill (only the optimistic model trusts them).
+    uses_tickers: bool
+
+    def on_active(self, order: SimOrder) -> None:
+        """Set up the order's model state when it starts resting (after latency)."""
+        ...
+
+    def fill(self, order: SimOrder, price: float, size: float | None) -> tuple[Decimal, float]:
+        """(quantity filled, print volume used) for a print at ``price`` of ``size``."""
         ...
 
 
-def crosses(order: SimOrder, price: float) -> bool:
-    """Whether a print at ``price`` reaches the order: at or below a BUY, at or above a SELL."""
+def reaches(order: SimOrder, price: float) -> bool:
+    """A print at or below a BUY's price, or at or above a SELL's."""
     return price <= order.price_f if order.side == BUY else price >= order.price_f
 
 
 class OptimisticFill:
-    """Best case, the legacy backtester's rule: any print that reaches the price fills all.
+    """Best case, the legacy backtester's rule: any print reaching the price fills all.
 
-    Assumes the order is at the front of its queue and that the ticker's last price is
-    tradeable volume, so it overstates fills in every market; use it as an upper bound.
+    Assumes the order is first in its queue and that a ticker's last price is tradeable.
     """
 
-    def fill_qty(self, order: SimOrder, price: float, size: float | None) -> Decimal:
-        return order.leaves_qty if crosses(order, price) else Decimal(0)
+    uses_tickers = True
+
+    def on_active(self, order: SimOrder) -> None:
+        return None
+
+    def fill(self, order: SimOrder, price: float, size: float | None) -> tuple[Decimal, float]:
+        return (order.leaves_qty, 0.0) if reaches(order, price) else NOTHING
 
 
-def make_fill_model(name: FillModelName | str) -> FillModel:
-    """The model called ``name`` (case-insensitive); ``ValueError`` names the known ones."""
+class ConservativeFill:
+    """The recommended default: a public trade at or through the price fills all.
+
+    Tickers never fill: a last price can be a stale print or an index-driven mark.
+    """
+
+    uses_tickers = False
+
+    def on_active(self, order: SimOrder) -> None:
+        return None
+
+    def fill(self, order: SimOrder, price: float, size: float | None) -> tuple[Decimal, float]:
+        if size is None or not reaches(order, price):
+            return NOTHING
+        return order.leaves_qty, 0.0
+
+
+class PessimisticFill:
+    """Worst case: the order fills, all at once, only when the volume traded at or through
+    its price since it became active exceeds its quantity."""
+
+    uses_tickers = False
+
+    def on_active(self, order: SimOrder) -> None:
+        order.volume_seen = 0.0
+
+    def fill(self, order: SimOrder, price: float, size: float | None) -> tuple[Decimal, float]:
+        if size is None or size <= 0 or not reaches(order, price):
+            return NOTHING
+        order.volume_seen += size
+        if order.volume_seen > float(order.leaves_qty):
+            return order.leaves_qty, size
+        return Decimal(0), size
+
+
+def make_fill_model(name: FillModelName | str, *, queue_ahead: float = 0.0) -> FillModel:
+    """The model called ``name`` (case-insensitive); ``ValueError`` names the known ones.
+
+    ``queue_ahead`` (base units resting ahead of a new order) is the QUEUE model's
+    parameter, to be calibrated from captured live fills.
+    """
+    from gridcore.sim.queue_fill import QueueFill
+
     try:
         model = FillModelName(str(name).upper())
     except ValueError:
         known = ", ".join(m.value for m in FillModelName)
         raise ValueError(f"fill model: unknown {name!r} (known: {known})") from None
-    return {FillModelName.OPTIMISTIC: OptimisticFill}[model]()
+    if model is FillModelName.QUEUE:
+        return QueueFill(queue_ahead)
+    return {FillModelName.OPTIMISTIC: OptimisticFill, FillModelName.CONSERVATIVE: ConservativeFill,
+            FillModelName.PESSIMISTIC: PessimisticFill}[model]()

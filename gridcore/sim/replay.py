@@ -1,8 +1,8 @@
 """The replay loop: market events through the broker and the engine, in event order.
 
-For each market event the broker first reports the fills that event caused (so the
-engine knows them before it steps), then the engine steps, then the broker carries out
-its intents. The loop is the same for every fill model and every source of events.
+For each market event the broker first lands the requests whose latency has passed,
+then reports the fills the event caused (so the engine knows them before it steps), then
+the engine steps, then the broker takes its intents. The loop is the same for every fill model and every source of events.
 """
 
 from __future__ import annotations
@@ -67,6 +67,46 @@ class ReplayResult:
         }
 
 
+class ReplayLoop:
+    """The per-event step both replays share: broker answers, engine step, intents, equity."""
+
+    def __init__(self, engine: GridEngine, broker: SimBroker, equity_interval_ms: int) -> None:
+        if equity_interval_ms <= 0:
+            raise ValueError(f"equity_interval_ms: must be > 0, got {equity_interval_ms}")
+        self.engine = engine
+        self.broker = broker
+        self.result = ReplayResult()
+        self.equity_interval_ms = equity_interval_ms
+        self.next_equity_ts: int | None = None
+
+    def process(self, event: object, ts: int) -> None:
+        """Run one market event at exchange time ``ts`` through broker and engine."""
+        feed, broker, result = self.engine.on_event, self.broker, self.result
+        if result.first_ts is None:
+            result.first_ts = ts
+            self.next_equity_ts = ts
+            for answer in broker.initial_events(ts):
+                feed(answer)
+        for answer in broker.advance(ts):
+            feed(answer)
+        for answer in broker.on_market(event):
+            feed(answer)
+        intents = feed(event)
+        if intents:
+            result.orders_placed += sum(isinstance(i, PlaceLimitIntent) for i in intents)
+            result.cancels += sum(isinstance(i, CancelIntent) for i in intents)
+            for answer in broker.submit(intents, ts):
+                feed(answer)
+        if self.next_equity_ts is not None and ts >= self.next_equity_ts:
+            unrealised = broker.unrealised_pnl()
+            result.equity_curve.append(
+                EquityPoint(ts, broker.balance, unrealised, broker.balance + unrealised)
+            )
+            self.next_equity_ts = ts + self.equity_interval_ms
+        result.events += 1
+        result.last_ts = ts
+
+
 def replay(
     events: Iterable[object],
     engine: GridEngine,
@@ -76,33 +116,10 @@ def replay(
     progress: Callable[[int], None] | None = None,
     progress_every: int = 10_000,
 ) -> ReplayResult:
-    """Run ``events`` (market events in replay order) through ``broker`` and ``engine``."""
-    result = ReplayResult()
-    feed = engine.on_event
-    next_equity_ts: int | None = None
+    """Run ``events`` (market events in replay order) one by one; the reference replay."""
+    loop = ReplayLoop(engine, broker, equity_interval_ms)
     for event in events:
-        ts = event.exchange_ts  # type: ignore[attr-defined]
-        if result.first_ts is None:
-            result.first_ts = ts
-            next_equity_ts = ts
-            for answer in broker.initial_events(ts):
-                feed(answer)
-        for answer in broker.on_market(event):
-            feed(answer)
-        intents = feed(event)
-        if intents:
-            result.orders_placed += sum(isinstance(i, PlaceLimitIntent) for i in intents)
-            result.cancels += sum(isinstance(i, CancelIntent) for i in intents)
-            for answer in broker.submit(intents, ts):
-                feed(answer)
-        if next_equity_ts is not None and ts >= next_equity_ts:
-            unrealised = broker.unrealised_pnl()
-            result.equity_curve.append(
-                EquityPoint(ts, broker.balance, unrealised, broker.balance + unrealised)
-            )
-            next_equity_ts = ts + equity_interval_ms
-        result.events += 1
-        result.last_ts = ts
-        if progress is not None and result.events % progress_every == 0:
-            progress(result.events)
-    return result
+        loop.process(event, event.exchange_ts)  # type: ignore[attr-defined]
+        if progress is not None and loop.result.events % progress_every == 0:
+            progress(loop.result.events)
+    return loop.result

@@ -62,6 +62,8 @@ def drive(
         while held and held[0][0] <= index:
             for answer in held.popleft()[1]:
                 engine.on_event(answer)
+        for answer in broker.advance(event.exchange_ts):
+            engine.on_event(answer)
         for answer in broker.on_market(event):
             engine.on_event(answer)
         intents = engine.on_event(event)

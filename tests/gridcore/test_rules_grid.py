@@ -271,3 +271,12 @@ def test_grid_recentre_buys_and_no_sell_never_adds_zero_price_level() -> None:
 def test_grid_levels_are_grid_level_values() -> None:
     """Rule 2: each level has a price and a side."""
     assert grid_at(100.0).levels[3] == GridLevel(100.0, WAIT)
+
+
+def test_grid_update_unsorted_levels_uses_min_and_max_for_rebuild_test() -> None:
+    """Rule 2 update step 1 says min and max level price, not first and last level."""
+    grid = Grid(0.1, 4, 1.0)
+    grid.load_state([[98.0, "Buy"], [99.0, "Buy"], [100.0, "Wait"], [101.0, "Sell"],
+                     [100.9, "Sell"]], 1)
+    grid.update(100.0, 100.95)  # min 98 < 100.95 < max 101: no rebuild
+    assert grid.builds == 1

@@ -6,7 +6,8 @@ from decimal import ROUND_CEILING, Decimal
 
 import pytest
 
-from gridcore.intents import LONG
+from gridcore.events import BUY
+from gridcore.intents import LONG, SHORT
 from tests.gridcore.conftest import feed, make_engine, places, position, ticker, wallet
 
 
@@ -104,3 +105,11 @@ def test_sizing_round_up_is_decimal_so_0007_stays_seven_steps() -> None:
     engine = make_engine(amount="0.007")
     intents = engine.on_event(ticker("1000.0"))  # 5 USDT at ~990 is 0.006: the 0.007 stands
     assert set(qty_by_price(intents).values()) == {Decimal("0.007")}
+
+
+def test_sizing_multiplier_product_on_the_step_is_not_rounded_up() -> None:
+    """Rules 5.3/5.4: 0.1 × 1.5 is 0.15 exactly on the step, not 0.151 (float noise)."""
+    engine = make_engine(amount="0.1")
+    intents = feed(engine, position(1, 1, 100), position(2, 1, 100, liq=110), ticker("100.0"))
+    short_buys = {i.qty for i in places(intents) if i.direction == SHORT and i.side == BUY}
+    assert short_buys == {Decimal("0.150")}
