@@ -8,10 +8,10 @@ intents, live or in replay.
 Fast path: most ticker events change nothing. After a step that emitted nothing and left
 the grid as it was, the engine remembers the open price interval around the last price
 in which every price comparison of the rules keeps its outcome, and the few levels that
-could become placeable inside it (:mod:`gridcore.quiet`). A later ticker inside that interval, with no other event
-in between and no change of size multipliers by a due position check, provably gives the
-same empty result, so it returns at once. The tests compare every scenario against the
-engine with the fast path off.
+could become placeable inside it (:mod:`gridcore.quiet`). A later ticker inside that
+interval, with no other event in between and no change of size multipliers by a due
+position check, provably gives the same empty result, so it returns at once. The tests
+compare every scenario against the engine with the fast path off.
 """
 
 from __future__ import annotations

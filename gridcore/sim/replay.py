@@ -2,7 +2,8 @@
 
 For each market event the broker first lands the requests whose latency has passed,
 then reports the fills the event caused (so the engine knows them before it steps), then
-the engine steps, then the broker takes its intents. The loop is the same for every fill model and every source of events.
+the engine steps, then the broker takes its intents. The loop is the same for every fill
+model and every source of events.
 """
 
 from __future__ import annotations
