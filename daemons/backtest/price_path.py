@@ -14,7 +14,7 @@ from daemons.marketdata.bars import Bar
 from gridcore.events import TickerEvent
 
 #: Offsets (ms) of open, first extreme, second extreme and close inside a bar.
-_OFFSETS_MS = (0, 15_000, 30_000, 59_000)
+OFFSETS_MS = (0, 15_000, 30_000, 59_000)
 
 
 def bar_path(bar: Bar) -> tuple[float, float, float, float]:
@@ -28,7 +28,7 @@ def bars_to_tickers(bars: Iterable[Bar], symbol: str) -> Iterator[TickerEvent]:
     """Ticker events along each bar's path, in time order (local time = exchange time)."""
     seq = 0
     for bar in bars:
-        for offset, price in zip(_OFFSETS_MS, bar_path(bar), strict=True):
+        for offset, price in zip(OFFSETS_MS, bar_path(bar), strict=True):
             seq += 1
             ts = bar.ts_ms + offset
             yield TickerEvent(symbol=symbol, exchange_ts=ts, local_ts=ts, seq=seq,

@@ -1,0 +1,104 @@
+"""Market data sources for backtests, as :class:`~gridcore.sim.tape.MarketTape` columns.
+
+Bybit pushes a linear ticker about every 100 ms; captured windows have those rows, but
+trade files and generated tapes do not, so they get one synthetic ticker per 100 ms
+interval at the last trade price (the merged ticker state a live consumer would hold).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from daemons.marketdata.bars import Bar, load_bars
+from daemons.marketdata.generator import bundled_calibration, generate_arrays
+from daemons.marketdata.trades_csv import load_trade_arrays
+from gridcore.sim.tape import FUNDING, TICKER, TRADE, MarketTape
+
+TICKER_INTERVAL_MS = 100
+FUNDING_INTERVAL_MS = 8 * 3_600_000
+DAY_MS = 86_400_000
+
+
+def tape_from_trades(
+    symbol: str,
+    ts: np.ndarray,
+    price: np.ndarray,
+    size: np.ndarray,
+    is_buy: np.ndarray,
+    *,
+    funding_rate: float | None = 0.0001,
+    ticker_interval_ms: int = TICKER_INTERVAL_MS,
+) -> MarketTape:
+    """Trades plus a ticker every ``ticker_interval_ms`` and funding every 8 hours.
+
+    Every interval from the first trade to the last gets a ticker at the last price
+    traded before its end (as Bybit keeps pushing tickers in quiet markets).
+    """
+    if len(ts) == 0:
+        raise ValueError("no trades in the source")
+    ts = np.asarray(ts, dtype=np.int64)
+    tick_ts = np.arange((ts[0] // ticker_interval_ms + 1) * ticker_interval_ms, ts[-1] + 1,
+                        ticker_interval_ms, dtype=np.int64)
+    last_trade = np.searchsorted(ts, tick_ts, side="left") - 1
+    tick_price = np.asarray(price)[last_trade]
+    parts_ts = [ts, tick_ts]
+    parts_kind = [np.full(len(ts), TRADE, np.int8), np.full(len(tick_ts), TICKER, np.int8)]
+    parts_price = [np.asarray(price, np.float64), tick_price]
+    parts_size = [np.asarray(size, np.float64), np.full(len(tick_ts), np.nan)]
+    if funding_rate is not None:
+        f_ts = np.arange((ts[0] // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS, ts[-1] + 1,
+                         FUNDING_INTERVAL_MS, dtype=np.int64)
+        parts_ts.append(f_ts)
+        parts_kind.append(np.full(len(f_ts), FUNDING, np.int8))
+        parts_price.append(np.asarray(price)[np.searchsorted(ts, f_ts, side="left") - 1])
+        parts_size.append(np.full(len(f_ts), funding_rate))
+    n_extra = sum(len(p) for p in parts_ts[1:])
+    return MarketTape.from_rows(
+        symbol, ts=np.concatenate(parts_ts), kind=np.concatenate(parts_kind),
+        price=np.concatenate(parts_price), size=np.concatenate(parts_size),
+        is_buy=np.concatenate([np.asarray(is_buy, bool), np.zeros(n_extra, bool)]),
+        seq=np.concatenate([np.arange(len(ts)), np.arange(n_extra)]),
+    )
+
+
+def generated_day(symbol: str = "BTCUSDT", *, seed: int = 1, trades: int = 1_500_000,
+                  start_ms: int = 1_704_067_200_000) -> MarketTape:
+    """A BTCUSDT-like day: calibrated generated trades spread over 24 h, tickers, funding."""
+    cols = generate_arrays(trades, seed, start_ms=0, calibration=bundled_calibration())
+    span = max(int(cols["ts_ms"][-1]), 1)
+    ts = start_ms + (cols["ts_ms"].astype(np.float64) * ((DAY_MS - 1) / span)).astype(np.int64)
+    return tape_from_trades(symbol, ts, cols["price"], cols["size"], cols["is_buy"])
+
+
+def tape_from_trade_file(symbol: str, path: Path | str) -> MarketTape:
+    """A trade CSV (Bybit public dump or the bundled Binance format) as a tape."""
+    cols = load_trade_arrays(path)
+    order = np.argsort(cols["ts_ms"], kind="stable")
+    return tape_from_trades(symbol, cols["ts_ms"][order], cols["price"][order],
+                            cols["size"][order], cols["is_buy"][order])
+
+
+def tape_from_bars(symbol: str, bars: list[Bar] | None = None) -> MarketTape:
+    """One-minute bars as a price path: a ticker and a trade at open, both extremes, close.
+
+    Each of the four trades carries a quarter of the bar's volume (in base units), so
+    volume-based fill models see the bar's real volume at the prices it visited.
+    """
+    from daemons.backtest.price_path import OFFSETS_MS, bar_path
+
+    bars = load_bars() if bars is None else bars
+    if not bars:
+        raise ValueError("no bars in the source")
+    ts = np.array([[b.ts_ms + o for o in OFFSETS_MS] for b in bars], np.int64).ravel()
+    price = np.array([bar_path(b) for b in bars], np.float64).ravel()
+    volume = np.repeat([b.volume / b.close / 4 if b.close > 0 else 0.0 for b in bars], 4)
+    n = len(ts)
+    return MarketTape.from_rows(
+        symbol, ts=np.concatenate([ts, ts]),
+        kind=np.concatenate([np.full(n, TRADE, np.int8), np.full(n, TICKER, np.int8)]),
+        price=np.concatenate([price, price]),
+        size=np.concatenate([np.round(volume, 6), np.full(n, np.nan)]),
+        is_buy=np.zeros(2 * n, bool), seq=np.concatenate([np.arange(n), np.arange(n)]),
+    )
