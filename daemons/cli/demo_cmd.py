@@ -33,12 +33,13 @@ def demo(
     from rich.table import Table
 
     from daemons.backtest.bundled import DEMO_CONFIG, run_bundled_replay
+    from daemons.cli.config_args import load_config
     from daemons.marketdata.bars import load_bars
     from gridcore.config import ConfigError
 
     console = Console()
     try:
-        config = DEMO_CONFIG.with_values(_parse_sets(config_set))
+        config = load_config(None, config_set, base=DEMO_CONFIG)
     except ConfigError as error:
         raise typer.BadParameter(str(error), param_hint="--set") from None
     total = len(load_bars(bars)) * 4 if max_bars is None else max_bars * 4
@@ -76,12 +77,3 @@ def _fmt(value: object) -> str:
             return value
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
-
-def _parse_sets(items: list[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--set")
-        values[key.strip()] = value.strip()
-    return values

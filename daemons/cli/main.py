@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from daemons.cli import demo_cmd, venue_cmd, version_cmd
+from daemons.cli import backtest_cmd, demo_cmd, venue_cmd, version_cmd
 from daemons.logs import configure_logging
 
 app = typer.Typer(
@@ -33,6 +33,9 @@ app.command("demo", help="Run the demo: replay the bundled price path through gr
     demo_cmd.demo
 )
 app.command("venue", help="Serve the local Bybit v5 venue on loopback.")(venue_cmd.venue)
+app.command("backtest", help="Replay market data through gridcore with a fill model.")(
+    backtest_cmd.backtest
+)
 
 from daemons.cli import (  # noqa: E402  (data layer commands, added below the root)
     accounts_cmd,

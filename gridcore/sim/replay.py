@@ -43,6 +43,7 @@ class ReplayResult:
         """Headline numbers, as JSON-friendly values (decimals as strings)."""
         long_book, short_book = broker.positions[LONG_IDX], broker.positions[SHORT_IDX]
         realised = sum((f.realised_pnl for f in broker.fills), Decimal(0))
+        money = _money
         return {
             "events": self.events,
             "first_ts": self.first_ts,
@@ -52,20 +53,28 @@ class ReplayResult:
             "fills": len(broker.fills),
             "buy_fills": sum(1 for f in broker.fills if f.side == "Buy"),
             "sell_fills": sum(1 for f in broker.fills if f.side == "Sell"),
-            "realised_pnl": str(realised),
-            "fees": str(broker.fees_paid),
-            "funding": str(broker.funding_paid),
-            "unrealised_pnl": str(broker.unrealised_pnl()),
-            "final_balance": str(broker.balance),
-            "final_equity": str(broker.equity()),
+            "realised_pnl": money(realised),
+            "fees": money(broker.fees_paid),
+            "funding": money(broker.funding_paid),
+            "unrealised_pnl": money(broker.unrealised_pnl()),
+            "final_balance": money(broker.balance),
+            "final_equity": money(broker.equity()),
             "long_size": str(long_book.size),
-            "long_entry": str(long_book.avg_entry),
+            "long_entry": money(long_book.avg_entry),
             "short_size": str(short_book.size),
-            "short_entry": str(short_book.avg_entry),
+            "short_entry": money(short_book.avg_entry),
             "last_price": str(broker.last_price),
             "grid_builds": engine.grid.builds,
             "same_order_latch": engine.latch.is_set,
         }
+
+
+def _money(value: Decimal) -> str:
+    """A decimal for reports: 8 places, enough for USDT and BTC, stable across runs."""
+    return str(value.quantize(_EIGHT_PLACES))
+
+
+_EIGHT_PLACES = Decimal("1e-8")
 
 
 class ReplayLoop:
