@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from daemons.secrets import redaction
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
 
 
 def configure_logging(*, verbose: bool = False) -> None:
@@ -18,7 +31,7 @@ def configure_logging(*, verbose: bool = False) -> None:
     root = logging.getLogger()
     level = logging.DEBUG if verbose else logging.INFO
     if not any(getattr(h, "_gridbot", False) for h in root.handlers):
-        handler = logging.StreamHandler()
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter(_FORMAT))
         handler._gridbot = True  # type: ignore[attr-defined]
         root.addHandler(handler)

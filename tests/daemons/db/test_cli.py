@@ -1,0 +1,201 @@
+"""Operator commands against a real database: happy paths and one-line refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from daemons.cli.main import app
+from daemons.db import credentials
+from daemons.db.session import Database
+from daemons.secrets.keys import load_keyring
+from tests.fixtures.cli import operator_stderr_lines
+from tests.fixtures.secrets import make_secret_text
+
+runner = CliRunner()
+TABLES = ("users", "bybit_accounts", "api_credentials", "strategies", "runs")
+
+
+def gridbot(*args: str, stdin: str | None = None):
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def ok(*args: str, stdin: str | None = None) -> str:
+    result = gridbot(*args, stdin=stdin)
+    assert result.exit_code == 0, result.output + result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def populated(db_env: dict[str, str]) -> dict[str, str]:
+    """alice (account main, a credential, a strategy) and bob (account main)."""
+    ok("users", "add", "alice", "--email", "alice@example.com")
+    ok("users", "add", "bob")
+    ok("accounts", "add", "main", "--user", "alice", "--env", "testnet")
+    ok("accounts", "add", "main", "--user", "bob", "--env", "local")
+    ok("credentials", "add", "--account", "main", "--user", "alice", "--api-key", "AK1",
+       stdin=make_secret_text() + "\n")
+    ok("strategies", "add", "--account", "main", "--user", "alice", "--symbol", "BTCUSDT",
+       "--set", "amount=0.01")
+    return db_env
+
+
+def _snapshot(db_env: dict[str, str]) -> dict[str, list]:
+    db = Database(db_env["DATABASE_URL"])
+    try:
+        with db.admin() as conn:
+            return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in TABLES}
+    finally:
+        db.close()
+
+
+BAD_INPUTS = [
+    (("users", "add", "alice"), "user 'alice' already exists"),
+    (("users", "add", "Bad Name"), "username 'Bad Name'"),
+    (("users", "add", "carol", "--email", "ALICE@example.com"), "email"),
+    (("accounts", "add", "x", "--user", "nobody", "--env", "testnet"), "unknown user 'nobody'"),
+    (("accounts", "add", "x", "--user", "alice", "--env", "prod"), "environment 'prod'"),
+    (("accounts", "add", "main", "--user", "alice", "--env", "testnet"), "already exists"),
+    (("accounts", "disable", "nope"), "unknown account 'nope'"),
+    (("accounts", "disable", "main"), "used by several users (alice, bob): pass --user"),
+    (("strategies", "add", "--account", "main", "--user", "alice", "--symbol", "BTCUSDT",
+      "--set", "amount=0.01"), "already has a strategy for BTCUSDT"),
+    (("strategies", "add", "--account", "main", "--user", "alice", "--symbol", "ETHUSDT",
+      "--set", "amount=0.01", "--set", "grid_count=abc"), "grid_count: must be an integer"),
+    (("strategies", "add", "--account", "main", "--user", "alice", "--symbol", "ETHUSDT",
+      "--set", "amount=0.01", "--set", "gird_step=1"), "gird_step: unknown parameter"),
+    (("strategies", "add", "--account", "main", "--user", "alice", "--symbol", "ethusdt",
+      "--set", "amount=0.01"), "symbol 'ethusdt'"),
+    (("strategies", "add", "--account", "main", "--user", "alice", "--symbol", "ETHUSDT",
+      "--config", "/nonexistent/grid.json"), "cannot read config file"),
+    (("strategies", "add", "--account", "main", "--user", "alice", "--symbol", "ETHUSDT",
+      "--set", "amount"), "--set 'amount': use key=value"),
+    (("credentials", "add", "--account", "main", "--user", "alice", "--api-key", "AK2"),
+     "already has an active credential"),
+    (("credentials", "rotate", "--account", "main", "--user", "bob", "--api-key", "BK2"),
+     "no active credential to rotate"),
+    (("credentials", "add", "--account", "ghost", "--api-key", "AK9"), "unknown account 'ghost'"),
+    (("credentials", "add", "--account", "main", "--user", "bob", "--api-key", "bad key!"),
+     "API key id"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUTS, ids=[" ".join(a[:3]) + f"-{i}"
+                                                             for i, (a, _) in
+                                                             enumerate(BAD_INPUTS)])
+def test_cli_bad_input_prints_one_line_exits_nonzero_changes_nothing(
+        populated: dict[str, str], args: tuple[str, ...], message: str) -> None:
+    before = _snapshot(populated)
+    result = gridbot(*args, stdin=make_secret_text() + "\n")
+    assert result.exit_code == 1, result.output
+    lines = operator_stderr_lines(result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert message in lines[0]
+    assert _snapshot(populated) == before
+
+
+def test_cli_credentials_add_with_empty_stdin_is_refused(populated: dict[str, str]) -> None:
+    result = gridbot("credentials", "add", "--account", "main", "--user", "bob",
+                     "--api-key", "BK1", stdin="")
+    assert result.exit_code == 1 and "no api secret given" in result.stderr
+
+
+def test_cli_credentials_secret_is_read_from_stdin_and_stored_encrypted(
+        db_env: dict[str, str], db: Database) -> None:
+    secret = make_secret_text()
+    ok("users", "add", "dave")
+    ok("accounts", "add", "spot", "--user", "dave", "--env", "mainnet")
+    out = ok("credentials", "add", "--account", "spot", "--api-key", "DK1", stdin=secret + "\n")
+    listing = ok("credentials", "list")
+    assert "DK1" in listing and "mk-" in listing and secret not in out + listing
+    with db.admin() as conn:
+        blobs = conn.execute("SELECT encrypted_secret, encrypted_data_key FROM api_credentials"
+                             ).fetchone()
+        account_id = conn.execute("SELECT account_id FROM bybit_accounts").fetchone()[0]
+        loaded = credentials.load_active_credential(
+            conn, load_keyring(Path(db_env["GRIDBOT_HOME"])), account_id)
+    assert secret.encode() not in b"".join(bytes(b) for b in blobs)
+    assert loaded.secret.reveal() == secret and loaded.api_key_id == "DK1"
+
+
+def test_cli_credentials_commands_take_no_secret_option() -> None:
+    for command in ("add", "rotate"):
+        help_text = ok("credentials", command, "--help")
+        assert "--secret" not in help_text and "--api-key" in help_text
+    result = gridbot("credentials", "add", "--account", "a", "--api-key", "K", "--secret", "x")
+    assert result.exit_code != 0
+
+
+def test_cli_credentials_rotate_activates_new_and_schedules_old_deletion(
+        populated: dict[str, str], db: Database) -> None:
+    ok("credentials", "rotate", "--account", "main", "--user", "alice", "--api-key", "AK2",
+       "--grace-hours", "2", stdin=make_secret_text() + "\n")
+    with db.admin() as conn:
+        rows = conn.execute("SELECT api_key_id, is_active, delete_after - rotated_at"
+                            " FROM api_credentials ORDER BY created_at").fetchall()
+        assert conn.execute("SELECT gridbot_purge_rotated_credentials(now() + interval '1 hour')"
+                            ).fetchone()[0] == 0
+        assert conn.execute("SELECT gridbot_purge_rotated_credentials(now() + interval '3 hours')"
+                            ).fetchone()[0] == 1
+    assert rows == [("AK1", False, timedelta(hours=2)), ("AK2", True, None)]
+
+
+def test_cli_strategies_add_from_file_with_overrides(populated: dict[str, str], tmp_path: Path,
+                                                     db: Database) -> None:
+    config = tmp_path / "grid.yaml"
+    config.write_text("amount: x0.001\ngrid_count: 30\ngrid_step: 0.5\n")
+    out = ok("strategies", "add", "--account", "main", "--user", "bob", "--symbol", "ETHUSDT",
+             "--config", str(config), "--set", "grid_count=12")
+    strategy_id = int(out.split()[1])
+    with db.admin() as conn:
+        stored = conn.execute("SELECT config_json FROM strategies WHERE strategy_id = %s",
+                              [strategy_id]).fetchone()[0]
+    assert stored["grid_count"] == 12 and stored["grid_step_pct"] == 0.5
+    assert stored["amount"] == "x0.001" and 0 < strategy_id < 1000
+    listing = ok("strategies", "list", "--account", "main", "--user", "bob")
+    assert "ETHUSDT" in listing and json.dumps(stored, sort_keys=True)[:20] in listing
+
+
+def test_cli_accounts_disable_and_enable_one_users_account(populated: dict[str, str]) -> None:
+    assert "is disabled" in ok("accounts", "disable", "main", "--user", "bob")
+    listing = ok("accounts", "list", "--user", "bob")
+    assert "disabled" in listing and "alice" not in listing
+    assert "is enabled" in ok("accounts", "enable", "main", "--user", "bob")
+
+
+def test_cli_users_list_shows_every_user(populated: dict[str, str]) -> None:
+    listing = ok("users", "list")
+    assert "alice" in listing and "bob" in listing and "alice@example.com" in listing
+
+
+def test_cli_keys_rotate_rewraps_and_credentials_still_decrypt(
+        populated: dict[str, str], db: Database) -> None:
+    home = Path(populated["GRIDBOT_HOME"])
+    old = load_keyring(home).active.key_id
+    out = ok("keys", "rotate")
+    new = load_keyring(home).active.key_id
+    assert new != old and f"master key is now {new}; 1 data key(s) re-wrapped" in out
+    listing = ok("keys", "list")
+    assert new in listing and old in listing
+    assert "retired " + old in ok("keys", "retire")
+    with db.admin() as conn:
+        account_id = conn.execute("SELECT account_id FROM api_credentials").fetchone()[0]
+        credential = credentials.load_active_credential(conn, load_keyring(home), account_id)
+    assert credential.api_key_id == "AK1"
+
+
+def test_cli_db_status_lists_applied_migrations(db_env: dict[str, str]) -> None:
+    out = ok("db", "status")
+    assert "external (DATABASE_URL)" in out and "0001" in out and "applied" in out
+    assert "pending" not in out
+
+
+def test_cli_db_stop_with_database_url_is_refused(db_env: dict[str, str]) -> None:
+    result = gridbot("db", "stop")
+    assert result.exit_code == 1
+    assert operator_stderr_lines(result.stderr) == [
+        "error: DATABASE_URL is set: gridbot does not manage that server"]
