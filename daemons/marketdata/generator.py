@@ -119,11 +119,15 @@ def generate_trades(
     start_price: float | None = None,
     limit: int | None = None,
     calibration: Calibration | None = None,
+    chunk: int = CHUNK,
 ) -> Iterator[Trade]:
-    """Yield generated trades forever (or ``limit`` of them), in chunks for speed."""
+    """Yield generated trades forever (or ``limit`` of them), in chunks for speed.
+
+    A live consumer (the venue) wants small chunks so that making one never stalls it.
+    """
     produced, chunk_no, ts, price = 0, 0, start_ms, start_price
     while limit is None or produced < limit:
-        n = CHUNK if limit is None else min(CHUNK, limit - produced)
+        n = chunk if limit is None else min(chunk, limit - produced)
         cols = generate_arrays(n, seed * 1_000_003 + chunk_no, ts, price, calibration)
         yield from _to_trades(cols, f"g{seed}-", produced)
         produced, chunk_no = produced + n, chunk_no + 1

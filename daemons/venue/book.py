@@ -49,6 +49,9 @@ class Side:
 
     def through(self, price: int) -> list[Level]:
         """Levels a print at ``price`` trades through (better than it for the maker)."""
+        prices = self.prices
+        if not prices or (prices[-1] <= price if self.is_buy else prices[0] >= price):
+            return []
         if self.is_buy:
             cut = bisect.bisect_right(self.prices, price)
             return [self.levels[p] for p in self.prices[cut:]]

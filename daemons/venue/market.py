@@ -24,7 +24,7 @@ class Candle:
     low: int
     close: int
     volume_lots: int = 0
-    turnover: Decimal = Decimal(0)
+    turnover_units: int = 0  # sum of ticks x lots: exact, turned into USDT when read
 
 
 @dataclass
@@ -44,6 +44,8 @@ class MarketState:
     candles: OrderedDict[int, Candle] = field(default_factory=OrderedDict)
     recent: deque[dict[str, object]] = field(default_factory=lambda: deque(maxlen=1000))
     funding_history: deque[tuple[int, Decimal]] = field(default_factory=lambda: deque(maxlen=200))
+    _prices: dict[int, str] = field(default_factory=dict, repr=False)
+    _qtys: dict[int, str] = field(default_factory=dict, repr=False)
 
     @property
     def bid_ticks(self) -> int:
@@ -54,10 +56,23 @@ class MarketState:
         return self.bid_ticks + 1
 
     def price_str(self, ticks: int) -> str:
-        return f"{self.tick * ticks:.2f}"
+        text = self._prices.get(ticks)
+        if text is None:
+            text = self._prices[ticks] = f"{self.tick * ticks:.2f}"
+            if len(self._prices) > 100_000:
+                self._prices.clear()
+        return text
 
     def qty_str(self, lots: int) -> str:
-        return f"{self.step * lots:.3f}"
+        text = self._qtys.get(lots)
+        if text is None:
+            text = self._qtys[lots] = f"{self.step * lots:.3f}"
+            if len(self._qtys) > 100_000:
+                self._qtys.clear()
+        return text
+
+    def turnover(self, units: int) -> Decimal:
+        return self.tick * self.step * units
 
     def seed_price(self, ticks: int, side: str) -> None:
         """Set the touch before the first print (from the tape's first trade)."""
@@ -93,7 +108,7 @@ class MarketState:
         candle.high, candle.low = max(candle.high, ticks), min(candle.low, ticks)
         candle.close = ticks
         candle.volume_lots += lots
-        candle.turnover += self.tick * ticks * self.step * lots
+        candle.turnover_units += ticks * lots
 
     def price_at_or_before(self, ts_ms: int) -> int:
         """The close of the last candle that started at or before ``ts_ms`` (else first)."""
@@ -117,5 +132,5 @@ class MarketState:
         return {
             "high": max(c.high for c in day), "low": min(c.low for c in day),
             "lots": sum(c.volume_lots for c in day),
-            "turnover": sum((c.turnover for c in day), Decimal(0)),
+            "turnover": self.turnover(sum(c.turnover_units for c in day)),
         }

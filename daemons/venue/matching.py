@@ -17,7 +17,7 @@ from daemons.venue.book import Book, Fill, consume
 from daemons.venue.config import VenueConfig
 from daemons.venue.market import MarketState
 from daemons.venue.models import DepthModel, LatencyModel
-from daemons.venue.orders import Execution, Order, new_id
+from daemons.venue.orders import Execution, Order, fast_id, new_id
 from daemons.venue.payloads import execution_item, order_item
 
 MARKET_SLIPPAGE = 0.05
@@ -80,14 +80,17 @@ class MatchingEngine:
 
     def on_trade(self, ts_ms: int, side: str, ticks: int, lots: int) -> None:
         """One tape print: requests due first, then trade-through and queue fills."""
-        self.advance(ts_ms)
-        self.market.seed_price(ticks, side)
+        if self.pending:
+            self.advance(ts_ms)
+        if not (self.book.buys.prices or self.book.sells.prices):
+            self._print(ts_ms, side, ticks, lots, fast_id(self.print_ids))
+            return
         through, at_price = self.book.trade(ticks, lots)
         for order, lots_filled in through:
             self._maker_fill(order, order.price_ticks, lots_filled, ts_ms)
         own = sum(self._maker_fill(o, ticks, f, ts_ms) for o, f in at_price)
         if lots > own:
-            self._print(ts_ms, side, ticks, lots - own, new_id(self.print_ids))
+            self._print(ts_ms, side, ticks, lots - own, fast_id(self.print_ids))
 
     def _print(self, ts_ms: int, side: str, ticks: int, lots: int, trade_id: str) -> None:
         self.outbox.public.append(self.market.record_print(ts_ms, side, ticks, lots, trade_id))

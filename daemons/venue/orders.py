@@ -19,6 +19,12 @@ def new_id(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
+def fast_id(rng: random.Random) -> str:
+    """A UUID-shaped public trade id, cheaper than :func:`new_id` (one per tape print)."""
+    h = f"{rng.getrandbits(128):032x}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{h[16:20]}-{h[20:]}"
+
+
 @dataclass(eq=False)
 class Order:
     """A live or finished order; ``ahead`` is the volume queued before it at its price."""

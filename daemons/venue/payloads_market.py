@@ -127,11 +127,12 @@ def kline_rows(market: MarketState, minutes: int, limit: int,
         row = groups.get(key)
         if row is None:
             groups[key] = [key, candle.open, candle.high, candle.low, candle.close,
-                           candle.volume_lots, candle.turnover]
+                           candle.volume_lots, candle.turnover_units]
         else:
             row[2], row[3] = max(row[2], candle.high), min(row[3], candle.low)
             row[4], row[5] = candle.close, row[5] + candle.volume_lots
-            row[6] += candle.turnover
+            row[6] += candle.turnover_units
     rows = sorted(groups.values(), key=lambda r: r[0], reverse=True)[:limit]
-    return [[str(r[0]), market.price_str(r[1]), market.price_str(r[2]), market.price_str(r[3]),
-             market.price_str(r[4]), market.qty_str(r[5]), num(r[6])] for r in rows]
+    price = market.price_str
+    return [[str(r[0]), price(r[1]), price(r[2]), price(r[3]), price(r[4]),
+             market.qty_str(r[5]), num(market.turnover(r[6]))] for r in rows]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import threading
 from collections import defaultdict
@@ -223,6 +224,9 @@ async def serve(config: VenueConfig, on_ready: Callable[[VenueServer], None]) ->
     """Serve in the foreground until cancelled (``gridbot venue``)."""
     server = VenueServer(config)
     await server.start()
+    gc.collect()
+    gc.freeze()  # long-lived start-up objects leave the collector: shorter pauses on the tape
+    gc.set_threshold(50_000, 20, 20)
     on_ready(server)
     try:
         await asyncio.Event().wait()

@@ -22,14 +22,15 @@ from daemons.venue.config import ConfigError
 from daemons.venue.core import VenueCore
 
 BAR_COLUMNS = {"timestamp", "open", "high", "low", "close", "volume"}
-MAX_BATCH = 5000
+MAX_BATCH = 2000
 IDLE_S = 0.01
+MIN_STEP_S = 0.004  # prints due within this are pushed together, as Bybit batches them
 
 
 def open_tape(kind: str, seed: int) -> Iterator[Trade]:
     """The trade iterator for a ``--tape`` value; raises ConfigError for a bad file."""
     if kind == "generated":
-        return generate_trades(seed, start_ms=wall_ms())
+        return generate_trades(seed, start_ms=wall_ms(), chunk=2048)
     if kind == "bars":
         return trades_from_bars(iter_bars(), seed)
     path = Path(kind)
@@ -56,14 +57,15 @@ class TapeDriver:
         self.publish = publish
         self.next: Trade | None = next(trades, None)
         self.fed = 0
+        self._boundary = 0
         if self.next is not None:
             core.prime(self.next)
             clock.anchor(self.next.ts_ms)
             self._funding_time(self.next.ts_ms)
 
     def _funding_time(self, tape_ms: int) -> None:
-        boundary = self.core.funding.next_boundary(tape_ms)
-        self.core.market.next_funding_ms = self.clock.venue_ms(boundary)
+        self._boundary = self.core.funding.next_boundary(tape_ms)
+        self.core.market.next_funding_ms = self.clock.venue_ms(self._boundary)
 
     def inject(self, trade: Trade) -> None:
         """Play one extra trade now (the admin interface's deterministic fills)."""
@@ -80,7 +82,8 @@ class TapeDriver:
                 if due > now:
                     break
                 self.core.feed(self.next, due)
-                self._funding_time(self.next.ts_ms)
+                if self.next.ts_ms >= self._boundary:
+                    self._funding_time(self.next.ts_ms)
                 self.next = next(self.trades, None)
                 count += 1
             self.fed += count
@@ -88,7 +91,8 @@ class TapeDriver:
         self.publish()
         if self.clock.paused or self.next is None:
             return IDLE_S
-        return min(max((self.clock.venue_ms(self.next.ts_ms) - now) / 1000, 0.0), IDLE_S)
+        due_in = (self.clock.venue_ms(self.next.ts_ms) - now) / 1000
+        return min(max(due_in, MIN_STEP_S), IDLE_S)
 
     async def run(self) -> None:
         """Play the tape until cancelled."""

@@ -52,14 +52,17 @@ class Connection:
     async def _write(self) -> None:
         kind = f"stall_{self.stream}"
         while True:
-            text = await self.queue.get()
+            batch = [await self.queue.get()]
+            while not self.queue.empty():
+                batch.append(self.queue.get_nowait())
             fault = self.faults.get(kind, self.account, wall_ms())
             if fault is not None and fault.options.get("mode") == "drop":
                 continue
             while fault is not None:
                 await asyncio.sleep(0.02)
                 fault = self.faults.get(kind, self.account, wall_ms())
-            await self.ws.send_str(text)
+            for text in batch:
+                await self.ws.send_str(text)
 
     def start(self) -> None:
         self.writer = asyncio.ensure_future(self._write())
