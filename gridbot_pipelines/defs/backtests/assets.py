@@ -10,8 +10,8 @@ the live annotation.)
 import dagster as dg
 
 from daemons.backtest.bundled import DEMO_CONFIG, run_bundled_replay
-from gridcore.version import GRIDCORE_VERSION
 from gridbot_pipelines.constants import BACKTESTS
+from gridcore.version import GRIDCORE_VERSION
 
 
 class BundledReplayConfig(dg.Config):
