@@ -79,5 +79,17 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = 
     raise TimeoutError(f"timed out after {timeout_s}s waiting for {what or predicate}")
 
 
+def wait_subscribed(venue: RunningVenue, stream: str, topics: set[str],
+                    timeout_s: float = 10.0) -> None:
+    """Wait until a ``stream`` ("public"/"private") connection holds all ``topics``.
+
+    pybit does not wait for subscription acknowledgements; a test that acts right after
+    subscribing must, as a client of real Bybit would have to.
+    """
+    hub = venue.server.public if stream == "public" else venue.server.private
+    wait_for(lambda: venue.call(lambda: any(topics <= c.topics for c in hub.connections)),
+             timeout_s, f"{stream} subscription to {sorted(topics)}")
+
+
 __all__ = ["LocalWebSocket", "VenueConfig", "pybit_http", "pybit_ws", "start_test_venue",
-           "make_accounts", "wait_for"]
+           "make_accounts", "wait_for", "wait_subscribed"]

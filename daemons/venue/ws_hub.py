@@ -22,6 +22,10 @@ from daemons.venue.faults import Faults
 
 MAX_QUEUE = 20_000
 IDLE_TIMEOUT_S = 600
+# A subscription takes effect (ack, snapshot, data) this long after the request, as over a
+# real network: pybit records a subscription only after sending it, so an instant ack or
+# push can reach its callback thread first and kill the stream (KeyError on the req_id).
+SUBSCRIBE_DELAY_S = 0.02
 log = logging.getLogger(__name__)
 _numbers = itertools.count(1)
 
@@ -63,6 +67,10 @@ class Connection:
                 fault = self.faults.get(kind, self.account, wall_ms())
             for text in batch:
                 await self.ws.send_str(text)
+
+    def later(self, action: Callable[[], None]) -> None:
+        """Run ``action`` after the subscription delay (see ``SUBSCRIBE_DELAY_S``)."""
+        asyncio.get_running_loop().call_later(SUBSCRIBE_DELAY_S, action)
 
     def start(self) -> None:
         self.writer = asyncio.ensure_future(self._write())

@@ -46,9 +46,13 @@ def handle_private(
             _reply(conn, payload, op, False, f"error:handler not found,topic:{bad[0]}")
             return
         if op == "subscribe":
-            conn.topics.update(args)
-        else:
-            conn.topics.difference_update(args)
+            def subscribe() -> None:
+                conn.topics.update(args)
+                _reply(conn, payload, op, True, "")
+
+            conn.later(subscribe)
+            return
+        conn.topics.difference_update(args)
         _reply(conn, payload, op, True, "")
     else:
         _reply(conn, payload, str(op), False, f"error:unknown op {op!r}")

@@ -38,11 +38,14 @@ def handle_public(
             conn.topics.difference_update(args)
             ack(conn, payload, op, True)
             return
-        new = [a for a in args if a not in conn.topics]
-        conn.topics.update(args)
-        ack(conn, payload, op, True)
-        if f"tickers.{symbol}" in new:
-            conn.send(ticker_snapshot())
+        def subscribe() -> None:
+            new = [a for a in args if a not in conn.topics]
+            conn.topics.update(args)
+            ack(conn, payload, op, True)
+            if f"tickers.{symbol}" in new:
+                conn.send(ticker_snapshot())
+
+        conn.later(subscribe)
     else:
         ack(conn, payload, str(op), False, f"error:unknown op {op!r}")
 

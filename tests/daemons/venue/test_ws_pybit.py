@@ -11,7 +11,7 @@ import websocket
 
 from daemons.venue.auth import sign
 from daemons.venue.server import RunningVenue
-from daemons.venue.testing import pybit_http, pybit_ws, wait_for
+from daemons.venue.testing import pybit_http, pybit_ws, wait_for, wait_subscribed
 
 from .conftest import account
 
@@ -69,6 +69,7 @@ def test_private_streams_report_order_execution_position_wallet(
                        ws.wallet_stream):
             stream(callback=inbox)
         wait_for(lambda: ws.auth, what="auth")
+        wait_subscribed(quiet_venue, "private", {"order", "execution", "position", "wallet"})
         session = pybit_http(quiet_venue, spec)
         last = Decimal(session.get_tickers(category="linear", symbol=SYMBOL)
                        ["result"]["list"][0]["lastPrice"])
