@@ -16,6 +16,7 @@ from daemons.venue.server import RunningVenue
 from daemons.venue.testing import pybit_http, pybit_ws, wait_for
 
 SYMBOL = "BTCUSDT"
+pytestmark = pytest.mark.timeout(60)  # a dead pybit stream must fail, not hang
 
 
 def admin(venue: RunningVenue, path: str, **params: object) -> dict:

@@ -7,6 +7,7 @@ import threading
 import time
 from decimal import Decimal
 
+import pytest
 import websocket
 
 from daemons.venue.auth import sign
@@ -16,6 +17,7 @@ from daemons.venue.testing import pybit_http, pybit_ws, wait_for, wait_subscribe
 from .conftest import account
 
 SYMBOL = "BTCUSDT"
+pytestmark = pytest.mark.timeout(60)  # a dead pybit stream must fail, not hang
 
 
 class Inbox:
