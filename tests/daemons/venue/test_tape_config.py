@@ -1,0 +1,72 @@
+"""Tape selection, the tape clock, and the accounts file."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+
+import pytest
+
+from daemons.marketdata.bars import load_bars
+from daemons.venue.clock import TapeClock
+from daemons.venue.config import ConfigError, load_accounts
+from daemons.venue.tape import open_tape
+
+
+def test_open_tape_bars_starts_at_the_first_bundled_open() -> None:
+    first = next(open_tape("bars", seed=1))
+    bar = load_bars()[0]
+    assert first.price == bar.open and bar.ts_ms <= first.ts_ms < bar.ts_ms + 60_000
+
+
+def test_open_tape_detects_bybit_dump_and_bars_files(tmp_path: Path) -> None:
+    dump = tmp_path / "BTCUSDT.csv"
+    dump.write_text("timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,"
+                    "homeNotional,foreignNotional\n"
+                    "1700000001.0,BTCUSDT,Sell,0.5,37000.5,MinusTick,b,1,0.5,1\n"
+                    "1700000000.0,BTCUSDT,Buy,0.1,37000.6,PlusTick,a,1,0.1,1\n")
+    assert [t.trade_id for t in open_tape(str(dump), seed=1)] == ["a", "b"]
+    bars = tmp_path / "bars.csv"
+    bars.write_text("timestamp,open,high,low,close,volume\n1700000000,10,12,9,11,1000\n")
+    prices = [t.price for t in open_tape(str(bars), seed=1)]
+    assert prices[0] == 10 and prices[-1] == 11 and min(prices) == 9 and max(prices) == 12
+
+
+def test_open_tape_unknown_value_raises_config_error() -> None:
+    with pytest.raises(ConfigError, match="tape"):
+        open_tape("/no/such/file.csv", seed=1)
+
+
+def test_open_tape_generated_is_seeded_and_starts_now() -> None:
+    a = list(islice(open_tape("generated", seed=3), 100))
+    b = list(islice(open_tape("generated", seed=3), 100))
+    assert [(t.price, t.size, t.side) for t in a] == [(t.price, t.size, t.side) for t in b]
+
+
+def test_tape_clock_shifts_to_now_divides_by_speed_and_pauses() -> None:
+    now = [1_000_000]
+    clock = TapeClock(60.0, now=lambda: now[0])
+    clock.anchor(5_000_000)
+    assert clock.venue_ms(5_000_000) == 1_000_000
+    assert clock.venue_ms(5_060_000) == 1_001_000  # one tape minute per second
+    clock.pause()
+    now[0] += 500
+    clock.resume()
+    assert clock.venue_ms(5_060_000) == 1_001_500
+
+
+def test_load_accounts_reads_yaml_and_json_and_hides_secrets(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "a.yaml"
+    yaml_file.write_text("accounts:\n  - {name: a, api_key: k1, api_secret: s1, usdt: 250}\n")
+    json_file = tmp_path / "a.json"
+    json_file.write_text(json.dumps([{"api_key": "k2", "api_secret": "s2"}]))
+    (one,) = load_accounts(yaml_file)
+    (two,) = load_accounts(json_file)
+    assert one.usdt == Decimal(250) and two.usdt == Decimal(10000) and two.name == "account1"
+    assert "s1" not in repr(one) and "s2" not in repr(two)
+    duplicate = tmp_path / "d.json"
+    duplicate.write_text(json.dumps([{"api_key": "k", "api_secret": "s"}] * 2))
+    with pytest.raises(ConfigError, match="unique"):
+        load_accounts(duplicate)
