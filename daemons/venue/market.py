@@ -7,11 +7,21 @@ bid, a buy print lifted the ask), which is how BTCUSDT trades nearly all the tim
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 MINUTE_MS = 60_000
 DAY_MINUTES = 1440
+
+
+def _cached(cache: dict[int, str], key: int, make: Callable[[], str]) -> str:
+    text = cache.get(key)
+    if text is None:
+        if len(cache) > 100_000:
+            cache.clear()
+        text = cache[key] = make()
+    return text
 
 
 @dataclass
@@ -56,20 +66,11 @@ class MarketState:
         return self.bid_ticks + 1
 
     def price_str(self, ticks: int) -> str:
-        text = self._prices.get(ticks)
-        if text is None:
-            text = self._prices[ticks] = f"{self.tick * ticks:.2f}"
-            if len(self._prices) > 100_000:
-                self._prices.clear()
-        return text
+        """Ticks as Bybit's price string, cached: the same few prices print all day."""
+        return _cached(self._prices, ticks, lambda: f"{self.tick * ticks:.2f}")
 
     def qty_str(self, lots: int) -> str:
-        text = self._qtys.get(lots)
-        if text is None:
-            text = self._qtys[lots] = f"{self.step * lots:.3f}"
-            if len(self._qtys) > 100_000:
-                self._qtys.clear()
-        return text
+        return _cached(self._qtys, lots, lambda: f"{self.step * lots:.3f}")
 
     def turnover(self, units: int) -> Decimal:
         return self.tick * self.step * units
