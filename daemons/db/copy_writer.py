@@ -114,7 +114,8 @@ def copy_events(conn: psycopg.Connection, table: str | EventTable,
     rows:
         Tuples in ``TABLES[table].columns`` order, or mappings keyed by column name
         (a column no mapping of the batch gives takes its default; one some give is NULL
-        where absent). JSON columns take dicts or lists.
+        where absent). JSON columns take dicts or lists; numeric columns take Decimal
+        or int (a float is refused: money is never rounded through binary floating point).
     """
     spec = TABLES[table] if isinstance(table, str) else table
     rows = list(rows)

@@ -199,7 +199,9 @@ class EmbeddedServer:
         return short
 
     def _pg_ctl(self, args: list[str], user: str | None) -> None:
-        _run("pg_ctl", ["-D", str(self.pgdata), *args], user)
+        # The server outlives this command: start it in a session of its own, so that a
+        # Ctrl-C or hang-up aimed at the command's terminal does not reach it.
+        _run("pg_ctl", ["-D", str(self.pgdata), *args], user, detach=args[-1] == "start")
 
     def _write_state(self, info: ServerInfo) -> None:
         state = {"pid": info.pid, "port": info.port, "socket_dir": str(info.socket_dir),
@@ -209,17 +211,18 @@ class EmbeddedServer:
         tmp.replace(self.state_file)
 
 
-def _run(program: str, args: list[str], user: str | None) -> None:
+def _run(program: str, args: list[str], user: str | None, *, detach: bool = False) -> None:
     """Run a bundled PostgreSQL program; raise :class:`EmbeddedServerError` on failure.
 
     Output goes to a temporary file, not a pipe: the server started by ``pg_ctl start``
-    inherits the descriptors and would keep a pipe open forever.
+    inherits the descriptors and would keep a pipe open forever. As root, the program runs
+    as ``user`` with that user's group only.
     """
     with tempfile.TemporaryFile("w+") as output:
         try:
             subprocess.run([str(_bin_dir() / program), *args], check=True, cwd="/",
                            stdin=subprocess.DEVNULL, stdout=output, stderr=output, timeout=90,
-                           **_drop_privileges(user))
+                           start_new_session=detach, **_drop_privileges(user))
         except subprocess.CalledProcessError as e:
             output.seek(0)
             detail = " ".join(output.read().split())[-500:]

@@ -181,3 +181,15 @@ def require_migrated(db: Database) -> None:
         raise NotMigrated(
             f"{len(waiting)} migration(s) pending (first: {waiting[0].version:04d}_"
             f"{waiting[0].name}): run `gridbot db migrate`")
+
+
+def sqlalchemy_url(url: str, driver: str = "psycopg2") -> str:
+    """The same connection string with the driver named, as SQLAlchemy and Dagster want it.
+
+    Dagster's PostgreSQL storage builds psycopg2 URLs; ``Database.from_settings().admin_url``
+    passed through this gives it the embedded server (or ``DATABASE_URL``).
+    """
+    _, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("not a URL")
+    return f"postgresql+{driver}://{rest}"

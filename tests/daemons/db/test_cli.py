@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,32 @@ def test_cli_db_stop_with_database_url_is_refused(db_env: dict[str, str]) -> Non
     assert result.exit_code == 1
     assert operator_stderr_lines(result.stderr) == [
         "error: DATABASE_URL is set: gridbot does not manage that server"]
+
+
+def test_cli_db_partitions_creates_months_and_reports_strays(
+        db_env: dict[str, str], db: Database) -> None:
+    from daemons.db.copy_writer import copy_events
+    from tests.fixtures.tenants import T0
+
+    stray = T0.replace(year=2015)
+    with db.market_data() as conn:
+        copy_events(conn, "funding_rates", [("BTCUSDT", stray, stray, Decimal("0.0001"), None)])
+    result = gridbot("db", "partitions", "--months-ahead", "5")
+    assert result.exit_code == 0, result.stderr
+    assert "created public_trades_p" in result.stdout
+    assert "1 row(s) of funding_rates in its DEFAULT partition (2015-01 to 2015-01)" in \
+        result.stderr
+
+
+def test_sqlalchemy_url_names_the_driver(db: Database) -> None:
+    import sqlalchemy
+
+    from daemons.db.session import sqlalchemy_url
+
+    engine = sqlalchemy.create_engine(sqlalchemy_url(db.admin_url))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sqlalchemy.text("SELECT count(*) FROM schema_migrations")
+                                ).scalar() >= 5
+    finally:
+        engine.dispose()

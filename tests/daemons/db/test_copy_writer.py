@@ -110,3 +110,33 @@ def test_batch_writer_failed_flush_keeps_rows_queued(db: Database) -> None:
         writer.flush(conn)
     assert len(writer) == 1
     assert _count(db, "public_trades") == 0
+
+
+def test_copy_events_float_money_is_refused(db: Database) -> None:
+    """Prices are Decimal on the wire and at rest: a float is a bug upstream, not rounded."""
+    row = _trades(0, 1)[0][:5] + (64000.1,) + _trades(0, 1)[0][6:]
+    with pytest.raises(TypeError, match="float"), db.market_data() as conn:
+        copy_events(conn, "public_trades", [row])
+
+
+def test_copy_events_accepts_int_quantities(db: Database) -> None:
+    row = _trades(0, 1)[0][:5] + (64000, 2) + _trades(0, 1)[0][7:]
+    with db.market_data() as conn:
+        assert copy_events(conn, "public_trades", [row]).inserted == 1
+
+
+def test_quarantine_keeps_public_and_private_messages_verbatim(
+        db: Database, keyring: Keyring) -> None:
+    from daemons.db.quarantine import quarantine
+
+    alice = make_tenant(db, keyring, "alice", events=False)
+    with db.market_data() as conn:
+        quarantine(conn, source="ws.public", topic="publicTrade.BTCUSDT", payload=b"{\xff",
+                   error="invalid JSON", local_ts=T0)
+    with db.unit_of_work(alice.user_id) as conn:
+        quarantine(conn, source="ws.private", topic="order", payload='{"orderId": null}',
+                   error="orderId missing", local_ts=T0, account_id=alice.account_id)
+        rows = conn.execute("SELECT user_id, payload, error FROM raw_quarantine ORDER BY id"
+                            ).fetchall()
+    assert rows == [(None, "{\ufffd", "invalid JSON"),
+                    (alice.user_id, '{"orderId": null}', "orderId missing")]
