@@ -266,6 +266,12 @@ def _prepare_root_run() -> None:
                         _SYSTEM_USER], check=True, capture_output=True)
     install = _bin_dir().parent
     _allow_traverse(install)
+    everyone_rx = stat.S_IROTH | stat.S_IXOTH
+    probes = [install / "bin", install / "lib", install / "share", install / "bin" / "postgres",
+              install / "bin" / "pg_ctl", install / "bin" / "initdb"]
+    if all(p.stat().st_mode & everyone_rx == everyone_rx for p in probes):
+        _ROOT_PREPARED = True  # done by an earlier process: skip the walk (2,000 files)
+        return
     for directory, _, files in os.walk(install):
         _add_mode(Path(directory), stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
         for name in files:
