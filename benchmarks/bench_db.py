@@ -4,7 +4,7 @@
 :func:`daemons.db.copy_writer.copy_events` (binary COPY into staging, then an insert that
 skips duplicates) in batches from one connection; ``copy_trades_per_s_2_writers`` does the
 same from two connections at once, one symbol each, as capture may run one writer per
-stream (on two shared CPUs it buys little: client encoding and server inserts compete).
+stream (what it adds depends on how much of the two CPUs other work leaves free).
 ``insert_trades_per_s`` is the baseline in the same run: one
 ``INSERT ... ON CONFLICT DO NOTHING`` per trade, one round trip each, one transaction.
 

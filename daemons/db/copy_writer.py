@@ -141,20 +141,24 @@ def copy_events(conn: psycopg.Connection, table: str | EventTable,
 
 def _move(conn: psycopg.Connection, spec: EventTable, columns: tuple[str, ...],
           column_list: sql.Composable) -> int:
-    """Insert the staged rows that are new; return how many (see the module docstring)."""
-    names = {"table": sql.Identifier(spec.name), "columns": column_list,
+    """Insert the staged rows that are new; return how many (see the module docstring).
+
+    Rows go in key order, so concurrent writers of overlapping batches take their index
+    locks in the same order and cannot deadlock each other.
+    """
+    key = sql.SQL(", ").join(map(sql.Identifier, spec.key))
+    names = {"table": sql.Identifier(spec.name), "columns": column_list, "key": key,
              "staging": sql.Identifier(spec.staging)}
     try:
         with conn.transaction():
             return conn.execute(sql.SQL(
-                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging}"
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} ORDER BY {key}"
             ).format(**names)).rowcount
     except psycopg.errors.UniqueViolation:
         pass  # a duplicate somewhere in the batch: take the safe path for this batch
-    key = sql.SQL(", ").join(map(sql.Identifier, spec.key))
     return conn.execute(sql.SQL(
-        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging}"
-        " ON CONFLICT ({key}) DO NOTHING").format(key=key, **names)).rowcount
+        "INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} ORDER BY {key}"
+        " ON CONFLICT ({key}) DO NOTHING").format(**names)).rowcount
 
 
 def _ensure_staging(conn: psycopg.Connection, spec: EventTable) -> None:

@@ -140,3 +140,18 @@ def test_quarantine_keeps_public_and_private_messages_verbatim(
                             ).fetchall()
     assert rows == [(None, "{\ufffd", "invalid JSON"),
                     (alice.user_id, '{"orderId": null}', "orderId missing")]
+
+
+def test_copy_events_concurrent_writers_with_overlapping_batches_store_once(
+        db: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [_trades(start, 2000) for start in (0, 1000, 500, 1500)]  # heavy overlap
+
+    def write(rows: list[tuple]) -> int:
+        with db.market_data() as conn:
+            return copy_events(conn, "public_trades", rows).inserted
+
+    with ThreadPoolExecutor(4) as pool:
+        inserted = sum(pool.map(write, batches))
+    assert inserted == _count(db, "public_trades") == 3500

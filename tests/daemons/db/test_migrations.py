@@ -102,3 +102,20 @@ def test_discover_badly_named_file_is_refused(sql_dir: Path, name: str) -> None:
     (sql_dir / name).write_text("SELECT 1;\n")
     with pytest.raises(MigrationError, match="NNNN_name.sql"):
         migrations.discover(sql_dir)
+
+
+def test_migrate_concurrent_runs_apply_each_file_once(pg_server: PgTestServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = pg_server.create_database(template=None)
+
+    def run() -> int:
+        with psycopg.connect(pg_server.admin_url(name), autocommit=True) as conn:
+            return len(migrations.migrate(conn))
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            counts = sorted(pool.map(lambda _: run(), range(2)))
+        assert counts == [0, len(migrations.discover())]
+    finally:
+        pg_server.drop_database(name)
