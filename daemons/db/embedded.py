@@ -262,8 +262,12 @@ def _prepare_root_run() -> None:
     try:
         pwd.getpwnam(_SYSTEM_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin",
-                        _SYSTEM_USER], check=True, capture_output=True)
+        done = subprocess.run(["useradd", "--system", "--no-create-home", "-s",
+                               "/usr/sbin/nologin", _SYSTEM_USER], capture_output=True, text=True)
+        if done.returncode not in (0, 9):  # 9: created meanwhile by another process
+            raise EmbeddedServerError(
+                f"cannot create the system user {_SYSTEM_USER}: {done.stderr.strip()}"
+            ) from None
     install = _bin_dir().parent
     _allow_traverse(install)
     everyone_rx = stat.S_IROTH | stat.S_IXOTH
