@@ -85,6 +85,8 @@ class Database:
     def market_data(self) -> Iterator[psycopg.Connection]:
         """One transaction as ``gridbot_app`` with no user: shared market data only."""
         with self._app_transaction() as conn:
+            # Explicitly no tenant, even if code on this pooled connection ran a plain SET.
+            conn.execute("SELECT set_config(%s, '', true)", [_USER_SETTING])
             yield conn
 
     @contextmanager

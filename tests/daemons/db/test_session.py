@@ -53,3 +53,11 @@ def test_require_migrated_on_empty_database_says_what_to_run(pg_server: PgTestSe
 
 def test_database_repr_shows_no_connection_string(db: Database) -> None:
     assert "postgresql" not in repr(db) and "@" not in repr(db)
+
+
+def test_market_data_ignores_a_user_left_behind_by_a_plain_set(db: Database) -> None:
+    user_id = make_user(db, "sam")
+    with db.unit_of_work(user_id) as conn:
+        conn.execute(f"SET gridbot.user_id = '{user_id}'")  # session-wide: a bug elsewhere
+    with db.market_data() as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
