@@ -18,7 +18,8 @@ from tests.fixtures.tenants import T0, Tenant, make_tenant
 
 TENANT_TABLES = ["users", "bybit_accounts", "api_credentials", "strategies", "runs", "orders",
                  "private_executions", "positions", "wallets", "engine_decisions",
-                 "raw_quarantine"]
+                 "raw_quarantine", "backtest_results", "sim_executions", "equity_points",
+                 "engine_snapshots"]
 SHARED_TABLES = {"public_trades", "tickers", "funding_rates"}
 
 
@@ -102,6 +103,18 @@ INSERTS_INTO_ACCOUNT = {
                          " 't', '{}', 'p', '{}')"),
     "raw_quarantine": ("INSERT INTO raw_quarantine (user_id, account_id, source, payload, error,"
                        " local_ts) VALUES (%(user)s, %(account)s, 's', 'p', 'e', %(ts)s)"),
+    "backtest_results": ("INSERT INTO backtest_results (user_id, run_id, symbol, source,"
+                         " fill_model, window_start, window_end, events, params, summary,"
+                         " digest) VALUES (%(user)s, %(run)s, 'BTCUSDT', 'x', 'QUEUE', %(ts)s,"
+                         " %(ts)s, 0, '{}', '{}', repeat('0', 64))"),
+    "sim_executions": ("INSERT INTO sim_executions (user_id, run_id, seq, exchange_ts, exec_id,"
+                       " order_id, order_link_id, side, exec_price, exec_qty, exec_fee,"
+                       " realised_pnl, position_idx) VALUES (%(user)s, %(run)s, 99, %(ts)s,"
+                       " 'x', 'x', 'x', 'Buy', 1, 1, 0, 0, 1)"),
+    "equity_points": ("INSERT INTO equity_points (user_id, run_id, ts, balance, unrealised_pnl,"
+                      " equity) VALUES (%(user)s, %(run)s, %(ts)s, 1, 0, 1)"),
+    "engine_snapshots": ("INSERT INTO engine_snapshots (user_id, run_id, exchange_ts, state)"
+                         " VALUES (%(user)s, %(run)s, %(ts)s, '{}')"),
 }
 #: Claiming bob's user id breaks the policy; claiming one's own breaks the composite key.
 CLAIMS = {"victim": psycopg.errors.InsufficientPrivilege,
