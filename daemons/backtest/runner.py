@@ -7,7 +7,7 @@ same inputs and parameters must share.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from daemons.backtest.live_seed import LiveSeed
 from daemons.backtest.sources import generated_day, tape_from_bars, tape_from_trade_file
 from gridcore.config import GridConfig
 from gridcore.engine import GridEngine
@@ -116,17 +117,37 @@ def select_window(tape: MarketTape, start_ms: int | None, end_ms: int | None) ->
     return tape.window(lo, hi)
 
 
+def chunked(tape: MarketTape, rows: int = CHUNK_ROWS) -> Iterator[MarketTape]:
+    """Consecutive windows of ``rows`` rows (views, no copies)."""
+    for k in range(0, len(tape), rows):
+        yield tape.window(k, min(len(tape), k + rows))
+
+
 def run_backtest(
-    spec: BacktestSpec, tape: MarketTape, *, progress: Callable[[int], None] | None = None
+    spec: BacktestSpec,
+    tapes: MarketTape | Iterable[MarketTape],
+    *,
+    seed: LiveSeed | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> BacktestRun:
-    """Replay the spec's window of ``tape`` and return the finished run."""
-    tape = select_window(tape, spec.start_ms, spec.end_ms)
-    engine = GridEngine(spec.config, spec.tick_size, spec.qty_step, spec.strategy_id,
-                        symbol=spec.symbol)
+    """Replay the spec's window and return the finished run.
+
+    ``tapes`` is one tape (its window is selected here) or an already windowed sequence of
+    consecutive tapes (as the database source yields them). With ``seed`` the engine and
+    the account start where a live run stood instead of from scratch.
+    """
+    if isinstance(tapes, MarketTape):
+        tapes = chunked(select_window(tapes, spec.start_ms, spec.end_ms))
     broker = SimBroker(spec.symbol, make_fill_model(spec.fill_model, queue_ahead=spec.queue_ahead),
                        maker_fee_rate=spec.maker_fee_rate, starting_balance=spec.starting_balance,
                        latency_ms=spec.latency_ms)
-    chunks = (tape.window(k, min(len(tape), k + CHUNK_ROWS))
-              for k in range(0, len(tape), CHUNK_ROWS))
-    result = replay_tape(chunks, engine, broker, progress=progress)
+    if seed is None:
+        engine = GridEngine(spec.config, spec.tick_size, spec.qty_step, spec.strategy_id,
+                            symbol=spec.symbol)
+    else:
+        engine = GridEngine.restore(seed.engine_state)
+        broker.seed_account(balance=seed.balance, positions=seed.positions, orders=seed.orders)
+    result = replay_tape(tapes, engine, broker, progress=progress)
+    if result.events == 0:
+        raise BacktestInputError("window: no market data to replay")
     return BacktestRun(spec, engine, broker, result, result_digest(result, engine, broker))

@@ -140,6 +140,8 @@ class SimBroker:
 
     def _new_order(self, intent: PlaceLimitIntent, ts: int) -> SimOrder:
         self._next_order += 1
+        while f"sim-{self._next_order}" in self.orders:  # ids of seeded live orders
+            self._next_order += 1
         return SimOrder(
             order_id=f"sim-{self._next_order}", order_link_id=intent.client_order_id,
             side=intent.side, price=intent.price, price_f=float(intent.price), qty=intent.qty,
@@ -163,6 +165,28 @@ class SimBroker:
                 del self.orders[order_id]
                 return [self._order_event(order, "Cancelled", ts)]
         return []  # already filled or gone: the exchange would answer "order does not exist"
+
+    def seed_account(
+        self,
+        *,
+        balance: Decimal,
+        positions: dict[int, tuple[Decimal, Decimal]],
+        orders: list[SimOrder],
+    ) -> None:
+        """Start from a live account's state: wallet, (size, entry) per side, resting orders.
+
+        Used to replay a live window from where the live run stood; seeded orders keep
+        their exchange ids and link ids and rest from the start of the replay.
+        """
+        if self.orders or self.fills:
+            raise ValueError("seed_account: the broker has already traded")
+        self.balance = balance
+        for idx, (size, entry) in positions.items():
+            self.positions[idx] = PositionBook(idx, size=size, avg_entry=entry if size else ZERO)
+        for order in orders:
+            self.orders[order.order_id] = order
+            self.fill_model.on_active(order)
+        self._refresh_best()
 
     # ------------------------------------------------------------------ market
 

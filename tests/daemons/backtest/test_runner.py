@@ -103,5 +103,5 @@ def test_cli_backtest_json_summary_for_a_trade_file(tmp_path: Path) -> None:
 ])
 def test_cli_backtest_bad_input_fails_with_clear_message(args: list[str], message: str) -> None:
     result = runner.invoke(app, ["backtest", *args])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert message in " ".join(result.output.split())

@@ -242,3 +242,17 @@ def test_broker_answers_drive_engine_to_last_filled_price() -> None:
     assert len(engine.orders.orders) == 5  # the filled order is no longer held
     engine.on_event(ticker("100.0", ts=T0 + 2))
     assert (99.0, WAIT) in levels(engine)  # the next step updates the grid around the fill
+
+
+def test_broker_seeded_order_ids_are_never_reused_by_new_orders() -> None:
+    """Seeded live orders keep their ids; the broker's own ids skip them."""
+    from gridcore.sim.orders import SimOrder
+
+    sim = broker()
+    seeded = SimOrder(order_id="sim-1", order_link_id="live-1", side=BUY, price=D("90"),
+                      price_f=90.0, qty=D("1"), leaves_qty=D("1"), reduce_only=False,
+                      position_idx=1, placed_ts=T0, active_ts=T0)
+    sim.seed_account(balance=START, positions={}, orders=[seeded])
+    sim.submit([intent(BUY, "95")], T0 + 1)
+    assert set(sim.orders) == {"sim-1", "sim-2"}
+    assert sim.orders["sim-1"] is seeded

@@ -1,0 +1,108 @@
+"""The state a live run stood in at a moment, read back to start a replay from it.
+
+A replay of a live window is comparable with what really happened only if it starts where
+the live bot stood: the engine's saved state (``engine_snapshots``, written by the live
+worker), and the account as captured (positions, wallet, open orders). The newest snapshot
+at or before the requested start is used, and the replay starts right after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from daemons.backtest.db_source import as_datetime
+from daemons.db.errors import InvalidInput, NotFound
+from gridcore import order_ids
+from gridcore.events import FINAL_ORDER_STATUSES
+from gridcore.sim.orders import SimOrder
+
+_MS = "(extract(epoch FROM {0}) * 1000)::bigint"
+
+
+@dataclass(frozen=True)
+class LiveSeed:
+    """Where a live run stood at ``snapshot_ts`` (ms)."""
+
+    run_id: UUID
+    account_id: UUID
+    strategy_id: int | None
+    snapshot_ts: int
+    engine_state: dict[str, Any]
+    balance: Decimal
+    positions: dict[int, tuple[Decimal, Decimal]]
+    orders: list[SimOrder]
+
+    @property
+    def symbol(self) -> str:
+        return str(self.engine_state["symbol"])
+
+
+def _placement_order(row: tuple) -> tuple[int, int, str]:
+    key = order_ids.decode(row[1] or "")
+    created = row[9] if row[9] is not None else 2**62
+    return (created, key.sequence if key is not None else 2**62, row[0])
+
+
+def load_live_seed(conn: psycopg.Connection, run_id: UUID, at_ms: int) -> LiveSeed:
+    """Read the seed inside the run owner's unit of work (RLS applies)."""
+    run = conn.execute("SELECT account_id, strategy_id, run_type FROM runs WHERE run_id = %s",
+                       [run_id]).fetchone()
+    if run is None:
+        raise NotFound(f"unknown run {run_id}")
+    account_id, strategy_id, run_type = run
+    if run_type not in ("live", "shadow"):
+        raise InvalidInput(f"run {run_id} is a {run_type} run: seed from a live or shadow run")
+    snapshot = conn.execute(
+        f"SELECT {_MS.format('exchange_ts')}, state FROM engine_snapshots"
+        " WHERE run_id = %s AND exchange_ts <= %s ORDER BY exchange_ts DESC LIMIT 1",
+        [run_id, as_datetime(at_ms)]).fetchone()
+    if snapshot is None:
+        raise NotFound(f"run {run_id} has no engine snapshot at or before {at_ms} ms")
+    snapshot_ts, state = int(snapshot[0]), snapshot[1]
+    at = as_datetime(snapshot_ts)
+    symbol = state["symbol"]
+    positions = {
+        int(idx): (size or Decimal(0), avg or Decimal(0))
+        for idx, size, avg in conn.execute(
+            "SELECT DISTINCT ON (position_idx) position_idx, size, avg_price FROM positions"
+            " WHERE account_id = %s AND symbol = %s AND exchange_ts <= %s"
+            " AND position_idx IN (1, 2) ORDER BY position_idx, exchange_ts DESC, seq DESC",
+            [account_id, symbol, at])
+    }
+    wallet = conn.execute(
+        "SELECT wallet_balance FROM wallets WHERE account_id = %s AND coin = 'USDT'"
+        " AND exchange_ts <= %s ORDER BY exchange_ts DESC LIMIT 1", [account_id, at]).fetchone()
+    if wallet is None:
+        raise NotFound(f"run {run_id}: no captured USDT wallet at or before the snapshot")
+    return LiveSeed(run_id, account_id, strategy_id, snapshot_ts, state, wallet[0], positions,
+                    _open_orders(conn, account_id, symbol, at, snapshot_ts))
+
+
+def _open_orders(conn: psycopg.Connection, account_id: UUID, symbol: str, at: Any,
+                 snapshot_ts: int) -> list[SimOrder]:
+    """Orders resting at the snapshot, oldest first: their placement time is their time
+    priority in the queue, so it decides which of two orders at one price fills first.
+    Orders placed in the same millisecond are ordered by the sequence in gridcore's client
+    id (the order the engine decided them in), then by exchange id."""
+    rows = conn.execute(
+        "SELECT * FROM (SELECT DISTINCT ON (order_id) order_id, order_link_id, side, price,"
+        " qty, coalesce(leaves_qty, qty) AS leaves, reduce_only, position_idx, order_status,"
+        f" {_MS.format('created_ts')} AS created_ms FROM orders"
+        " WHERE account_id = %s AND symbol = %s AND exchange_ts <= %s"
+        " ORDER BY order_id, exchange_ts DESC, cum_exec_qty DESC NULLS LAST) latest",
+        [account_id, symbol, at]).fetchall()
+    rows.sort(key=_placement_order)
+    return [
+        SimOrder(order_id=order_id, order_link_id=link or "", side=side, price=price,
+                 price_f=float(price), qty=qty, leaves_qty=leaves, reduce_only=reduce_only,
+                 position_idx=position_idx, placed_ts=created or snapshot_ts,
+                 active_ts=created or snapshot_ts)
+        for (order_id, link, side, price, qty, leaves, reduce_only, position_idx, status,
+             created) in rows
+        if status not in FINAL_ORDER_STATUSES and leaves > 0
+    ]

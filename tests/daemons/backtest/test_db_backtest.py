@@ -1,0 +1,178 @@
+"""Backtests of captured data: the database source, stored results, seeding from a live run."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from daemons.backtest.db_source import as_datetime, captured_span, db_tapes
+from daemons.backtest.live_seed import load_live_seed
+from daemons.backtest.runner import BacktestSpec, chunked, run_backtest
+from daemons.backtest.sources import tape_from_trades
+from daemons.backtest.store import store_backtest
+from daemons.cli.main import app
+from daemons.db import accounts, runs, users
+from daemons.db.copy_writer import copy_events
+from daemons.marketdata.generator import generate_arrays
+from gridcore.config import GridConfig
+from gridcore.engine import GridEngine
+from gridcore.sim.broker import SimBroker
+from gridcore.sim.fast_replay import replay_tape
+from gridcore.sim.fills import make_fill_model
+from tests.daemons.backtest.captured import store_tape
+
+CONFIG = GridConfig(amount="0.001", grid_count=20, grid_step_pct=0.05)
+START = 1_767_225_600_000  # 2026-01-01
+
+
+@pytest.fixture(scope="module")
+def tape():
+    cols = generate_arrays(30_000, seed=3, start_ms=START)
+    return tape_from_trades("BTCUSDT", cols["ts_ms"], cols["price"], cols["size"],
+                            cols["is_buy"])
+
+
+@pytest.fixture
+def captured(db, tape):
+    store_tape(db, tape)
+    return db
+
+
+def _spec(**overrides) -> BacktestSpec:
+    return BacktestSpec(config=CONFIG, fill_model="QUEUE", queue_ahead=0.2, **overrides)
+
+
+def test_db_source_replays_exactly_like_the_original_tape(captured, tape) -> None:
+    span = captured_span(captured, "BTCUSDT")
+    assert span == (int(tape.ts[tape.kind == 1][0]), int(tape.ts[tape.kind == 1][-1]))
+    end = int(tape.ts[-1]) + 1
+    from_db = run_backtest(_spec(start_ms=int(tape.ts[0]), end_ms=end),
+                           db_tapes(captured, "BTCUSDT", int(tape.ts[0]), end))
+    from_file = run_backtest(_spec(), tape)
+    assert len(from_file.broker.fills) > 20
+    assert from_db.digest == from_file.digest
+
+
+def test_db_source_slice_size_does_not_change_the_result(captured, tape) -> None:
+    start, end = int(tape.ts[0]), int(tape.ts[-1]) + 1
+    small = list(db_tapes(captured, "BTCUSDT", start, end, slice_ms=60_000))
+    large = list(db_tapes(captured, "BTCUSDT", start, end))
+    assert len(small) > len(large) >= 1
+    assert run_backtest(_spec(), small).digest == run_backtest(_spec(), large).digest
+
+
+def test_db_source_empty_window_yields_nothing(captured) -> None:
+    assert list(db_tapes(captured, "BTCUSDT", 0, 1_000)) == []
+    assert captured_span(captured, "ETHUSDT") is None
+
+
+def test_store_backtest_writes_run_fills_equity_and_summary_for_owner_only(db, tape) -> None:
+    with db.admin() as conn:
+        alice = users.add_user(conn, "alice").user_id
+        bob = users.add_user(conn, "bob").user_id
+    run = run_backtest(_spec(), tape)
+    run_id = store_backtest(db, alice, run, source="generated")
+    with db.unit_of_work(alice) as conn:
+        kind, status = conn.execute("SELECT run_type, status FROM runs WHERE run_id = %s",
+                                    [run_id]).fetchone()
+        fills = conn.execute("SELECT count(*), sum(exec_qty) FROM sim_executions"
+                             " WHERE run_id = %s", [run_id]).fetchone()
+        points = conn.execute("SELECT count(*) FROM equity_points WHERE run_id = %s",
+                              [run_id]).fetchone()[0]
+        digest, summary = conn.execute("SELECT digest, summary FROM backtest_results"
+                                       " WHERE run_id = %s", [run_id]).fetchone()
+    assert (kind, status) == ("backtest", "completed")
+    assert fills == (len(run.broker.fills), sum(f.qty for f in run.broker.fills))
+    assert points == len(run.result.equity_curve)
+    assert digest == run.digest and summary["fills"] == len(run.broker.fills)
+    with db.unit_of_work(bob) as conn:
+        for table in ("runs", "sim_executions", "equity_points", "backtest_results"):
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def _record_live_state(db, user_id, account_id, run_id, engine, broker, ts: int) -> None:
+    """What the live worker and the capture daemon would have stored by ``ts``."""
+    at = as_datetime(ts)
+    with db.unit_of_work(user_id) as conn:
+        conn.execute("INSERT INTO engine_snapshots (run_id, exchange_ts, state) VALUES"
+                     " (%s, %s, %s)", [run_id, at, json.dumps(engine.save_state())])
+        copy_events(conn, "positions", [
+            {"account_id": account_id, "symbol": "BTCUSDT", "position_idx": idx, "seq": 1,
+             "side": "Buy" if idx == 1 else "Sell", "size": book.size,
+             "avg_price": book.avg_entry, "exchange_ts": at, "local_ts": at}
+            for idx, book in broker.positions.items()])
+        copy_events(conn, "wallets", [{"account_id": account_id, "coin": "USDT",
+                                       "wallet_balance": broker.balance, "exchange_ts": at,
+                                       "local_ts": at}])
+        copy_events(conn, "orders", [
+            {"account_id": account_id, "run_id": run_id, "symbol": "BTCUSDT",
+             "order_id": o.order_id, "order_link_id": o.order_link_id, "side": o.side,
+             "order_type": "Limit", "price": o.price, "qty": o.qty, "order_status": "New",
+             "reduce_only": o.reduce_only, "position_idx": o.position_idx,
+             "cum_exec_qty": o.qty - o.leaves_qty, "leaves_qty": o.leaves_qty,
+             "created_ts": as_datetime(o.placed_ts), "exchange_ts": at, "local_ts": at}
+            for o in broker.orders.values()])
+
+
+def test_seeded_replay_continues_exactly_where_the_live_run_stood(db, tape) -> None:
+    """A 'live' run (the engine on the first half) is recorded as live components would;
+    the seeded replay of the second half fills exactly as the uninterrupted run did."""
+    with db.admin() as conn:
+        alice = users.add_user(conn, "alice").user_id
+    with db.unit_of_work(alice) as conn:
+        account = accounts.add_account(conn, alice, "main", "local").account_id
+        live_run = runs.start_run(conn, "live", CONFIG.to_mapping(), account_id=account).run_id
+    engine = GridEngine(CONFIG, "0.1", "0.001", "bt", symbol="BTCUSDT")
+    broker = SimBroker("BTCUSDT", make_fill_model("CONSERVATIVE"))
+    half = len(tape) // 2
+    cut_ts = int(tape.ts[half - 1])
+    half = int(np.searchsorted(tape.ts, cut_ts, side="right"))  # whole milliseconds only
+    replay_tape(chunked(tape.window(0, half)), engine, broker)
+    _record_live_state(db, alice, account, live_run, engine, broker, cut_ts)
+    fills_before = len(broker.fills)
+    replay_tape(chunked(tape.window(half, len(tape))), engine, broker)
+    live_after = broker.fills[fills_before:]
+    assert len(live_after) > 10
+
+    with db.unit_of_work(alice) as conn:
+        seed = load_live_seed(conn, live_run, cut_ts + 5)
+    assert seed.snapshot_ts == cut_ts and seed.orders
+    seeded = run_backtest(BacktestSpec(config=CONFIG, fill_model="CONSERVATIVE",
+                                       start_ms=cut_ts + 1), tape, seed=seed)
+    key = [(f.ts, f.order_link_id, f.side, f.price, f.qty) for f in live_after]
+    assert [(f.ts, f.order_link_id, f.side, f.price, f.qty) for f in seeded.broker.fills] == key
+    assert abs(seeded.broker.balance - broker.balance) < Decimal("1e-6")
+
+
+def test_load_live_seed_refuses_backtest_runs_and_missing_snapshots(db) -> None:
+    from daemons.db.errors import InvalidInput, NotFound
+
+    with db.admin() as conn:
+        alice = users.add_user(conn, "alice").user_id
+    with db.unit_of_work(alice) as conn:
+        account = accounts.add_account(conn, alice, "main", "local").account_id
+        backtest = runs.start_run(conn, "backtest", {}).run_id
+        live = runs.start_run(conn, "live", {}, account_id=account).run_id
+        with pytest.raises(InvalidInput, match="live or shadow"):
+            load_live_seed(conn, backtest, START)
+        with pytest.raises(NotFound, match="no engine snapshot"):
+            load_live_seed(conn, live, START)
+
+
+def test_cli_backtest_db_source_stores_for_user(db_env, db, tape) -> None:
+    store_tape(db, tape)
+    with db.admin() as conn:
+        users.add_user(conn, "carol")
+    result = CliRunner().invoke(app, ["backtest", "--source", "db", "--user", "carol",
+                                      "--fill-model", "conservative", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    with db.admin() as conn:
+        stored = conn.execute("SELECT r.run_type, b.digest, b.source FROM runs r"
+                              " JOIN backtest_results b USING (run_id)").fetchall()
+    assert stored == [("backtest", summary["digest"], "db")]
+    assert summary["run_id"]
