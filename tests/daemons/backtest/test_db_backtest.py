@@ -176,3 +176,36 @@ def test_cli_backtest_db_source_stores_for_user(db_env, db, tape) -> None:
                               " JOIN backtest_results b USING (run_id)").fetchall()
     assert stored == [("backtest", summary["digest"], "db")]
     assert summary["run_id"]
+
+
+def test_cli_backtest_stored_strategy_uses_its_config_and_owner(db_env, db, tape) -> None:
+    from daemons.db import strategies
+
+    store_tape(db, tape)
+    with db.admin() as conn:
+        dora = users.add_user(conn, "dora").user_id
+    with db.unit_of_work(dora) as conn:
+        account = accounts.add_account(conn, dora, "main", "local").account_id
+        strategy = strategies.add_strategy(conn, account, "BTCUSDT",
+                                           {"amount": "0.002", "grid_count": 12,
+                                            "grid_step": 0.05}).strategy_id
+    result = CliRunner().invoke(app, ["backtest", "--source", "db", "--strategy", str(strategy),
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    with db.unit_of_work(dora) as conn:
+        snapshot, strategy_id = conn.execute(
+            "SELECT config_snapshot, strategy_id FROM runs WHERE run_type = 'backtest'"
+        ).fetchone()
+    assert strategy_id == strategy and snapshot["config"]["grid_count"] == 12
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--source", "db", "--strategy", "999"], "unknown strategy 999"),
+    (["--source", "db", "--symbol", "ETHUSDT"], "no captured trades of ETHUSDT"),
+    (["--seed-run", "not-a-uuid", "--from", "2026-01-01"], "unknown run not-a-uuid"),
+    (["--user", "nobody"], "nobody"),
+])
+def test_cli_backtest_database_refusals_are_one_line(db_env, args, message) -> None:
+    result = CliRunner().invoke(app, ["backtest", *args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
