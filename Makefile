@@ -7,7 +7,6 @@ BIN := $(VENV)/bin
 UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 STAMP := $(VENV)/.synced
 export PYTHONHASHSEED := 0
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: help setup demo test bench lint lock clean dagster
 
@@ -40,9 +39,9 @@ bench: $(STAMP) ## print one JSON line per benchmark
 lint: $(STAMP) ## ruff over the project
 	$(BIN)/ruff check gridcore daemons gridbot_pipelines tests benchmarks
 
-dagster: $(STAMP) ## the Dagster UI on this project (state kept in .dagster_home/)
-	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml
+dagster: $(STAMP) ## the Dagster UI on this project (runs stored in PostgreSQL)
+	$(BIN)/gridbot db migrate
+	$(BIN)/gridbot dagster
 
 lock: ## re-pin requirements.lock from pyproject.toml (no download addresses recorded)
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock

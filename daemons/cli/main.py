@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from daemons.cli import backtest_cmd, demo_cmd, venue_cmd, version_cmd
+from daemons.cli import backtest_cmd, dagster_cmd, demo_cmd, venue_cmd, version_cmd
 from daemons.logs import configure_logging
 
 app = typer.Typer(
@@ -36,9 +36,13 @@ app.command("venue", help="Serve the local Bybit v5 venue on loopback.")(venue_c
 app.command("backtest", help="Replay market data through gridcore with a fill model.")(
     backtest_cmd.backtest
 )
+app.command("dagster", help="Start the Dagster UI on this project (PostgreSQL storage).")(
+    dagster_cmd.dagster
+)
 
 from daemons.cli import (  # noqa: E402  (data layer commands, added below the root)
     accounts_cmd,
+    capture_cmd,
     credentials_cmd,
     db_cmd,
     keys_cmd,
@@ -52,3 +56,4 @@ app.add_typer(accounts_cmd.app, name="accounts")
 app.add_typer(credentials_cmd.app, name="credentials")
 app.add_typer(strategies_cmd.app, name="strategies")
 app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(capture_cmd.app, name="capture")
