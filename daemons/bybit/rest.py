@@ -1,0 +1,210 @@
+"""Bybit v5 REST on pybit: configurable endpoint, own rate limiter, backoff, cursor paging.
+
+pybit builds every URL from ``session.endpoint``, so the same client talks to mainnet,
+testnet or the local venue (:mod:`daemons.bybit.endpoints`). pybit's own retries are
+off (it would sleep on 10006 by itself, outside this client's budget); instead every
+request first takes a slot from the account's :class:`RateLimiter`, and a retryable
+failure (10006, server errors, network) is retried after 1 s, 2 s, 4 s (``backoff_s``),
+waiting at least until ``X-Bapi-Limit-Reset-Timestamp`` when Bybit sends it.
+
+Answers are plain dicts (Bybit's ``result``); errors are those of
+:mod:`daemons.bybit.errors`, whose messages carry the endpoint and retCode only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from pybit.exceptions import FailedRequestError, InvalidRequestError
+from pybit.unified_trading import HTTP
+
+from daemons.bybit.endpoints import Endpoints
+from daemons.bybit.errors import (
+    RATE_LIMIT,
+    BybitError,
+    RetryableError,
+    classify_http_status,
+    classify_ret_code,
+)
+from daemons.bybit.ratelimit import DEFAULT_LIMITS, ORDER, QUERY, RateLimiter, RateLimits
+from daemons.secrets.envelope import Secret
+
+log = logging.getLogger(__name__)
+
+CATEGORY = "linear"
+RECENT_TRADES_MAX = 1000
+EXECUTIONS_PAGE_MAX = 100
+ORDERS_PAGE_MAX = 50
+SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One REST answer: its rows, the cursor of the next page ("" at the end), its time."""
+
+    rows: list[dict[str, Any]]
+    cursor: str
+    time_ms: int
+
+
+class BybitRest:
+    """One account's (or the public market's) REST client.
+
+    Parameters
+    ----------
+    endpoints:
+        Where the exchange is (:func:`daemons.bybit.endpoints.endpoints_for`).
+    api_key, api_secret:
+        The account's credential, or None for public endpoints only. The secret is
+        handed to pybit, which keeps it in memory to sign requests; it is never logged.
+    limits:
+        This client's own per-second budget (order entry and queries apart).
+    backoff_s:
+        Waits before each retry of a retryable failure; its length is the retry count.
+    """
+
+    def __init__(self, endpoints: Endpoints, api_key: str | None = None,
+                 api_secret: Secret | None = None, *, limits: RateLimits = DEFAULT_LIMITS,
+                 backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0), timeout_s: float = 10.0,
+                 recv_window_ms: int = 5000, sleep: Callable[[float], None] = time.sleep,
+                 ) -> None:
+        self.endpoints = endpoints
+        self.limiter = RateLimiter(limits)
+        self.backoff_s = backoff_s
+        self.retries = 0
+        self._sleep = sleep
+        self._http = HTTP(api_key=api_key,
+                          api_secret=api_secret.reveal() if api_secret is not None else None,
+                          max_retries=1, retry_codes={-1}, timeout=timeout_s,
+                          recv_window=recv_window_ms)
+        self._http.endpoint = endpoints.rest_url
+        self._key_hint = f"{api_key[:4]}..." if api_key else "public"
+
+    def __repr__(self) -> str:
+        return f"BybitRest({self.endpoints.environment}, key={self._key_hint})"
+
+    # -- the request path ----------------------------------------------------------------
+
+    def call(self, name: str, kind: str = QUERY, **params: Any) -> dict[str, Any]:
+        """Call pybit's method ``name`` with ``params``; return the whole answer."""
+        method = getattr(self._http, name)
+        for attempt in range(len(self.backoff_s) + 1):
+            self.limiter.acquire(kind)
+            try:
+                return method(**params)
+            except (InvalidRequestError, FailedRequestError, requests.RequestException) as e:
+                error, reset_ms = _translate(name, e)  # pybit's errors become ours here
+            if not isinstance(error, RetryableError) or attempt == len(self.backoff_s):
+                raise error from None
+            delay = self.backoff_s[attempt]
+            if reset_ms is not None:
+                delay = max(delay, reset_ms / 1000 - time.time())
+            self.retries += 1
+            log.warning("%s: %s; retry %d in %.2f s", name, error, attempt + 1, delay)
+            self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    # -- public market ---------------------------------------------------------------------
+
+    def server_time_ms(self) -> int:
+        return int(self.call("get_server_time")["time"])
+
+    def recent_trades(self, symbol: str, limit: int = RECENT_TRADES_MAX) -> Page:
+        """Newest first, at most 1,000; Bybit offers no cursor and no time filter here."""
+        body = self.call("get_public_trade_history", category=CATEGORY, symbol=symbol,
+                         limit=min(limit, RECENT_TRADES_MAX))
+        return _page(body)
+
+    def funding_history(self, symbol: str, limit: int = 200) -> Page:
+        body = self.call("get_funding_rate_history", category=CATEGORY, symbol=symbol,
+                         limit=limit)
+        return _page(body)
+
+    # -- account queries -------------------------------------------------------------------
+
+    def executions(self, start_ms: int, end_ms: int, symbol: str | None = None,
+                   ) -> Iterator[dict[str, Any]]:
+        """Every execution with ``start_ms <= execTime <= end_ms``, newest first, by cursor.
+
+        Bybit answers at most 7 days per query, so longer windows are split.
+        """
+        window_end = end_ms
+        while window_end >= start_ms:
+            window_start = max(start_ms, window_end - SEVEN_DAYS_MS)
+            cursor = ""
+            while True:
+                body = self.call("get_executions", category=CATEGORY, symbol=symbol,
+                                 startTime=window_start, endTime=window_end,
+                                 limit=EXECUTIONS_PAGE_MAX, cursor=cursor or None)
+                page = _page(body)
+                yield from page.rows
+                if not page.cursor or not page.rows:
+                    break
+                cursor = page.cursor
+            window_end = window_start - 1
+
+    def order_history(self, symbol: str | None = None, max_pages: int = 20,
+                      ) -> Iterator[tuple[dict[str, Any], int]]:
+        """Orders, newest first, by cursor (up to ``max_pages`` pages); with answer time."""
+        cursor = ""
+        for _ in range(max_pages):
+            body = self.call("get_order_history", category=CATEGORY, symbol=symbol,
+                             limit=ORDERS_PAGE_MAX, cursor=cursor or None)
+            page = _page(body)
+            for row in page.rows:
+                yield row, page.time_ms
+            if not page.cursor or not page.rows:
+                return
+            cursor = page.cursor
+
+    def positions(self, symbol: str | None = None) -> Page:
+        """One symbol's positions, or (no symbol) every USDT-settled one."""
+        if symbol is None:
+            return _page(self.call("get_positions", category=CATEGORY, settleCoin="USDT"))
+        return _page(self.call("get_positions", category=CATEGORY, symbol=symbol))
+
+    def wallet(self) -> Page:
+        return _page(self.call("get_wallet_balance", accountType="UNIFIED"))
+
+    # -- order entry (the trading daemon's) ------------------------------------------------
+
+    def place_order(self, **params: Any) -> dict[str, Any]:
+        """``POST /v5/order/create``; the answer is an acknowledgement only."""
+        return self.call("place_order", ORDER, category=CATEGORY, **params)["result"]
+
+    def cancel_order(self, **params: Any) -> dict[str, Any]:
+        return self.call("cancel_order", ORDER, category=CATEGORY, **params)["result"]
+
+
+def _page(body: dict[str, Any]) -> Page:
+    result = body.get("result") or {}
+    rows = result.get("list")
+    if not isinstance(rows, list):
+        raise RetryableError("answer without result.list")
+    cursor = result.get("nextPageCursor") or ""
+    return Page(rows, str(cursor), int(body.get("time") or time.time() * 1000))
+
+
+def _translate(name: str, e: Exception) -> tuple[BybitError, int | None]:
+    """Our error for a pybit/requests exception, and the rate-limit reset time if given."""
+    if isinstance(e, InvalidRequestError):
+        code = int(e.status_code)
+        reset = _reset_ms(e.resp_headers) if code == RATE_LIMIT else None
+        return classify_ret_code(code)(f"{name}: retCode {code} {e.message}", code), reset
+    if isinstance(e, FailedRequestError):
+        status = int(e.status_code)
+        return classify_http_status(status)(f"{name}: HTTP {status}", status), None
+    return RetryableError(f"{name}: network error ({type(e).__name__})"), None
+
+
+def _reset_ms(headers: Any) -> int | None:
+    try:
+        value = headers.get("X-Bapi-Limit-Reset-Timestamp") if headers is not None else None
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,127 @@
+"""The public side of capture: publicTrade and tickers of every symbol, on one connection.
+
+Runs on the stream's thread: parse, map to rows, hand to the writer, note gaps for the
+reconciler. A message that does not parse is quarantined (verbatim) and counted; the
+stream goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from daemons.bybit import parsing
+from daemons.bybit.endpoints import Endpoints
+from daemons.bybit.streams import Stream, TradeContinuity, TradeMark, now_ms
+from daemons.capture import rows
+from daemons.capture.reconciler import Reconciler, record_gap
+from daemons.capture.status import StatusBoard
+from daemons.capture.writer import CaptureWriter
+
+log = logging.getLogger(__name__)
+CONNECTION = "public"
+
+
+class PublicCapture:
+    """Trades and tickers of ``symbols`` (each symbol once, whoever trades it)."""
+
+    def __init__(self, endpoints: Endpoints, symbols: tuple[str, ...], writer: CaptureWriter,
+                 board: StatusBoard, reconciler: Reconciler, *, stale_after_s: float = 10.0,
+                 ping_interval_s: int = 20, ticker_gap_min_ms: int = 1000) -> None:
+        self.symbols = symbols
+        self.writer = writer
+        self.board = board
+        self.reconciler = reconciler
+        self.ticker_gap_min_ms = ticker_gap_min_ms
+        self.trades = {s: TradeContinuity(s, endpoints.contiguous_trade_seq) for s in symbols}
+        self.tickers = {s: parsing.TickerMerger() for s in symbols}
+        self._ticker_last_ms: dict[str, int] = {}
+        self._ticker_resumed: set[str] = set()
+        for s in symbols:
+            board.register(f"public/publicTrade.{s}", CONNECTION, "public_trades")
+            board.register(f"public/tickers.{s}", CONNECTION, "tickers")
+        self.stream = Stream(CONNECTION, endpoints.ws_public_linear, self.on_message,
+                             on_connect=self.on_connect, on_invalid=self.on_invalid,
+                             stale_after_s=stale_after_s, ping_interval_s=ping_interval_s)
+        self.stream.subscribe([t for s in symbols for t in (f"publicTrade.{s}", f"tickers.{s}")])
+
+    def resume_from(self, symbol: str, mark: TradeMark) -> None:
+        """Start as after a reconnect from ``mark`` (the last stored trade)."""
+        self.trades[symbol].last = mark
+        self.trades[symbol].reconnected()
+
+    def on_connect(self, count: int) -> None:
+        if count == 1:
+            return
+        for tracker in self.trades.values():
+            tracker.reconnected()
+        for symbol, merger in self.tickers.items():
+            merger.reset()
+            self._ticker_resumed.add(symbol)
+
+    def on_message(self, message: dict[str, Any], local_ms: int) -> None:
+        topic = message.get("topic")
+        kind, _, symbol = str(topic).partition(".")
+        if kind == "publicTrade" and symbol in self.trades:
+            self._on_trades(symbol, message, local_ms)
+        elif kind == "tickers" and symbol in self.tickers:
+            self._on_ticker(symbol, message, local_ms)
+        else:
+            self._quarantine(str(topic), message, "unexpected topic", local_ms)
+
+    def on_invalid(self, text: str, error: str) -> None:
+        self._quarantine(None, text, error, now_ms())
+
+    def _on_trades(self, symbol: str, message: dict[str, Any], local_ms: int) -> None:
+        name = f"public/publicTrade.{symbol}"
+        try:
+            items = parsing.data_list(message, "publicTrade")
+        except parsing.ParseError as e:
+            self._quarantine(name, message, str(e), local_ms)
+            return
+        events, batch = [], []
+        for item in items:
+            try:
+                event = parsing.public_trade(item, local_ms)
+            except parsing.ParseError as e:
+                self._quarantine(name, item, str(e), local_ms)
+                continue
+            events.append(event)
+            batch.append(rows.public_trade(event, parsing.is_block_trade(item)))
+        if not events:
+            return
+        self.writer.put(None, "public_trades", batch)
+        self.board.events(name, len(events), events[-1].exchange_ts, local_ms)
+        gap = self.trades[symbol].observe(events)
+        if gap is not None:
+            self.reconciler.public_gap(gap)
+
+    def _on_ticker(self, symbol: str, message: dict[str, Any], local_ms: int) -> None:
+        name = f"public/tickers.{symbol}"
+        try:
+            event = self.tickers[symbol].apply(message, local_ms)
+            row = rows.ticker(event, self.tickers[symbol].state or {})
+        except parsing.ParseError as e:
+            self._quarantine(name, message, str(e), local_ms)
+            return
+        self.writer.put(None, "tickers", [row])
+        self.board.events(name, 1, event.exchange_ts, local_ms)
+        last = self._ticker_last_ms.get(symbol)
+        self._ticker_last_ms[symbol] = event.exchange_ts
+        if symbol in self._ticker_resumed:
+            self._ticker_resumed.discard(symbol)
+            if last is not None and event.exchange_ts - last >= self.ticker_gap_min_ms:
+                record_gap(self.writer, self.board, name, stream="tickers", symbol=symbol,
+                           start_ms=last, end_ms=event.exchange_ts, reason="reconnect",
+                           filled=False,
+                           detail="ticker states are not recoverable from REST")
+
+    def _quarantine(self, name: str | None, payload: Any, error: str, local_ms: int) -> None:
+        text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+        self.writer.put(None, rows.QUARANTINE, [(None, "ws.public", name, text, error, None,
+                                                 rows.ts(local_ms))])
+        if name in self.board.streams:
+            self.board.quarantined(name)
+        log.warning("public message quarantined (%s): %s", name or "undecodable", error)
+

@@ -1,0 +1,135 @@
+"""What the capture daemon is doing, per stream: a snapshot, a status file, a table.
+
+The daemon rewrites ``$GRIDBOT_HOME/capture/status.json`` (atomically) every second;
+``gridbot capture status`` reads it, so an operator needs no port and no credentials to
+look. Per stream: last event time (exchange and local), events per second over the last
+interval, reconnects of its connection, gaps detected and gaps still open (recorded
+unfilled), and rows of its table waiting in the writer. A file older than a few seconds
+means the daemon is not running (or is stuck), and the command says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STALE_AFTER_S = 5.0
+
+
+@dataclass
+class StreamCounters:
+    """One stream's counters (a stream is a topic on a connection)."""
+
+    connection: str
+    table: str
+    events: int = 0
+    last_exchange_ms: int = 0
+    last_local_ms: int = 0
+    gaps: int = 0
+    gaps_open: int = 0
+    quarantined: int = 0
+    rate_events: int = 0
+    rate_at: float = 0.0
+    events_per_s: float = 0.0
+
+
+class StatusBoard:
+    """Thread-safe counters fed by the stream handlers and the reconciler."""
+
+    def __init__(self) -> None:
+        self.streams: dict[str, StreamCounters] = {}
+        self._lock = threading.Lock()
+        self.started_ms = time.time_ns() // 1_000_000
+
+    def register(self, name: str, connection: str, table: str) -> None:
+        with self._lock:
+            self.streams.setdefault(name, StreamCounters(connection, table,
+                                                         rate_at=time.monotonic()))
+
+    def events(self, name: str, count: int, exchange_ms: int, local_ms: int) -> None:
+        with self._lock:
+            s = self.streams[name]
+            s.events += count
+            s.last_exchange_ms = max(s.last_exchange_ms, exchange_ms)
+            s.last_local_ms = local_ms
+
+    def quarantined(self, name: str) -> None:
+        with self._lock:
+            self.streams[name].quarantined += 1
+
+    def gap(self, name: str, filled: bool) -> None:
+        with self._lock:
+            s = self.streams[name]
+            s.gaps += 1
+            s.gaps_open += 0 if filled else 1
+
+    def snapshot(self, connections: dict[str, dict[str, Any]], writer: dict[str, Any],
+                 backlog: dict[str, int]) -> dict[str, Any]:
+        """Everything ``gridbot capture status`` shows, as JSON-ready data."""
+        now = time.monotonic()
+        rows = []
+        with self._lock:
+            for name, s in sorted(self.streams.items()):
+                elapsed = now - s.rate_at
+                if elapsed >= 0.5:
+                    s.events_per_s = (s.events - s.rate_events) / elapsed
+                    s.rate_events, s.rate_at = s.events, now
+                conn = connections.get(s.connection, {})
+                rows.append({
+                    "stream": name, "events": s.events,
+                    "events_per_s": round(s.events_per_s, 1),
+                    "last_exchange_ms": s.last_exchange_ms, "last_local_ms": s.last_local_ms,
+                    "reconnects": conn.get("reconnects", 0),
+                    "connected": conn.get("connected", False), "gaps": s.gaps,
+                    "gaps_open": s.gaps_open, "quarantined": s.quarantined,
+                    "buffered_rows": backlog.get(s.table, 0)})
+        return {"pid": os.getpid(), "updated_ms": time.time_ns() // 1_000_000,
+                "started_ms": self.started_ms, "streams": rows, "writer": writer}
+
+
+def write_status(path: Path, snapshot: dict[str, Any]) -> None:
+    """Replace the status file atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(snapshot, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _clock(ms: int) -> str:
+    if not ms:
+        return "-"
+    return time.strftime("%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}"
+
+
+def render(snapshot: dict[str, Any], now_ms: int | None = None) -> str:
+    """The status as a table for people."""
+    now_ms = now_ms if now_ms is not None else time.time_ns() // 1_000_000
+    age_s = (now_ms - snapshot["updated_ms"]) / 1000
+    state = "running" if age_s <= STALE_AFTER_S else f"NOT UPDATING for {age_s:.0f} s"
+    writer = snapshot["writer"]
+    lines = [
+        f"capture daemon pid {snapshot['pid']}: {state}",
+        f"database {'up' if writer['db_up'] else 'DOWN'}; buffered {writer['buffered_rows']}"
+        f" rows, spilled {writer['spilled_rows']}, replayed {writer['replayed_rows']},"
+        f" spill files {writer['spill_files']}, commit lag p99 {writer['lag_p99_ms']} ms",
+        f"{'stream':<34} {'last event (UTC)':>16} {'ev/s':>8} {'events':>9} {'reconn':>6}"
+        f" {'gaps':>5} {'open':>5} {'buffered':>9}",
+    ]
+    for s in snapshot["streams"]:
+        lines.append(
+            f"{s['stream']:<34} {_clock(s['last_exchange_ms']):>16} {s['events_per_s']:>8}"
+            f" {s['events']:>9} {s['reconnects']:>6} {s['gaps']:>5} {s['gaps_open']:>5}"
+            f" {s['buffered_rows']:>9}")
+    return "\n".join(lines)

@@ -1,0 +1,77 @@
+"""What to capture: the symbols of enabled strategies and the enabled accounts' credentials.
+
+Discovery reads every user's accounts and strategies, so it runs in the admin context,
+like an operator command, once at startup (the daemon serves all tenants). Credentials
+are then decrypted per account inside that account owner's unit of work, so row-level
+security applies to the one query that touches secrets; they live in memory only, as
+:class:`~daemons.secrets.envelope.Secret` (whose repr hides the value).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from uuid import UUID
+
+from daemons.db import credentials
+from daemons.db.errors import NotFound
+from daemons.db.session import Database
+from daemons.secrets.envelope import Secret
+from daemons.secrets.keys import Keyring, SecretsError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTarget:
+    """One account to capture; ``secret`` is decrypted, in memory only."""
+
+    account_id: UUID
+    user_id: UUID
+    name: str
+    api_key: str
+    secret: Secret
+
+    @property
+    def label(self) -> str:
+        return f"private:{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    symbols: tuple[str, ...]
+    accounts: tuple[AccountTarget, ...]
+
+
+def discover(db: Database, keyring: Keyring, environment: str) -> Targets:
+    """Enabled strategies' symbols (each once) and enabled accounts of ``environment``.
+
+    Accounts without an active credential, or whose credential cannot be decrypted, are
+    skipped with an error in the log; the others are captured.
+    """
+    with db.admin() as conn:
+        symbols = [r[0] for r in conn.execute(
+            "SELECT DISTINCT s.symbol FROM strategies s JOIN bybit_accounts a USING (account_id)"
+            " WHERE s.is_enabled AND a.status = 'enabled' AND a.environment = %s"
+            " ORDER BY 1", [environment])]
+        accounts = conn.execute(
+            "SELECT a.account_id, a.user_id, u.username || '/' || a.account_name"
+            " FROM bybit_accounts a JOIN users u USING (user_id)"
+            " WHERE a.status = 'enabled' AND a.environment = %s AND u.status = 'active'"
+            " ORDER BY 3", [environment]).fetchall()
+        skipped = conn.execute(
+            "SELECT count(*) FROM bybit_accounts WHERE status = 'enabled' AND environment <> %s",
+            [environment]).fetchone()[0]
+    if skipped:
+        log.info("%d enabled account(s) of other environments are not captured here", skipped)
+    targets = []
+    for account_id, user_id, name in accounts:
+        try:
+            with db.unit_of_work(user_id) as conn:
+                credential = credentials.load_active_credential(conn, keyring, account_id)
+        except (NotFound, SecretsError) as e:
+            log.error("account %s is not captured: %s", name, e)
+            continue
+        targets.append(AccountTarget(account_id, user_id, name, credential.api_key_id,
+                                     credential.secret))
+    return Targets(tuple(symbols), tuple(targets))
