@@ -130,7 +130,10 @@ class Stream:
         self._api_key = api_key
         self._api_secret = api_secret
         self.ping_interval_s = ping_interval_s
-        self.stale_after_s = stale_after_s
+        # Pongs count as frames: a quiet but healthy connection speaks every ping interval.
+        self.stale_after_s = None if stale_after_s is None else \
+            max(stale_after_s, 1.5 * ping_interval_s)
+        self.last_outage_s = 0.0
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.poll_s = poll_s
@@ -199,7 +202,8 @@ class Stream:
 
     def _open(self) -> None:
         kwargs: dict[str, Any] = {"channel_type": self._channel, "testnet": False,
-                                  "ping_interval": self.ping_interval_s, "ping_timeout": 10,
+                                  "ping_interval": self.ping_interval_s,
+                                  "ping_timeout": min(10, self.ping_interval_s / 2),
                                   "retries": 2, "restart_on_error": False}
         if self._private:
             kwargs["api_key"] = self._api_key
@@ -256,6 +260,7 @@ class Stream:
             failures = 0 if self.is_connected() else failures + 1
 
     def _connected(self) -> None:
+        self.last_outage_s = self.silent_s
         self._last_mono = time.monotonic()
         self.stats.connects += 1
         count = self.stats.connects

@@ -36,8 +36,6 @@ class PublicCapture:
         self.ticker_gap_min_ms = ticker_gap_min_ms
         self.trades = {s: TradeContinuity(s, endpoints.contiguous_trade_seq) for s in symbols}
         self.tickers = {s: parsing.TickerMerger() for s in symbols}
-        self._ticker_last_ms: dict[str, int] = {}
-        self._ticker_resumed: set[str] = set()
         for s in symbols:
             board.register(f"public/publicTrade.{s}", CONNECTION, "public_trades")
             board.register(f"public/tickers.{s}", CONNECTION, "tickers")
@@ -56,9 +54,15 @@ class PublicCapture:
             return
         for tracker in self.trades.values():
             tracker.reconnected()
+        outage_ms = int(self.stream.last_outage_s * 1000)
+        end = now_ms()
         for symbol, merger in self.tickers.items():
             merger.reset()
-            self._ticker_resumed.add(symbol)
+            if outage_ms >= self.ticker_gap_min_ms:
+                record_gap(self.writer, self.board, f"public/tickers.{symbol}", stream="tickers",
+                           symbol=symbol, start_ms=end - outage_ms, end_ms=end,
+                           reason="reconnect", filled=False,
+                           detail="ticker states are not recoverable from REST")
 
     def on_message(self, message: dict[str, Any], local_ms: int) -> None:
         topic = message.get("topic")
@@ -107,15 +111,6 @@ class PublicCapture:
             return
         self.writer.put(None, "tickers", [row])
         self.board.events(name, 1, event.exchange_ts, local_ms)
-        last = self._ticker_last_ms.get(symbol)
-        self._ticker_last_ms[symbol] = event.exchange_ts
-        if symbol in self._ticker_resumed:
-            self._ticker_resumed.discard(symbol)
-            if last is not None and event.exchange_ts - last >= self.ticker_gap_min_ms:
-                record_gap(self.writer, self.board, name, stream="tickers", symbol=symbol,
-                           start_ms=last, end_ms=event.exchange_ts, reason="reconnect",
-                           filled=False,
-                           detail="ticker states are not recoverable from REST")
 
     def _quarantine(self, name: str | None, payload: Any, error: str, local_ms: int) -> None:
         text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
