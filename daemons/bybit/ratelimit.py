@@ -36,11 +36,14 @@ class RateLimiter:
     """Blocks :meth:`acquire` until a request of that kind fits the rolling window.
 
     Thread-safe. ``clock`` and ``sleep`` are injectable so tests can check the schedule.
+    The window is 1.05 s, not 1 s: the exchange counts arrivals, this limiter departures,
+    and an early request that travelled slower than a later one would otherwise make the
+    exchange see eleven requests in its second.
     """
 
     def __init__(self, limits: RateLimits = DEFAULT_LIMITS, *,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, window_s: float = 1.0) -> None:
+                 sleep: Callable[[float], None] = time.sleep, window_s: float = 1.05) -> None:
         self.limits = limits
         self._clock = clock
         self._sleep = sleep
