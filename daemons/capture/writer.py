@@ -74,6 +74,7 @@ class WriterStats:
     batches: int = 0
     failures: int = 0
     quarantined: int = 0
+    refused: int = 0
     spilled_rows: int = 0
     replayed_rows: int = 0
     buffered_rows: int = 0
@@ -285,11 +286,21 @@ class CaptureWriter:
     def _quarantine_row(self, scope: Scope, table: str, row: Row, error: Exception) -> None:
         account = row[0] if table in _TENANT_TABLES else row[1] if table == GAPS.name else None
         text = json.dumps({"table": table, "row": [_encode(v) for v in row]})
-        with self._transaction(scope) as conn:
-            quarantine(conn, source="capture.writer", payload=text,
-                       error=f"{type(error).__name__}: {str(error)[:300]}",
-                       local_ts=datetime.now().astimezone(), topic=table,
-                       account_id=account if scope is not None else None)
+        try:
+            with self._transaction(scope) as conn:
+                quarantine(conn, source="capture.writer", payload=text,
+                           error=f"{type(error).__name__}: {str(error)[:300]}",
+                           local_ts=datetime.now().astimezone(), topic=table,
+                           account_id=account if scope is not None else None)
+        except _DOWN:
+            raise
+        except psycopg.Error as e:
+            # The row names an account its scope's user does not own: storing it anywhere
+            # would show one tenant's data to another. Refuse it, loudly.
+            self.stats.refused += 1
+            log.error("capture: one %s row refused and not quarantined (%s): it names an "
+                      "account outside its tenant", table, type(e).__name__)
+            return
         self.stats.quarantined += 1
         log.error("capture: one %s row refused by the database and quarantined", table)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from daemons.db.session import Database
@@ -31,7 +32,6 @@ def test_daemon_live_venue_captures_tape_and_fills_exactly(
     try:
         wait_until(lambda: daemon.public.stream.is_connected()
                    and all(a.stream.is_connected() for a in daemon.accounts), 10, "streams")
-        import time
         time.sleep(0.5)
         venue2.call(venue2.server.clock.resume)
         flow = OrderFlow(venue2).start()
