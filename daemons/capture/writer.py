@@ -53,7 +53,7 @@ _LAG_TABLE = "public_trades"
 class WriterConfig:
     """Batching and outage tunables; see the module docstring."""
 
-    flush_interval_s: float = 0.05
+    flush_interval_s: float = 0.02
     batch_rows: int = 5000
     max_buffer_rows: int = 200_000
     retry_min_s: float = 0.2
