@@ -142,6 +142,8 @@ class Stream:
         self._topics: list[str] = []
         self._socket: _PybitSocket | None = None
         self._closing = threading.Event()
+        self._auth_refused = threading.Event()
+        self._strikes = 0  # failed connects or refused auths in a row: the backoff step
         self._supervisor: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -241,23 +243,29 @@ class Stream:
             raise ConnectionError(f"{self.name}: reconnect failed ({type(e).__name__})") from None
 
     def _supervise(self) -> None:
-        failures = 0
+        # Only this thread closes and reopens sockets: closing one from its own callback
+        # thread races websocket-client's receive loop.
         while not self._closing.wait(self.poll_s):
             if self.is_connected():
-                if self.stale_after_s is not None and self.silent_s > self.stale_after_s:
+                if self._auth_refused.is_set():
+                    self._auth_refused.clear()
+                    self._strikes += 1
+                    self.restart()
+                elif self.stale_after_s is not None and self.silent_s > self.stale_after_s:
                     self.stats.stale_restarts += 1
                     log.warning("%s: silent for %.1f s, reconnecting", self.name, self.silent_s)
                     self.restart()
                 continue
-            if failures:
-                delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (failures - 1))
+            if self._strikes:
+                delay = min(self.backoff_max_s, self.backoff_base_s * 2 ** (self._strikes - 1))
                 if self._closing.wait(delay):
                     break
             try:
                 self._reconnect()
             except Exception as e:  # keep supervising whatever went wrong
                 log.warning("%s: %s", self.name, e)
-            failures = 0 if self.is_connected() else failures + 1
+            if not self.is_connected():
+                self._strikes += 1
 
     def _connected(self) -> None:
         self.last_outage_s = self.silent_s
@@ -287,6 +295,7 @@ class Stream:
             self._invalid(text, str(e))
             return
         if "topic" in message and "data" in message:
+            self._strikes = 0
             self.stats.messages += 1
             self.stats.last_message_ms = local
             try:
@@ -306,10 +315,12 @@ class Stream:
                 self.stats.auth_failures += 1
                 log.error("%s: authentication refused: %.120s", self.name,
                           message.get("ret_msg", ""))
-                self.restart()
+                self._auth_refused.set()
             return
         if op in ("subscribe", "unsubscribe"):
-            if message.get("success") is not True:
+            if message.get("success") is True:
+                self._strikes = 0
+            elif not self._auth_refused.is_set():
                 log.error("%s: %s refused: %.200s", self.name, op, message.get("ret_msg", ""))
             return
         self.stats.invalid += 1
