@@ -42,6 +42,7 @@ app.command("dagster", help="Start the Dagster UI on this project (PostgreSQL st
 
 from daemons.cli import (  # noqa: E402  (data layer commands, added below the root)
     accounts_cmd,
+    capture_cmd,
     credentials_cmd,
     db_cmd,
     keys_cmd,
@@ -55,3 +56,4 @@ app.add_typer(accounts_cmd.app, name="accounts")
 app.add_typer(credentials_cmd.app, name="credentials")
 app.add_typer(strategies_cmd.app, name="strategies")
 app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(capture_cmd.app, name="capture")
