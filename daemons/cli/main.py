@@ -8,7 +8,20 @@ from __future__ import annotations
 
 import typer
 
-from daemons.cli import backtest_cmd, dagster_cmd, demo_cmd, venue_cmd, version_cmd
+from daemons.cli import (
+    accounts_cmd,
+    backtest_cmd,
+    capture_cmd,
+    credentials_cmd,
+    dagster_cmd,
+    db_cmd,
+    demo_cmd,
+    keys_cmd,
+    strategies_cmd,
+    users_cmd,
+    venue_cmd,
+    version_cmd,
+)
 from daemons.logs import configure_logging
 
 app = typer.Typer(
@@ -28,32 +41,19 @@ def _root(
     configure_logging(verbose=verbose)
 
 
-app.command("version", help="Print the gridbot and gridcore versions.")(version_cmd.version)
-app.command("demo", help="Run the demo: replay the bundled price path through gridcore.")(
-    demo_cmd.demo
-)
-app.command("venue", help="Serve the local Bybit v5 venue on loopback.")(venue_cmd.venue)
-app.command("backtest", help="Replay market data through gridcore with a fill model.")(
-    backtest_cmd.backtest
-)
-app.command("dagster", help="Start the Dagster UI on this project (PostgreSQL storage).")(
-    dagster_cmd.dagster
-)
-
-from daemons.cli import (  # noqa: E402  (data layer commands, added below the root)
-    accounts_cmd,
-    capture_cmd,
-    credentials_cmd,
-    db_cmd,
-    keys_cmd,
-    strategies_cmd,
-    users_cmd,
-)
-
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(users_cmd.app, name="users")
-app.add_typer(accounts_cmd.app, name="accounts")
-app.add_typer(credentials_cmd.app, name="credentials")
-app.add_typer(strategies_cmd.app, name="strategies")
-app.add_typer(keys_cmd.app, name="keys")
-app.add_typer(capture_cmd.app, name="capture")
+_COMMANDS = [
+    ("version", version_cmd.version, "Print the gridbot and gridcore versions."),
+    ("demo", demo_cmd.demo, "Run the demo: replay the bundled price path through gridcore."),
+    ("backtest", backtest_cmd.backtest, "Replay market data through gridcore with a fill model."),
+    ("venue", venue_cmd.venue, "Serve the local Bybit v5 venue on loopback."),
+    ("dagster", dagster_cmd.dagster, "Start the Dagster UI on this project (PostgreSQL storage)."),
+]
+_GROUPS = [
+    ("db", db_cmd.app), ("users", users_cmd.app), ("accounts", accounts_cmd.app),
+    ("credentials", credentials_cmd.app), ("strategies", strategies_cmd.app),
+    ("keys", keys_cmd.app), ("capture", capture_cmd.app),
+]
+for _name, _function, _help in _COMMANDS:
+    app.command(_name, help=_help)(_function)
+for _name, _group in _GROUPS:
+    app.add_typer(_group, name=_name)
