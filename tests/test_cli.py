@@ -26,7 +26,7 @@ def test_cli_demo_short_slice_prints_summary() -> None:
     result = runner.invoke(app, ["demo", "--max-bars", "2000"])
     assert result.exit_code == 0, result.output
     assert "fills" in result.output and "realised PnL" in result.output
-    assert "8,000" in result.output  # 4 ticker events per bar
+    assert "16,000" in result.output  # a trade and a ticker at 4 points of each bar
 
 
 def test_cli_demo_bad_parameter_fails_naming_the_field() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from daemons.backtest.price_path import OFFSETS_MS, bar_path
 from daemons.marketdata.bars import Bar, load_bars
 from daemons.marketdata.generator import bundled_calibration, generate_arrays
 from daemons.marketdata.trades_csv import load_trade_arrays
@@ -86,8 +87,6 @@ def tape_from_bars(symbol: str, bars: list[Bar] | None = None) -> MarketTape:
     Each of the four trades carries a quarter of the bar's volume (in base units), so
     volume-based fill models see the bar's real volume at the prices it visited.
     """
-    from daemons.backtest.price_path import OFFSETS_MS, bar_path
-
     bars = load_bars() if bars is None else bars
     if not bars:
         raise ValueError("no bars in the source")

@@ -42,7 +42,8 @@ def demo(
         config = load_config(None, config_set, base=DEMO_CONFIG)
     except ConfigError as error:
         raise typer.BadParameter(str(error), param_hint="--set") from None
-    total = len(load_bars(bars)) * 4 if max_bars is None else max_bars * 4
+    # Each bar becomes 8 events: a trade and a ticker at its open, extremes and close.
+    total = (len(load_bars(bars)) if max_bars is None else max_bars) * 8
     with Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.completed:,} events"),
                   TimeRemainingColumn(), console=console, transient=True) as progress:
         task = progress.add_task("replay", total=total)
@@ -59,7 +60,7 @@ def demo(
 
 
 _ROWS = [
-    ("events", "ticker events"), ("fills", "fills"), ("buy_fills", "  buys"),
+    ("events", "market events"), ("fills", "fills"), ("buy_fills", "  buys"),
     ("sell_fills", "  sells"), ("orders_placed", "orders placed"), ("cancels", "cancels"),
     ("realised_pnl", "realised PnL (USDT)"), ("fees", "fees (USDT)"),
     ("unrealised_pnl", "unrealised PnL (USDT)"), ("final_equity", "final equity (USDT)"),

@@ -38,7 +38,7 @@ def test_bundled_month_replay_materialises_with_summary_metadata() -> None:
     assert result.success
     (materialisation,) = result.asset_materializations_for_node("bundled_month_replay")
     meta = {key: value.value for key, value in materialisation.metadata.items()}
-    assert meta["events"] == 12_000
+    assert meta["events"] == 24_000  # a trade and a ticker at 4 points of each bar
     assert meta["fills"] > 0
     assert meta["config"]["grid_count"] == 20
     assert isinstance(meta["realised_pnl"], float)
