@@ -23,7 +23,6 @@ from gridcore import order_ids
 from gridcore.config import ConfigError, GridConfig
 from gridcore.events import (
     BUY,
-    SELL,
     ExecutionEvent,
     OrderUpdateEvent,
     PositionEvent,
@@ -31,7 +30,7 @@ from gridcore.events import (
     WalletEvent,
 )
 from gridcore.grid import WAIT, Grid, GridLevel
-from gridcore.intents import LONG, SHORT, CancelIntent, Intent, PlaceLimitIntent
+from gridcore.intents import LONG, SHORT, CancelIntent, Intent, PlaceLimitIntent, is_closing
 from gridcore.latch import RecentFill, SameOrderLatch
 from gridcore.order_view import HeldOrder, OrderView
 from gridcore.prices import decimals_of, price_to_ticks, to_decimal
@@ -295,8 +294,7 @@ class GridEngine:
         the order would close a position that is empty (refused whatever the price).
         """
         for direction in (LONG, SHORT):
-            closing = (direction == LONG) == (level.side == SELL)
-            if closing and not self.positions[direction].size > 0:
+            if is_closing(direction, level.side) and not self.positions[direction].size > 0:
                 continue
             held = self.orders.direction_orders(direction)
             if not any(o.price == level.price and o.side == level.side for o in held):
@@ -330,7 +328,7 @@ class GridEngine:
         side = level.side
         if not is_eligible(side, level.price, close, self._half_step_pct):
             return
-        reduce_only = (direction == LONG) == (side == SELL)
+        reduce_only = is_closing(direction, side)
         if reduce_only and not self.positions[direction].size > 0:
             return  # nothing to close (the size guard below would refuse any quantity)
         long, short = self.positions[LONG], self.positions[SHORT]

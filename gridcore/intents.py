@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from gridcore.events import SELL
+
 LONG = "long"
 SHORT = "short"
 
@@ -45,3 +47,8 @@ class CancelIntent:
 
 
 Intent = PlaceLimitIntent | CancelIntent
+
+
+def is_closing(direction: str, side: str) -> bool:
+    """Rule 3.5: a long SELL or a short BUY closes a position (reduce-only)."""
+    return (direction == LONG) == (side == SELL)

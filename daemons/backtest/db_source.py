@@ -8,16 +8,16 @@ order, so a backtest of a month never holds more than a slice in memory.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from daemons.db.session import Database
+from daemons.db.times import EPOCH_MS_SQL as _MS
+from daemons.db.times import datetime_of_ms
 from gridcore.sim.tape import FUNDING, TICKER, TRADE, MarketTape
 
 SLICE_MS = 30 * 60_000
 
-_MS = "(extract(epoch FROM {0}) * 1000)::bigint"
 _TRADES = (
     f"SELECT {_MS.format('exchange_ts')}, {_MS.format('local_ts')}, price::float8,"
     " size::float8, side = 'Buy', trade_id FROM public_trades"
@@ -40,11 +40,6 @@ _SPAN = (
 )
 
 
-def as_datetime(ms: int) -> datetime:
-    """Epoch milliseconds as an exact UTC datetime (no float rounding)."""
-    return datetime.fromtimestamp(ms // 1000, UTC) + timedelta(milliseconds=ms % 1000)
-
-
 def captured_span(db: Database, symbol: str) -> tuple[int, int] | None:
     """First and last captured trade time of ``symbol`` (ms), or ``None`` if none."""
     with db.market_data() as conn:
@@ -57,7 +52,7 @@ def db_tapes(db: Database, symbol: str, start_ms: int, end_ms: int, *,
     """Tapes of ``[start_ms, end_ms)``, one per slice that holds any row, in order."""
     for lo in range(start_ms, end_ms, slice_ms):
         hi = min(end_ms, lo + slice_ms)
-        window = [symbol, as_datetime(lo), as_datetime(hi)]
+        window = [symbol, datetime_of_ms(lo), datetime_of_ms(hi)]
         with db.market_data() as conn:
             trades = conn.execute(_TRADES, window).fetchall()
             tickers = conn.execute(_TICKERS, window).fetchall()

@@ -15,13 +15,12 @@ from uuid import UUID
 
 import psycopg
 
-from daemons.backtest.db_source import as_datetime
 from daemons.db.errors import InvalidInput, NotFound
+from daemons.db.times import EPOCH_MS_SQL as _MS
+from daemons.db.times import datetime_of_ms
 from gridcore import order_ids
 from gridcore.events import FINAL_ORDER_STATUSES
 from gridcore.sim.orders import SimOrder
-
-_MS = "(extract(epoch FROM {0}) * 1000)::bigint"
 
 
 @dataclass(frozen=True)
@@ -60,11 +59,11 @@ def load_live_seed(conn: psycopg.Connection, run_id: UUID, at_ms: int) -> LiveSe
     snapshot = conn.execute(
         f"SELECT {_MS.format('exchange_ts')}, state FROM engine_snapshots"
         " WHERE run_id = %s AND exchange_ts <= %s ORDER BY exchange_ts DESC LIMIT 1",
-        [run_id, as_datetime(at_ms)]).fetchone()
+        [run_id, datetime_of_ms(at_ms)]).fetchone()
     if snapshot is None:
         raise NotFound(f"run {run_id} has no engine snapshot at or before {at_ms} ms")
     snapshot_ts, state = int(snapshot[0]), snapshot[1]
-    at = as_datetime(snapshot_ts)
+    at = datetime_of_ms(snapshot_ts)
     symbol = state["symbol"]
     positions = {
         int(idx): (size or Decimal(0), avg or Decimal(0))

@@ -6,17 +6,17 @@ row-level security decides who can read it back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from daemons.backtest.db_source import as_datetime
 from daemons.backtest.runner import BacktestRun
 from daemons.db import runs
+from daemons.db.copy_writer import EventTable, copy_events
 from daemons.db.session import Database
+from daemons.db.times import datetime_of_ms
 
 
 def run_parameters(run: BacktestRun) -> dict[str, Any]:
@@ -42,42 +42,34 @@ def store_backtest(db: Database, user_id: UUID, run: BacktestRun, *, source: str
         _copy_fills(conn, row.run_id, run)
         _copy_equity(conn, row.run_id, run)
         result = run.result
+        start = run.spec.start_ms if run.spec.start_ms is not None else result.first_ts
+        end = run.spec.end_ms if run.spec.end_ms is not None else result.last_ts
         conn.execute(
             "INSERT INTO backtest_results (run_id, symbol, source, fill_model, window_start,"
             " window_end, events, params, summary, digest, seeded_from)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [row.run_id, run.spec.symbol, source, params["fill_model"],
-             as_datetime(run.spec.start_ms if run.spec.start_ms is not None else result.first_ts),
-             as_datetime(run.spec.end_ms if run.spec.end_ms is not None else result.last_ts),
+             datetime_of_ms(start), datetime_of_ms(end),
              result.events, Jsonb(params), Jsonb(run.summary()), run.digest, seeded_from])
         runs.finish_run(conn, row.run_id, "completed")
     return row.run_id
 
 
+_SIM_EXECUTIONS = EventTable("sim_executions", (
+    "run_id", "seq", "exchange_ts", "exec_id", "order_id", "order_link_id", "side",
+    "exec_price", "exec_qty", "exec_fee", "realised_pnl", "position_idx"), ("run_id", "seq"))
+_EQUITY_POINTS = EventTable("equity_points", (
+    "run_id", "ts", "balance", "unrealised_pnl", "equity"), ("run_id", "ts"))
+
+
 def _copy_fills(conn: psycopg.Connection, run_id: UUID, run: BacktestRun) -> None:
-    _copy_rows(conn, "sim_executions", (
-        "run_id", "seq", "exchange_ts", "exec_id", "order_id", "order_link_id", "side",
-        "exec_price", "exec_qty", "exec_fee", "realised_pnl", "position_idx"), (
-        [run_id, seq, as_datetime(f.ts), f.exec_id, f.order_id, f.order_link_id, f.side,
-         f.price, f.qty, f.fee, f.realised_pnl, f.position_idx]
-        for seq, f in enumerate(run.broker.fills, start=1)))
+    copy_events(conn, _SIM_EXECUTIONS, [
+        (run_id, seq, datetime_of_ms(f.ts), f.exec_id, f.order_id, f.order_link_id, f.side,
+         f.price, f.qty, f.fee, f.realised_pnl, f.position_idx)
+        for seq, f in enumerate(run.broker.fills, start=1)])
 
 
 def _copy_equity(conn: psycopg.Connection, run_id: UUID, run: BacktestRun) -> None:
-    _copy_rows(conn, "equity_points", ("run_id", "ts", "balance", "unrealised_pnl", "equity"), (
-        [run_id, as_datetime(p.ts), p.balance, p.unrealised_pnl, p.equity]
-        for p in run.result.equity_curve))
-
-
-def _copy_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...],
-               rows: Iterable[list[object]]) -> None:
-    """COPY into a temporary table, then INSERT: PostgreSQL refuses COPY into a table with
-    row-level security, and the INSERT is checked by the table's policy as usual."""
-    names = ", ".join(columns)
-    stage = f"_stage_{table}"
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage}"
-                 f" (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-    with conn.cursor().copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    conn.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage}")
+    copy_events(conn, _EQUITY_POINTS, [
+        (run_id, datetime_of_ms(p.ts), p.balance, p.unrealised_pnl, p.equity)
+        for p in run.result.equity_curve])

@@ -10,13 +10,13 @@ Times become timezone-aware datetimes (the data layer refuses naive ones), money
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from daemons.bybit.parsing import opt_dec, opt_int, ticker_extras
 from daemons.db.copy_writer import EventTable
+from daemons.db.times import datetime_of_ms, ms_of_datetime
 from gridcore.events import (
     ExecutionEvent,
     FundingEvent,
@@ -27,7 +27,6 @@ from gridcore.events import (
     WalletEvent,
 )
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Row = tuple[Any, ...]
 
 #: Capture gaps go through the same COPY writer (key: the gap's own id).
@@ -38,13 +37,9 @@ GAPS = EventTable("capture_gaps", (
 QUARANTINE = "raw_quarantine"
 
 
-def ts(ms: int) -> datetime:
-    """Milliseconds since the epoch as an aware UTC datetime (exact, no float)."""
-    return _EPOCH + timedelta(milliseconds=ms)
-
-
-def ms(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(milliseconds=1)
+#: Shorter names used throughout the row mappers.
+ts = datetime_of_ms
+ms = ms_of_datetime
 
 
 def public_trade(e: PublicTradeEvent, is_block_trade: bool = False) -> Row:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from daemons.backtest.db_source import as_datetime
 from daemons.db.copy_writer import copy_events
 from daemons.db.session import Database
+from daemons.db.times import datetime_of_ms
 from gridcore.sim.tape import FUNDING, TICKER, TRADE, MarketTape
 
 
@@ -17,7 +17,7 @@ def _dec(value: float) -> Decimal:
 def store_tape(db: Database, tape: MarketTape) -> None:
     trades, tickers, funding = [], [], []
     for i in range(len(tape)):
-        ts, local = as_datetime(int(tape.ts[i])), as_datetime(int(tape.local_ts[i]))
+        ts, local = datetime_of_ms(int(tape.ts[i])), datetime_of_ms(int(tape.local_ts[i]))
         kind = int(tape.kind[i])
         if kind == TRADE:
             trades.append({"symbol": tape.symbol, "trade_id": f"{int(tape.seq[i]):09d}",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from daemons.backtest.db_source import as_datetime, captured_span, db_tapes
+from daemons.backtest.db_source import captured_span, db_tapes
 from daemons.backtest.live_seed import load_live_seed
 from daemons.backtest.runner import BacktestSpec, chunked, run_backtest
 from daemons.backtest.sources import tape_from_trades
@@ -17,6 +17,7 @@ from daemons.backtest.store import store_backtest
 from daemons.cli.main import app
 from daemons.db import accounts, runs, users
 from daemons.db.copy_writer import copy_events
+from daemons.db.times import datetime_of_ms
 from daemons.marketdata.generator import generate_arrays
 from gridcore.config import GridConfig
 from gridcore.engine import GridEngine
@@ -96,7 +97,7 @@ def test_store_backtest_writes_run_fills_equity_and_summary_for_owner_only(db, t
 
 def _record_live_state(db, user_id, account_id, run_id, engine, broker, ts: int) -> None:
     """What the live worker and the capture daemon would have stored by ``ts``."""
-    at = as_datetime(ts)
+    at = datetime_of_ms(ts)
     with db.unit_of_work(user_id) as conn:
         conn.execute("INSERT INTO engine_snapshots (run_id, exchange_ts, state) VALUES"
                      " (%s, %s, %s)", [run_id, at, json.dumps(engine.save_state())])
@@ -114,7 +115,7 @@ def _record_live_state(db, user_id, account_id, run_id, engine, broker, ts: int)
              "order_type": "Limit", "price": o.price, "qty": o.qty, "order_status": "New",
              "reduce_only": o.reduce_only, "position_idx": o.position_idx,
              "cum_exec_qty": o.qty - o.leaves_qty, "leaves_qty": o.leaves_qty,
-             "created_ts": as_datetime(o.placed_ts), "exchange_ts": at, "local_ts": at}
+             "created_ts": datetime_of_ms(o.placed_ts), "exchange_ts": at, "local_ts": at}
             for o in broker.orders.values()])
 
 
