@@ -25,14 +25,17 @@ from tests.fixtures.secrets import make_secret_text
 @pytest.fixture(scope="module")
 def venue() -> Iterator[RunningVenue]:
     spec = AccountSpec("alice", "key-alice", make_secret_text(), Decimal(1_000_000))
-    running = start_venue(VenueConfig(accounts=(spec,), start_paused=True, seed=3,
+    # Carol's order budget is untouched by the rate-limit tests that spend Alice's.
+    fresh = AccountSpec("carol", "key-carol", make_secret_text(), Decimal(1_000_000))
+    running = start_venue(VenueConfig(accounts=(spec, fresh), start_paused=True, seed=3,
                                       latency_ms_median=1.0))
     yield running
     running.stop()
 
 
-def client(venue: RunningVenue, sleeps: list[float] | None = None, **kwargs) -> BybitRest:
-    spec = venue.server.config.accounts[0]
+def client(venue: RunningVenue, sleeps: list[float] | None = None, *, account: int = 0,
+           **kwargs) -> BybitRest:
+    spec = venue.server.config.accounts[account]
 
     def sleep(seconds: float) -> None:
         if sleeps is not None:
@@ -140,7 +143,7 @@ def test_rest_rejected_key_is_fatal_and_not_retried(venue: RunningVenue) -> None
 
 def test_rest_bad_parameter_is_not_retryable(venue: RunningVenue) -> None:
     sleeps: list[float] = []
-    session = client(venue, sleeps)
+    session = client(venue, sleeps, account=1)
     with pytest.raises(NonRetryableError) as caught:
         session.place_order(symbol="NOPEUSDT", side="Buy", orderType="Limit", qty="0.001",
                             price="100", positionIdx=1)
