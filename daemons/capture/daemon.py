@@ -6,6 +6,13 @@ symbol, the last execution per account), connects, and lets the reconciler fetch
 there what REST still has; gaps it cannot fill are recorded. Then it runs until SIGTERM
 or Ctrl-C, and stops by closing the streams and flushing the writer (spilling to disk if
 the database is down), so a clean stop loses nothing.
+
+While it runs, what to capture is read again every ``refresh_interval_s`` and on SIGHUP:
+a new symbol is subscribed on the public connection, a newly enabled account gets its
+streams (resuming from its stored executions, like at startup), and an account that was
+disabled, or whose credential was rotated, is closed (and reopened with the new key).
+A symbol no strategy trades any more stays captured until the next restart: public data
+costs one subscription and is never wrong to have.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +29,13 @@ from pathlib import Path
 from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.ratelimit import RateLimits
 from daemons.bybit.rest import BybitRest
-from daemons.bybit.streams import TradeMark, now_ms
+from daemons.bybit.streams import Stream, TradeMark, now_ms
 from daemons.capture.private import PrivateCapture
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import ReconcileConfig, Reconciler
 from daemons.capture.rows import ms
 from daemons.capture.status import StatusBoard, write_status
-from daemons.capture.targets import Targets
+from daemons.capture.targets import AccountTarget, Targets
 from daemons.capture.writer import CaptureWriter, WriterConfig
 from daemons.db.session import Database
 
@@ -43,6 +50,7 @@ class CaptureConfig:
     ping_interval_s: int = 20
     initial_lookback_s: int = 3600
     status_interval_s: float = 1.0
+    refresh_interval_s: float = 60.0
     ticker_gap_min_ms: int = 1000
     rest_limits: RateLimits = field(default_factory=RateLimits)
     rest_backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0)
@@ -50,21 +58,27 @@ class CaptureConfig:
     reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
 
     def __post_init__(self) -> None:
-        if self.public_stale_after_s <= 0 or self.status_interval_s <= 0:
-            raise ValueError("capture: public_stale_after_s and status_interval_s must be "
-                             "positive")
+        if min(self.public_stale_after_s, self.status_interval_s,
+               self.refresh_interval_s) <= 0:
+            raise ValueError("capture: public_stale_after_s, status_interval_s and "
+                             "refresh_interval_s must be positive")
         if self.ping_interval_s <= 0:
             raise ValueError("capture: ping_interval_s must be positive")
 
 
 class CaptureDaemon:
-    """The capture process's parts, wired; :meth:`run` is the whole lifetime."""
+    """The capture process's parts, wired; :meth:`run` is the whole lifetime.
+
+    ``discover`` reads the current targets (``targets.discover`` bound to the database,
+    keyring and environment); without it the targets given at construction never change.
+    """
 
     def __init__(self, db: Database, endpoints: Endpoints, targets: Targets, home: Path,
-                 config: CaptureConfig = CaptureConfig()) -> None:
+                 config: CaptureConfig = CaptureConfig(),
+                 discover: Callable[[], Targets] | None = None) -> None:
         self.db = db
         self.config = config
-        self.targets = targets
+        self.endpoints = endpoints
         self.dir = Path(home) / "capture"
         self.status_path = self.dir / "status.json"
         self.board = StatusBoard()
@@ -73,22 +87,26 @@ class CaptureDaemon:
                                      backoff_s=config.rest_backoff_s)
         self.reconciler = Reconciler(self.writer, self.board, self.market_rest,
                                      targets.symbols, config.reconcile)
-        self.public = PublicCapture(
-            endpoints, targets.symbols, self.writer, self.board, self.reconciler,
-            stale_after_s=config.public_stale_after_s, ping_interval_s=config.ping_interval_s,
-            ticker_gap_min_ms=config.ticker_gap_min_ms) if targets.symbols else None
-        self.accounts = [
-            PrivateCapture(t, endpoints, self.writer, self.board, self.reconciler,
-                           ping_interval_s=config.ping_interval_s, limits=config.rest_limits,
-                           backoff_s=config.rest_backoff_s)
-            for t in targets.accounts]
+        self.public = self._public(targets.symbols) if targets.symbols else None
+        self.accounts = [self._private(t) for t in targets.accounts]
         self.reconciler.accounts = self.accounts
+        self._discover = discover
         self._stop = threading.Event()
+        self._refresh_now = threading.Event()
+        self._targets_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
         self._started = False
 
     def __repr__(self) -> str:
-        return (f"CaptureDaemon(symbols={list(self.targets.symbols)}, "
-                f"accounts={[a.name for a in self.targets.accounts]})")
+        return f"CaptureDaemon(symbols={list(self.symbols)}, accounts={self.account_names})"
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self.public.symbols if self.public else ()
+
+    @property
+    def account_names(self) -> list[str]:
+        return [a.target.name for a in self.accounts]
 
     # -- lifetime ----------------------------------------------------------------------------
 
@@ -96,18 +114,19 @@ class CaptureDaemon:
         """Replay spills, find where stored data ends, connect, start every thread."""
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.writer.start()
-        self._resume_points()
+        self._resume_symbols(self.symbols)
+        for account in self.accounts:
+            self._resume_account(account)
         self.reconciler.start()
-        streams = ([self.public.stream] if self.public else []) + \
-            [a.stream for a in self.accounts]
-        for stream in streams:
+        for stream in self._streams():
             stream.start()
-        self._status_thread = threading.Thread(target=self._status_loop, name="capture-status",
-                                               daemon=True)
-        self._status_thread.start()
         self._started = True
-        log.info("capture running: %d symbol(s) %s, %d account(s)", len(self.targets.symbols),
-                 ", ".join(self.targets.symbols), len(self.accounts))
+        for name, loop in (("capture-status", self._status_loop),
+                           ("capture-targets", self._refresh_loop)):
+            self._threads.append(threading.Thread(target=loop, name=name, daemon=True))
+            self._threads[-1].start()
+        log.info("capture running: %d symbol(s) %s, %d account(s)", len(self.symbols),
+                 ", ".join(self.symbols), len(self.accounts))
         return self
 
     def stop(self) -> None:
@@ -116,12 +135,15 @@ class CaptureDaemon:
             return
         self._started = False
         self._stop.set()
-        for stream in ([self.public.stream] if self.public else []) + \
-                [a.stream for a in self.accounts]:
-            stream.close()
+        self._refresh_now.set()
+        for thread in self._threads:
+            thread.join(10)
+        if self.public:
+            self.public.stream.close()
+        for account in self.accounts:
+            account.close()
         self.reconciler.close()
         self.writer.close()
-        self._status_thread.join(5)
         self._write_status()
         log.info("capture stopped: %d rows buffered at exit, %d spilled in total",
                  self.writer.backlog(), self.writer.stats.spilled_rows)
@@ -134,32 +156,103 @@ class CaptureDaemon:
         finally:
             self.stop()
 
+    def request_refresh(self) -> None:
+        """Read the targets again now (SIGHUP); safe from a signal handler."""
+        self._refresh_now.set()
+
+    def refresh(self) -> None:
+        """Read the targets again and apply them; keep the current ones if that fails."""
+        if self._discover is None:
+            return
+        try:
+            targets = self._discover()
+        except Exception as e:  # the database may be down: capture goes on as it is
+            log.warning("capture targets not refreshed (%s: %s)", type(e).__name__, e)
+            return
+        self.apply(targets)
+
+    def apply(self, targets: Targets) -> None:
+        """Start what ``targets`` adds; stop accounts it drops or re-keys (module docstring)."""
+        with self._targets_lock:
+            if not self._started:
+                raise RuntimeError("capture: apply targets to a started daemon")
+            added = tuple(s for s in targets.symbols if s not in self.symbols)
+            if added:
+                self._add_symbols(added)
+            wanted = {t.account_id: t for t in targets.accounts}
+            kept = []
+            for account in self.accounts:
+                target = wanted.get(account.target.account_id)
+                if target is not None and target.credential_id == account.target.credential_id:
+                    kept.append(account)
+                    del wanted[target.account_id]
+                    continue
+                account.close()
+                self.board.unregister(account.target.label)
+                log.info("capture of %s stopped: %s", account.target.name,
+                         "credential rotated" if target else "no longer enabled")
+            started = [self._private(t) for t in wanted.values()]
+            for account in started:
+                self._resume_account(account)
+            self.accounts = kept + started
+            self.reconciler.accounts = self.accounts
+            for account in started:
+                account.stream.start()
+                log.info("capture of %s started", account.target.name)
+
     # -- internals -----------------------------------------------------------------------------
 
-    def _resume_points(self) -> None:
-        """Where stored data ends: the reconciler fetches from there after connecting."""
+    def _public(self, symbols: tuple[str, ...]) -> PublicCapture:
+        config = self.config
+        return PublicCapture(self.endpoints, symbols, self.writer, self.board, self.reconciler,
+                             stale_after_s=config.public_stale_after_s,
+                             ping_interval_s=config.ping_interval_s,
+                             ticker_gap_min_ms=config.ticker_gap_min_ms)
+
+    def _private(self, target: AccountTarget) -> PrivateCapture:
+        config = self.config
+        return PrivateCapture(target, self.endpoints, self.writer, self.board, self.reconciler,
+                              ping_interval_s=config.ping_interval_s, limits=config.rest_limits,
+                              backoff_s=config.rest_backoff_s)
+
+    def _add_symbols(self, symbols: tuple[str, ...]) -> None:
+        if self.public is None:
+            self.public = self._public(symbols)
+            self._resume_symbols(symbols)
+            self.public.stream.start()
+        else:
+            self._resume_symbols(symbols)
+            self.public.add_symbols(symbols)
+        self.reconciler.symbols = self.symbols
+        log.info("capture of %s started", ", ".join(symbols))
+
+    def _streams(self) -> list[Stream]:
+        return ([self.public.stream] if self.public else []) + [a.stream for a in self.accounts]
+
+    def _resume_symbols(self, symbols: tuple[str, ...]) -> None:
+        """Where stored trades end: the reconciler fetches from there after connecting."""
+        if self.public is None:
+            return
         with self.db.market_data() as conn:
-            for symbol in self.targets.symbols:
+            for symbol in symbols:
                 row = conn.execute(
                     "SELECT exchange_ts, trade_id FROM public_trades WHERE symbol = %s"
                     " ORDER BY exchange_ts DESC, trade_id DESC LIMIT 1", [symbol]).fetchone()
-                if row is not None and self.public is not None:
+                if row is not None:
                     self.public.resume_from(symbol, TradeMark(ms(row[0]), row[1], -1))
-        lookback_ms = self.config.initial_lookback_s * 1000
-        for account in self.accounts:
-            with self.db.unit_of_work(account.target.user_id) as conn:
-                row = conn.execute("SELECT max(exchange_ts) FROM private_executions"
-                                   " WHERE account_id = %s", [account.target.account_id]
-                                   ).fetchone()
-            if row[0] is not None:
-                account.resume_ms = ms(row[0])
-            else:
-                account.resume_ms = now_ms() - lookback_ms
+
+    def _resume_account(self, account: PrivateCapture) -> None:
+        """Where the account's stored executions end (or the initial lookback)."""
+        with self.db.unit_of_work(account.target.user_id) as conn:
+            row = conn.execute("SELECT max(exchange_ts) FROM private_executions"
+                               " WHERE account_id = %s", [account.target.account_id]
+                               ).fetchone()
+        account.resume_ms = ms(row[0]) if row[0] is not None else \
+            now_ms() - self.config.initial_lookback_s * 1000
 
     def snapshot(self) -> dict:
         connections = {}
-        for stream in ([self.public.stream] if self.public else []) + \
-                [a.stream for a in self.accounts]:
+        for stream in self._streams():
             connections[stream.name] = {"reconnects": stream.stats.reconnects,
                                         "connected": stream.is_connected()}
         stats = self.writer.stats
@@ -181,6 +274,14 @@ class CaptureDaemon:
     def _status_loop(self) -> None:
         while not self._stop.wait(self.config.status_interval_s):
             self._write_status()
+
+    def _refresh_loop(self) -> None:
+        while True:
+            self._refresh_now.wait(self.config.refresh_interval_s)
+            if self._stop.is_set():
+                return
+            self._refresh_now.clear()
+            self.refresh()
 
 
 @contextmanager

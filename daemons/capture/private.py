@@ -46,6 +46,7 @@ class PrivateCapture:
                               backoff_s=backoff_s)
         self.resume_ms: int | None = None
         self.last_message_ms: int | None = None
+        self.closed = False
         for topic in TOPICS:
             board.register(f"{target.label}/{topic}", target.label, TABLES[topic])
         self.stream = Stream(target.label, endpoints.ws_private, self.on_message,
@@ -57,6 +58,15 @@ class PrivateCapture:
 
     def __repr__(self) -> str:
         return f"PrivateCapture({self.target.name!r})"
+
+    def close(self) -> None:
+        """Stop capturing the account (disabled, or its credential rotated).
+
+        Rows already received are still written; reconcile tasks still queued for it are
+        skipped (its key may already be revoked).
+        """
+        self.closed = True
+        self.stream.close()
 
     def on_connect(self, count: int) -> None:
         connected = now_ms()
@@ -138,6 +148,5 @@ class PrivateCapture:
             text, error, None,
             rows.ts(local_ms))])
         name = f"{self.target.label}/{topic}"
-        if name in self.board.streams:
-            self.board.quarantined(name)
+        self.board.quarantined(name)
         log.warning("%s message quarantined (%s): %s", self.target.label, topic, error)

@@ -29,19 +29,32 @@ class PublicCapture:
     def __init__(self, endpoints: Endpoints, symbols: tuple[str, ...], writer: CaptureWriter,
                  board: StatusBoard, reconciler: Reconciler, *, stale_after_s: float = 10.0,
                  ping_interval_s: int = 20, ticker_gap_min_ms: int = 1000) -> None:
-        self.symbols = symbols
+        self.symbols: tuple[str, ...] = ()
         self.writer = writer
         self.board = board
         self.reconciler = reconciler
         self.ticker_gap_min_ms = ticker_gap_min_ms
-        self.trades = {s: TradeContinuity(s, endpoints.contiguous_trade_seq) for s in symbols}
-        self.tickers = {s: parsing.TickerMerger() for s in symbols}
-        for s in symbols:
-            board.register(f"public/publicTrade.{s}", CONNECTION, "public_trades")
-            board.register(f"public/tickers.{s}", CONNECTION, "tickers")
+        self._contiguous_seq = endpoints.contiguous_trade_seq
+        self.trades: dict[str, TradeContinuity] = {}
+        self.tickers: dict[str, parsing.TickerMerger] = {}
         self.stream = Stream(CONNECTION, endpoints.ws_public_linear, self.on_message,
                              on_connect=self.on_connect, on_invalid=self.on_invalid,
                              stale_after_s=stale_after_s, ping_interval_s=ping_interval_s)
+        self.add_symbols(symbols)
+
+    def add_symbols(self, symbols: tuple[str, ...]) -> None:
+        """Capture ``symbols`` too, on the same connection (subscribed at once if connected).
+
+        The trackers exist before the subscription is sent, so the first message of a new
+        symbol always finds them.
+        """
+        symbols = tuple(s for s in symbols if s not in self.trades)
+        for s in symbols:
+            self.board.register(f"public/publicTrade.{s}", CONNECTION, "public_trades")
+            self.board.register(f"public/tickers.{s}", CONNECTION, "tickers")
+            self.tickers[s] = parsing.TickerMerger()
+            self.trades[s] = TradeContinuity(s, self._contiguous_seq)
+        self.symbols += symbols
         self.stream.subscribe([t for s in symbols for t in (f"publicTrade.{s}", f"tickers.{s}")])
 
     def resume_from(self, symbol: str, mark: TradeMark) -> None:
@@ -52,11 +65,12 @@ class PublicCapture:
     def on_connect(self, count: int) -> None:
         if count == 1:
             return
-        for tracker in self.trades.values():
+        # Copies: add_symbols may run on the refresh thread meanwhile.
+        for tracker in list(self.trades.values()):
             tracker.reconnected()
         outage_ms = int(self.stream.last_outage_s * 1000)
         end = now_ms()
-        for symbol, merger in self.tickers.items():
+        for symbol, merger in list(self.tickers.items()):
             merger.reset()
             if outage_ms >= self.ticker_gap_min_ms:
                 record_gap(self.writer, self.board, f"public/tickers.{symbol}", stream="tickers",
@@ -116,7 +130,6 @@ class PublicCapture:
         text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
         self.writer.put(None, rows.QUARANTINE, [(None, "ws.public", name, text, error, None,
                                                  rows.ts(local_ms))])
-        if name in self.board.streams:
-            self.board.quarantined(name)
+        self.board.quarantined(name)
         log.warning("public message quarantined (%s): %s", name or "undecodable", error)
 

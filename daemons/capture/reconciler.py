@@ -213,6 +213,8 @@ class Reconciler:
     def fill_private(self, account: PrivateCapture, start_ms: int, reason: str,
                      gap_end_ms: int | None = None) -> None:
         """Fetch the account's executions, orders, positions and wallet since ``start_ms``."""
+        if account.closed:
+            return
         target = account.target
         rest = account.rest
         scope = target.user_id

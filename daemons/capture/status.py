@@ -51,22 +51,35 @@ class StatusBoard:
             self.streams.setdefault(name, StreamCounters(connection, table,
                                                          rate_at=time.monotonic()))
 
+    def unregister(self, connection: str) -> None:
+        """Forget every stream of ``connection`` (an account that is no longer captured)."""
+        with self._lock:
+            for name in [n for n, s in self.streams.items() if s.connection == connection]:
+                del self.streams[name]
+
+    # A message already in flight when its account was unregistered finds no counters:
+    # it is still stored, just no longer counted.
+
     def events(self, name: str, count: int, exchange_ms: int, local_ms: int) -> None:
         with self._lock:
-            s = self.streams[name]
-            s.events += count
-            s.last_exchange_ms = max(s.last_exchange_ms, exchange_ms)
-            s.last_local_ms = local_ms
+            s = self.streams.get(name)
+            if s is not None:
+                s.events += count
+                s.last_exchange_ms = max(s.last_exchange_ms, exchange_ms)
+                s.last_local_ms = local_ms
 
     def quarantined(self, name: str) -> None:
         with self._lock:
-            self.streams[name].quarantined += 1
+            s = self.streams.get(name)
+            if s is not None:
+                s.quarantined += 1
 
     def gap(self, name: str, filled: bool) -> None:
         with self._lock:
-            s = self.streams[name]
-            s.gaps += 1
-            s.gaps_open += 0 if filled else 1
+            s = self.streams.get(name)
+            if s is not None:
+                s.gaps += 1
+                s.gaps_open += 0 if filled else 1
 
     def snapshot(self, connections: dict[str, dict[str, Any]], writer: dict[str, Any],
                  backlog: dict[str, int]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """What to capture: the symbols of enabled strategies and the enabled accounts' credentials.
 
 Discovery reads every user's accounts and strategies, so it runs in the admin context,
-like an operator command, once at startup (the daemon serves all tenants). Credentials
+like an operator command (the daemon serves all tenants): at startup, then on a timer and
+on SIGHUP, so that accounts, strategies and rotated credentials take effect without a
+restart. Credentials
 are then decrypted per account inside that account owner's unit of work, so row-level
 security applies to the one query that touches secrets; they live in memory only, as
 :class:`~daemons.secrets.envelope.Secret` (whose repr hides the value).
@@ -29,6 +31,7 @@ class AccountTarget:
     account_id: UUID
     user_id: UUID
     name: str
+    credential_id: UUID
     api_key: str
     secret: Secret
 
@@ -72,6 +75,6 @@ def discover(db: Database, keyring: Keyring, environment: str) -> Targets:
         except (NotFound, SecretsError) as e:
             log.error("account %s is not captured: %s", name, e)
             continue
-        targets.append(AccountTarget(account_id, user_id, name, credential.api_key_id,
-                                     credential.secret))
+        targets.append(AccountTarget(account_id, user_id, name, credential.credential_id,
+                                     credential.api_key_id, credential.secret))
     return Targets(tuple(symbols), tuple(targets))

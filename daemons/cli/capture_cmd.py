@@ -1,7 +1,8 @@
 """`gridbot capture`: record the public market and every enabled account's private streams.
 
 ``gridbot capture [--environment local --venue-url http://127.0.0.1:8090]`` runs until
-Ctrl-C or SIGTERM, then flushes everything it holds. ``gridbot capture status`` shows,
+Ctrl-C or SIGTERM, then flushes everything it holds; it reads its accounts and symbols
+again every ``--refresh-interval-s`` and on SIGHUP. ``gridbot capture status`` shows,
 per stream, what the running daemon last wrote to its status file. Credentials come from
 the database (decrypted in memory with the master key), never from the command line.
 """
@@ -30,6 +31,10 @@ def capture(
         0.0, "--duration-s", min=0.0, help="Stop after this many seconds (0: run until stopped)."),
     reconcile_interval_s: float = typer.Option(
         60.0, "--reconcile-interval-s", min=1.0, help="Seconds between timer reconciliations."),
+    refresh_interval_s: float = typer.Option(
+        60.0, "--refresh-interval-s", min=1.0,
+        help="Seconds between re-reading enabled accounts, strategies and credentials "
+             "(SIGHUP: now)."),
     order_rate: int = typer.Option(10, "--order-rate", min=1,
                                    help="Order requests per second per account (REST)."),
     query_rate: int = typer.Option(20, "--query-rate", min=1,
@@ -53,6 +58,7 @@ def capture(
     try:
         endpoints = endpoints_for(environment, venue_url)
         config = CaptureConfig(rest_limits=RateLimits(order_rate, query_rate),
+                               refresh_interval_s=refresh_interval_s,
                                reconcile=ReconcileConfig(interval_s=reconcile_interval_s))
     except ValueError as e:
         fail(str(e))
@@ -62,12 +68,15 @@ def capture(
         signal.signal(sig, lambda *_: stop.set())
     with cli_errors():
         db = open_database()
-        targets = discover(db, load_keyring(home), environment)
+        keyring = load_keyring(home)
+        targets = discover(db, keyring, environment)
         if not targets.symbols and not targets.accounts:
             fail(f"nothing to capture: no enabled strategy or account in {environment!r}")
         try:
             with single_instance(home):
-                daemon = CaptureDaemon(db, endpoints, targets, home, config)
+                daemon = CaptureDaemon(db, endpoints, targets, home, config,
+                                       discover=lambda: discover(db, keyring, environment))
+                signal.signal(signal.SIGHUP, lambda *_: daemon.request_refresh())
                 typer.echo(f"capturing {environment}: symbols {', '.join(targets.symbols) or '-'};"
                            f" accounts {', '.join(a.name for a in targets.accounts) or '-'};"
                            f" status: gridbot capture status")

@@ -1,4 +1,4 @@
-"""`gridbot strategies add|list`: grid configs per account and symbol."""
+"""`gridbot strategies add|list|disable|enable`: grid configs per account and symbol."""
 
 from __future__ import annotations
 
@@ -79,3 +79,28 @@ def list_(account: str | None = typer.Option(None, "--account", help="Account na
                 [(str(s.strategy_id), names.get(s.account_id, str(s.account_id)), s.symbol,
                   "yes" if s.is_enabled else "no", json.dumps(s.config_json, sort_keys=True))
                  for s in rows], width=200)
+
+
+def _set_enabled(strategy_id: int, enabled: bool) -> None:
+    from daemons.db import strategies
+
+    with cli_errors():
+        db = open_database()
+        with db.admin() as conn:
+            strategy = strategies.get_strategy(conn, strategy_id)
+        with db.unit_of_work(strategy.user_id) as conn:
+            strategies.set_enabled(conn, strategy_id, enabled)
+    typer.echo(f"strategy {strategy_id} ({strategy.symbol}) is "
+               f"{'enabled' if enabled else 'disabled'}")
+
+
+@app.command("disable")
+def disable(strategy_id: int = typer.Argument(..., help="Strategy id (see `list`).")) -> None:
+    """Disable a strategy: daemons stop trading it (capture drops its symbol on restart)."""
+    _set_enabled(strategy_id, False)
+
+
+@app.command("enable")
+def enable(strategy_id: int = typer.Argument(..., help="Strategy id (see `list`).")) -> None:
+    """Enable a strategy again."""
+    _set_enabled(strategy_id, True)

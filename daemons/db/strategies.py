@@ -71,6 +71,14 @@ def list_strategies(conn: psycopg.Connection, account_id: UUID | None = None) ->
                            " ORDER BY strategy_id", params).fetchall()
 
 
+def set_enabled(conn: psycopg.Connection, strategy_id: int, enabled: bool) -> None:
+    """Enable or disable a strategy (RLS: only its owner's unit of work finds it)."""
+    cur = conn.execute("UPDATE strategies SET is_enabled = %s WHERE strategy_id = %s",
+                       [enabled, strategy_id])
+    if cur.rowcount != 1:
+        raise NotFound(f"unknown strategy {strategy_id}")
+
+
 def get_strategy(conn: psycopg.Connection, strategy_id: int) -> Strategy:
     with conn.cursor(row_factory=class_row(Strategy)) as cur:
         strategy = cur.execute(f"SELECT {_COLUMNS} FROM strategies WHERE strategy_id = %s",

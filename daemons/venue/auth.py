@@ -44,7 +44,7 @@ def verify_rest(
             f"req_timestamp[{ts}],server_timestamp[{now_ms}],recv_window[{recv}]",
         )
     prefix = f"{ts_text}{key}{recv_text}".encode()
-    expected = sign(acct.spec.api_secret, prefix + raw)
+    expected = sign(acct.spec.keys()[key], prefix + raw)
     if not hmac.compare_digest(expected, headers.get("X-BAPI-SIGN", "").lower()):
         origin = (prefix + raw).decode("utf-8", "replace")
         raise VenueError(BAD_SIGN, f"error sign! origin_string[{origin}]")
@@ -65,7 +65,7 @@ def verify_ws(by_key: Mapping[str, Account], args: object, now_ms: int) -> Accou
         return "Params Error"
     if expires_ms <= now_ms:
         return "Request expired"
-    expected = sign(acct.spec.api_secret, f"GET/realtime{expires_ms}".encode())
+    expected = sign(acct.spec.keys()[str(key)], f"GET/realtime{expires_ms}".encode())
     if not hmac.compare_digest(expected, str(signature).lower()):
         return "Request not authorized"
     return acct

@@ -23,7 +23,11 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class AccountSpec:
-    """One trading account: keys, starting USDT and fee rates."""
+    """One trading account: keys, starting USDT and fee rates.
+
+    ``more_keys`` are further ``(api_key, api_secret)`` pairs of the same account, as Bybit
+    lets a user hold several keys: what credential rotation switches between.
+    """
 
     name: str
     api_key: str
@@ -32,9 +36,14 @@ class AccountSpec:
     maker_fee_rate: Decimal = Decimal("0.0002")
     taker_fee_rate: Decimal = Decimal("0.00055")
     leverage: Decimal = Decimal("10")
+    more_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
         return f"AccountSpec(name={self.name!r}, api_key={self.api_key!r}, api_secret='***')"
+
+    def keys(self) -> dict[str, str]:
+        """Every API key of the account, with its secret."""
+        return {self.api_key: self.api_secret, **dict(self.more_keys)}
 
 
 def _decimal(entry: dict[str, Any], key: str, default: str, where: str) -> Decimal:
@@ -55,11 +64,12 @@ def parse_accounts(data: Any) -> tuple[AccountSpec, ...]:
     specs: list[AccountSpec] = []
     for number, entry in enumerate(entries):
         where = f"accounts[{number}]"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a mapping")
-        for key in ("api_key", "api_secret"):
-            if not isinstance(entry.get(key), str) or not entry[key]:
-                raise ConfigError(f"{where}.{key}: required non-empty string")
+        _check_key(entry, where)
+        more = entry.get("more_keys", [])
+        if not isinstance(more, list):
+            raise ConfigError(f"{where}.more_keys: expected a list of api_key/api_secret")
+        for k, extra in enumerate(more):
+            _check_key(extra, f"{where}.more_keys[{k}]")
         usdt = entry.get("usdt", entry.get("balance_usdt", "10000"))
         specs.append(
             AccountSpec(
@@ -70,12 +80,21 @@ def parse_accounts(data: Any) -> tuple[AccountSpec, ...]:
                 maker_fee_rate=_decimal(entry, "maker_fee_rate", "0.0002", where),
                 taker_fee_rate=_decimal(entry, "taker_fee_rate", "0.00055", where),
                 leverage=_decimal(entry, "leverage", "10", where),
+                more_keys=tuple((k["api_key"], k["api_secret"]) for k in more),
             )
         )
-    keys = [s.api_key for s in specs]
+    keys = [key for s in specs for key in (s.api_key, *(k for k, _ in s.more_keys))]
     if len(set(keys)) != len(keys):
         raise ConfigError("accounts: api_key values must be unique")
     return tuple(specs)
+
+
+def _check_key(entry: Any, where: str) -> None:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a mapping")
+    for key in ("api_key", "api_secret"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise ConfigError(f"{where}.{key}: required non-empty string")
 
 
 def load_accounts(path: Path | str) -> tuple[AccountSpec, ...]:

@@ -27,7 +27,7 @@ class VenueCore:
             acct = Account(spec, FIRST_UID + number, config.tick_size, config.qty_step,
                            config.symbol)
             self.accounts[spec.name] = acct
-            self.by_key[spec.api_key] = acct
+            self.by_key.update(dict.fromkeys(spec.keys(), acct))
         if len(self.accounts) != len(config.accounts):
             raise ValueError("account names must be unique")
         self.market = MarketState(config.symbol, config.tick_size, config.qty_step,

@@ -39,7 +39,9 @@ GRID = {"amount": "0.01", "grid_count": 10}
 
 
 def venue_accounts(count: int) -> tuple[AccountSpec, ...]:
-    return tuple(AccountSpec(f"trader{n}", f"key-trader{n}", make_secret_text(), Decimal(1_000_000))
+    """Accounts with a second key each, for credential rotation."""
+    return tuple(AccountSpec(f"trader{n}", f"key-trader{n}", make_secret_text(), Decimal(1_000_000),
+                             more_keys=((f"key-trader{n}-2", make_secret_text()),))
                  for n in range(1, count + 1))
 
 
@@ -81,7 +83,8 @@ def make_daemon(db: Database, keyring: Keyring, venue: RunningVenue, home: Path,
                 config: CaptureConfig | None = None) -> CaptureDaemon:
     endpoints = endpoints_for("local", venue.base_url)
     return CaptureDaemon(db, endpoints, discover(db, keyring, "local"), home,
-                         config or fast_config())
+                         config or fast_config(),
+                         discover=lambda: discover(db, keyring, "local"))
 
 
 def record_prints(venue: RunningVenue) -> list[dict[str, Any]]:

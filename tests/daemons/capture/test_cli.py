@@ -1,4 +1,5 @@
-"""`gridbot capture` as an operator runs it: a process that stops cleanly on SIGTERM."""
+"""`gridbot capture` as an operator runs it: a process that stops cleanly on SIGTERM and
+re-reads its targets on SIGHUP."""
 
 from __future__ import annotations
 
@@ -67,6 +68,11 @@ def test_capture_cli_sigterm_flushes_everything_and_status_shows_streams(
         venue.call(venue.server.clock.pause)
         time.sleep(0.3)
         status = CliRunner().invoke(app, ["capture", "status"])
+        # SIGHUP re-reads the targets now: a disabled account's streams leave the status
+        assert CliRunner().invoke(app, ["accounts", "disable", spec.name]).exit_code == 0
+        proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: not [s for s in read_status(status_path)["streams"]
+                                if "/execution" in s["stream"]], 10, "account dropped")
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
         expected = normalised(venue_prints(venue, prints))

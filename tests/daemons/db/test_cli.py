@@ -80,6 +80,7 @@ BAD_INPUTS = [
     (("credentials", "rotate", "--account", "main", "--user", "bob", "--api-key", "BK2"),
      "no active credential to rotate"),
     (("credentials", "add", "--account", "ghost", "--api-key", "AK9"), "unknown account 'ghost'"),
+    (("strategies", "disable", "99999"), "unknown strategy 99999"),
     (("credentials", "add", "--account", "main", "--user", "bob", "--api-key", "bad key!"),
      "API key id"),
 ]
@@ -166,6 +167,16 @@ def test_cli_accounts_disable_and_enable_one_users_account(populated: dict[str, 
     listing = ok("accounts", "list", "--user", "bob")
     assert "disabled" in listing and "alice" not in listing
     assert "is enabled" in ok("accounts", "enable", "main", "--user", "bob")
+
+
+def test_cli_strategies_disable_and_enable(populated: dict[str, str], db: Database) -> None:
+    with db.admin() as conn:
+        strategy_id = conn.execute("SELECT strategy_id FROM strategies").fetchone()[0]
+    assert "BTCUSDT) is disabled" in ok("strategies", "disable", str(strategy_id))
+    listing = ok("strategies", "list", "--user", "alice")
+    assert "BTCUSDT" in listing and " no " in listing
+    assert "is enabled" in ok("strategies", "enable", str(strategy_id))
+    assert " yes " in ok("strategies", "list", "--user", "alice")
 
 
 def test_cli_users_list_shows_every_user(populated: dict[str, str]) -> None:

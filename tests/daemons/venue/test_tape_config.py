@@ -70,3 +70,19 @@ def test_load_accounts_reads_yaml_and_json_and_hides_secrets(tmp_path: Path) -> 
     duplicate.write_text(json.dumps([{"api_key": "k", "api_secret": "s"}] * 2))
     with pytest.raises(ConfigError, match="unique"):
         load_accounts(duplicate)
+
+
+
+def test_load_accounts_more_keys_are_parsed_hidden_and_unique(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("- {name: a, api_key: k1, api_secret: s1,"
+                    " more_keys: [{api_key: k1b, api_secret: s1b}]}\n")
+    (one,) = load_accounts(path)
+    assert one.keys() == {"k1": "s1", "k1b": "s1b"} and "s1b" not in repr(one)
+    path.write_text("- {api_key: k1, api_secret: s1}\n"
+                    "- {api_key: k2, api_secret: s2, more_keys: [{api_key: k1, api_secret: x}]}\n")
+    with pytest.raises(ConfigError, match="unique"):
+        load_accounts(path)
+    path.write_text("- {api_key: k1, api_secret: s1, more_keys: [{api_key: k1b}]}\n")
+    with pytest.raises(ConfigError, match=r"more_keys\[0\].api_secret"):
+        load_accounts(path)

@@ -133,3 +133,32 @@ def test_public_subscribe_unknown_topic_is_refused(quiet_venue: RunningVenue) ->
         assert "orderbook.1.BTCUSDT" in reply["ret_msg"]
     finally:
         sock.close()
+
+
+def test_every_key_of_an_account_signs_rest_and_websocket_auth() -> None:
+    from daemons.venue.config import AccountSpec, VenueConfig
+    from daemons.venue.server import start_venue
+    from tests.fixtures.secrets import make_secret_text
+
+    spec = AccountSpec("multi", "key-a", make_secret_text(),
+                       more_keys=(("key-b", make_secret_text()),))
+    second = AccountSpec("multi", "key-b", spec.more_keys[0][1])
+    assert spec.more_keys[0][1] not in repr(spec)
+    venue = start_venue(VenueConfig(accounts=(spec,), start_paused=True, seed=3))
+    try:
+        balances = [pybit_http(venue, s).get_wallet_balance(accountType="UNIFIED")
+                    for s in (spec, second)]
+        assert balances[0]["result"] == balances[1]["result"]
+        sock = raw_socket(venue, "/v5/private")
+        try:
+            expires = int(time.time() * 1000) + 5000
+            wrong = sign(spec.api_secret, f"GET/realtime{expires}".encode())
+            sock.send(json.dumps({"op": "auth", "args": ["key-b", expires, wrong]}))
+            assert recv_json(sock)["success"] is False  # each key has its own secret
+            good = sign(second.api_secret, f"GET/realtime{expires}".encode())
+            sock.send(json.dumps({"op": "auth", "args": ["key-b", expires, good]}))
+            assert recv_json(sock)["success"] is True
+        finally:
+            sock.close()
+    finally:
+        venue.stop()

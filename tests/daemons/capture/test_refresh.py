@@ -1,0 +1,95 @@
+"""The running daemon follows the database: accounts, strategies and credentials change
+without a restart (the timer here; SIGHUP in test_cli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from uuid import UUID
+
+from daemons.db import accounts, credentials
+from daemons.db.session import Database
+from daemons.secrets.envelope import Secret
+from daemons.secrets.keys import Keyring
+from daemons.venue.server import RunningVenue
+from tests.daemons.capture.conftest import (
+    captured_trades,
+    fast_config,
+    make_daemon,
+    owner,
+    store_tenants,
+    wait_until,
+)
+
+
+def set_account_status(db: Database, account_id: UUID, status: str) -> None:
+    with db.unit_of_work(owner(db, account_id)) as conn:
+        accounts.set_status(conn, account_id, status)
+
+
+def set_strategies_enabled(db: Database, enabled: bool) -> None:
+    with db.admin() as conn:
+        conn.execute("UPDATE strategies SET is_enabled = %s", [enabled])
+
+
+def subscribed(venue: RunningVenue, account: str) -> bool:
+    """Whether an authenticated private connection of ``account`` holds its topics."""
+    hub = venue.server.private
+    return venue.call(lambda: any(c.account == account and "execution" in c.topics
+                                  for c in hub.connections))
+
+
+def wallet_rows(db: Database, account_id: UUID) -> int:
+    with db.unit_of_work(owner(db, account_id)) as conn:
+        return conn.execute("SELECT count(*) FROM wallets WHERE account_id = %s",
+                            [account_id]).fetchone()[0]
+
+
+def test_daemon_refresh_follows_accounts_strategies_and_rotated_credentials(
+        db: Database, keyring: Keyring, venue2: RunningVenue, capture_home: Path) -> None:
+    ids = store_tenants(db, keyring, venue2)
+    first, second = "user-trader1/trader1", "user-trader2/trader2"
+    set_account_status(db, ids["trader2"], "disabled")
+    set_strategies_enabled(db, False)
+    daemon = make_daemon(db, keyring, venue2, capture_home,
+                         fast_config(refresh_interval_s=0.3)).start()
+    try:
+        assert daemon.public is None and daemon.account_names == [first]
+
+        # a strategy enabled: its symbol's public streams start, and trades are stored
+        set_strategies_enabled(db, True)
+        wait_until(lambda: daemon.public is not None and daemon.public.stream.is_connected(),
+                   10, "public stream")
+        venue2.call(venue2.server.clock.resume)
+        wait_until(lambda: len(captured_trades(db)) > 20, 20, "captured trades")
+        venue2.call(venue2.server.clock.pause)
+
+        # an account enabled: its streams start and it is reconciled from its resume point
+        set_account_status(db, ids["trader2"], "enabled")
+        wait_until(lambda: second in daemon.account_names, 10, "second account")
+        added = daemon.accounts[daemon.account_names.index(second)]
+        wait_until(added.stream.is_connected, 10, "second account's stream")
+        wait_until(lambda: wallet_rows(db, ids["trader2"]) > 0, 10, "second account's wallet")
+
+        # a credential rotated: the account's streams are reopened with the new credential
+        old = daemon.accounts[daemon.account_names.index(first)]
+        (new_key, new_secret), = venue2.server.config.accounts[0].more_keys
+        with db.unit_of_work(owner(db, ids["trader1"])) as conn:
+            rotated = credentials.rotate_credential(conn, keyring, ids["trader1"], new_key,
+                                                    Secret(new_secret))
+        wait_until(lambda: old not in daemon.accounts, 10, "re-keyed account")
+        new = daemon.accounts[daemon.account_names.index(first)]
+        assert new.target.credential_id == rotated.credential_id and new.target.api_key == new_key
+        assert old.closed and not old.stream.is_connected()
+        wait_until(lambda: new.stream.is_connected() and subscribed(venue2, "trader1"), 10,
+                   "re-keyed account's stream")  # authenticated: the venue took its topics
+        assert new.stream.stats.auth_failures == 0
+
+        # an account disabled: its streams close and leave the status
+        set_account_status(db, ids["trader1"], "disabled")
+        wait_until(lambda: daemon.account_names == [second], 10, "disabled account dropped")
+        assert new.closed and not new.stream.is_connected()
+        streams = [row["stream"] for row in daemon.snapshot()["streams"]]
+        assert not [s for s in streams if first in s]
+        assert any(second in s for s in streams) and "public/publicTrade.BTCUSDT" in streams
+    finally:
+        daemon.stop()
