@@ -114,7 +114,9 @@ class CaptureDaemon:
         """Replay spills, find where stored data ends, connect, start every thread."""
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.writer.start()
-        self._resume_symbols(self.symbols)
+        if self.public is not None:
+            for symbol, mark in self._resume_marks(self.symbols).items():
+                self.public.resume_from(symbol, mark)
         for account in self.accounts:
             self._resume_account(account)
         self.reconciler.start()
@@ -216,30 +218,30 @@ class CaptureDaemon:
                               backoff_s=config.rest_backoff_s)
 
     def _add_symbols(self, symbols: tuple[str, ...]) -> None:
+        marks = self._resume_marks(symbols)
         if self.public is None:
-            self.public = self._public(symbols)
-            self._resume_symbols(symbols)
+            self.public = self._public(())
+            self.public.add_symbols(symbols, marks)
             self.public.stream.start()
         else:
-            self._resume_symbols(symbols)
-            self.public.add_symbols(symbols)
+            self.public.add_symbols(symbols, marks)
         self.reconciler.symbols = self.symbols
         log.info("capture of %s started", ", ".join(symbols))
 
     def _streams(self) -> list[Stream]:
         return ([self.public.stream] if self.public else []) + [a.stream for a in self.accounts]
 
-    def _resume_symbols(self, symbols: tuple[str, ...]) -> None:
+    def _resume_marks(self, symbols: tuple[str, ...]) -> dict[str, TradeMark]:
         """Where stored trades end: the reconciler fetches from there after connecting."""
-        if self.public is None:
-            return
+        marks = {}
         with self.db.market_data() as conn:
             for symbol in symbols:
                 row = conn.execute(
                     "SELECT exchange_ts, trade_id FROM public_trades WHERE symbol = %s"
                     " ORDER BY exchange_ts DESC, trade_id DESC LIMIT 1", [symbol]).fetchone()
                 if row is not None:
-                    self.public.resume_from(symbol, TradeMark(ms(row[0]), row[1], -1))
+                    marks[symbol] = TradeMark(ms(row[0]), row[1], -1)
+        return marks
 
     def _resume_account(self, account: PrivateCapture) -> None:
         """Where the account's stored executions end (or the initial lookback)."""

@@ -42,11 +42,13 @@ class PublicCapture:
                              stale_after_s=stale_after_s, ping_interval_s=ping_interval_s)
         self.add_symbols(symbols)
 
-    def add_symbols(self, symbols: tuple[str, ...]) -> None:
+    def add_symbols(self, symbols: tuple[str, ...],
+                    resume: dict[str, TradeMark] | None = None) -> None:
         """Capture ``symbols`` too, on the same connection (subscribed at once if connected).
 
-        The trackers exist before the subscription is sent, so the first message of a new
-        symbol always finds them.
+        ``resume`` holds the last stored trade of a symbol captured before (see
+        :meth:`resume_from`). The trackers are ready before the subscription is sent, so
+        the first message of a new symbol always finds them.
         """
         symbols = tuple(s for s in symbols if s not in self.trades)
         for s in symbols:
@@ -54,6 +56,8 @@ class PublicCapture:
             self.board.register(f"public/tickers.{s}", CONNECTION, "tickers")
             self.tickers[s] = parsing.TickerMerger()
             self.trades[s] = TradeContinuity(s, self._contiguous_seq)
+            if resume and s in resume:
+                self.resume_from(s, resume[s])
         self.symbols += symbols
         self.stream.subscribe([t for s in symbols for t in (f"publicTrade.{s}", f"tickers.{s}")])
 

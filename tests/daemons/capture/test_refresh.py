@@ -3,14 +3,23 @@ without a restart (the timer here; SIGHUP in test_cli)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
+from daemons.bybit.endpoints import endpoints_for
+from daemons.bybit.rest import BybitRest
+from daemons.bybit.streams import TradeMark
+from daemons.capture.public import PublicCapture
+from daemons.capture.reconciler import Reconciler
+from daemons.capture.status import StatusBoard
+from daemons.capture.writer import CaptureWriter
 from daemons.db import accounts, credentials
 from daemons.db.session import Database
 from daemons.secrets.envelope import Secret
 from daemons.secrets.keys import Keyring
 from daemons.venue.server import RunningVenue
+from gridcore.events import PublicTradeEvent
 from tests.daemons.capture.conftest import (
     captured_trades,
     fast_config,
@@ -93,3 +102,21 @@ def test_daemon_refresh_follows_accounts_strategies_and_rotated_credentials(
         assert any(second in s for s in streams) and "public/publicTrade.BTCUSDT" in streams
     finally:
         daemon.stop()
+
+
+def test_symbol_added_to_a_running_public_capture_resumes_from_its_last_stored_trade(
+        db: Database, tmp_path: Path) -> None:
+    endpoints = endpoints_for("local", "http://127.0.0.1:9")  # never connected here
+    writer = CaptureWriter(db, tmp_path / "spill")
+    board = StatusBoard()
+    public = PublicCapture(endpoints, ("BTCUSDT",), writer, board,
+                           Reconciler(writer, board, BybitRest(endpoints), ("BTCUSDT",)))
+    mark = TradeMark(1_700_000_000_000, "eth-41", 41)
+    public.add_symbols(("ETHUSDT", "BTCUSDT"), {"ETHUSDT": mark})
+    assert public.symbols == ("BTCUSDT", "ETHUSDT")
+    assert "public/publicTrade.ETHUSDT" in board.streams
+    first = PublicTradeEvent(symbol="ETHUSDT", exchange_ts=1_700_000_090_000, local_ts=0,
+                             seq=60, trade_id="eth-60", side="Buy", price=Decimal(1),
+                             size=Decimal(1))
+    gap = public.trades["ETHUSDT"].observe([first])
+    assert gap is not None and gap.before == mark and gap.reason == "reconnect"
