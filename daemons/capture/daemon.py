@@ -21,7 +21,7 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,13 +69,15 @@ class CaptureConfig:
 class CaptureDaemon:
     """The capture process's parts, wired; :meth:`run` is the whole lifetime.
 
-    ``discover`` reads the current targets (``targets.discover`` bound to the database,
-    keyring and environment); without it the targets given at construction never change.
+    ``discover`` reads the current targets, given the accounts captured now (whose
+    credentials it need not decrypt again): ``targets.discover`` bound to the database,
+    keyring and environment. Without it the targets given at construction never change.
     """
 
     def __init__(self, db: Database, endpoints: Endpoints, targets: Targets, home: Path,
                  config: CaptureConfig = CaptureConfig(),
-                 discover: Callable[[], Targets] | None = None) -> None:
+                 discover: Callable[[Sequence[AccountTarget]], Targets] | None = None,
+                 ) -> None:
         self.db = db
         self.config = config
         self.endpoints = endpoints
@@ -167,7 +169,7 @@ class CaptureDaemon:
         if self._discover is None:
             return
         try:
-            targets = self._discover()
+            targets = self._discover([a.target for a in self.accounts])
         except Exception as e:  # the database may be down: capture goes on as it is
             log.warning("capture targets not refreshed (%s: %s)", type(e).__name__, e)
             return
@@ -218,13 +220,12 @@ class CaptureDaemon:
                               backoff_s=config.rest_backoff_s)
 
     def _add_symbols(self, symbols: tuple[str, ...]) -> None:
-        marks = self._resume_marks(symbols)
+        first = self.public is None
         if self.public is None:
             self.public = self._public(())
-            self.public.add_symbols(symbols, marks)
+        self.public.add_symbols(symbols, self._resume_marks(symbols))
+        if first:
             self.public.stream.start()
-        else:
-            self.public.add_symbols(symbols, marks)
         self.reconciler.symbols = self.symbols
         log.info("capture of %s started", ", ".join(symbols))
 

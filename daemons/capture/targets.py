@@ -12,6 +12,7 @@ security applies to the one query that touches secrets; they live in memory only
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -46,11 +47,14 @@ class Targets:
     accounts: tuple[AccountTarget, ...]
 
 
-def discover(db: Database, keyring: Keyring, environment: str) -> Targets:
+def discover(db: Database, keyring: Keyring, environment: str,
+             known: Sequence[AccountTarget] = ()) -> Targets:
     """Enabled strategies' symbols (each once) and enabled accounts of ``environment``.
 
     Accounts without an active credential, or whose credential cannot be decrypted, are
-    skipped with an error in the log; the others are captured.
+    skipped with an error in the log; the others are captured. A ``known`` target whose
+    credential is still the active one is returned as it is, not decrypted again (a
+    running daemon asks every minute).
     """
     with db.admin() as conn:
         symbols = [r[0] for r in conn.execute(
@@ -58,8 +62,9 @@ def discover(db: Database, keyring: Keyring, environment: str) -> Targets:
             " WHERE s.is_enabled AND a.status = 'enabled' AND a.environment = %s"
             " ORDER BY 1", [environment])]
         accounts = conn.execute(
-            "SELECT a.account_id, a.user_id, u.username || '/' || a.account_name"
-            " FROM bybit_accounts a JOIN users u USING (user_id)"
+            "SELECT a.account_id, a.user_id, u.username || '/' || a.account_name,"
+            " c.credential_id FROM bybit_accounts a JOIN users u USING (user_id)"
+            " LEFT JOIN api_credentials c ON c.account_id = a.account_id AND c.is_active"
             " WHERE a.status = 'enabled' AND a.environment = %s AND u.status = 'active'"
             " ORDER BY 3", [environment]).fetchall()
         skipped = conn.execute(
@@ -67,8 +72,12 @@ def discover(db: Database, keyring: Keyring, environment: str) -> Targets:
             [environment]).fetchone()[0]
     if skipped:
         log.info("%d enabled account(s) of other environments are not captured here", skipped)
+    unchanged = {(t.account_id, t.credential_id): t for t in known}
     targets = []
-    for account_id, user_id, name in accounts:
+    for account_id, user_id, name, credential_id in accounts:
+        if (account_id, credential_id) in unchanged:
+            targets.append(unchanged[account_id, credential_id])
+            continue
         try:
             with db.unit_of_work(user_id) as conn:
                 credential = credentials.load_active_credential(conn, keyring, account_id)

@@ -75,7 +75,8 @@ def capture(
         try:
             with single_instance(home):
                 daemon = CaptureDaemon(db, endpoints, targets, home, config,
-                                       discover=lambda: discover(db, keyring, environment))
+                                       discover=lambda known: discover(db, keyring,
+                                                                       environment, known))
                 signal.signal(signal.SIGHUP, lambda *_: daemon.request_refresh())
                 typer.echo(f"capturing {environment}: symbols {', '.join(targets.symbols) or '-'};"
                            f" accounts {', '.join(a.name for a in targets.accounts) or '-'};"

@@ -84,7 +84,7 @@ def make_daemon(db: Database, keyring: Keyring, venue: RunningVenue, home: Path,
     endpoints = endpoints_for("local", venue.base_url)
     return CaptureDaemon(db, endpoints, discover(db, keyring, "local"), home,
                          config or fast_config(),
-                         discover=lambda: discover(db, keyring, "local"))
+                         discover=lambda known: discover(db, keyring, "local", known))
 
 
 def record_prints(venue: RunningVenue) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from daemons.bybit.streams import TradeMark
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import Reconciler
 from daemons.capture.status import StatusBoard
+from daemons.capture.targets import discover
 from daemons.capture.writer import CaptureWriter
 from daemons.db import accounts, credentials
 from daemons.db.session import Database
@@ -120,3 +121,20 @@ def test_symbol_added_to_a_running_public_capture_resumes_from_its_last_stored_t
                              size=Decimal(1))
     gap = public.trades["ETHUSDT"].observe([first])
     assert gap is not None and gap.before == mark and gap.reason == "reconnect"
+
+
+def test_discover_reuses_known_targets_and_decrypts_only_rotated_credentials(
+        db: Database, keyring: Keyring, venue2: RunningVenue) -> None:
+    ids = store_tenants(db, keyring, venue2)
+    first = discover(db, keyring, "local")
+    again = discover(db, keyring, "local", first.accounts)
+    assert len(again.accounts) == 2
+    assert all(a is b for a, b in zip(first.accounts, again.accounts, strict=True))
+    (new_key, new_secret), = venue2.server.config.accounts[0].more_keys
+    with db.unit_of_work(owner(db, ids["trader1"])) as conn:
+        credentials.rotate_credential(conn, keyring, ids["trader1"], new_key, Secret(new_secret))
+    third = {t.account_id: t for t in discover(db, keyring, "local", again.accounts).accounts}
+    rotated, kept = third[ids["trader1"]], third[ids["trader2"]]
+    decrypted_new_secret = rotated.secret.reveal() == new_secret  # no secret in a failure
+    assert rotated.api_key == new_key and decrypted_new_secret
+    assert kept is {t.account_id: t for t in again.accounts}[ids["trader2"]]
