@@ -93,6 +93,8 @@ class CaptureDaemon:
         self.accounts = [self._private(t) for t in targets.accounts]
         self.reconciler.accounts = self.accounts
         self._discover = discover
+        self.refused: tuple[tuple[str, str], ...] = ()
+        self._note_refused(targets)
         self._stop = threading.Event()
         self._refresh_now = threading.Event()
         self._targets_lock = threading.Lock()
@@ -180,6 +182,7 @@ class CaptureDaemon:
         with self._targets_lock:
             if not self._started:
                 raise RuntimeError("capture: apply targets to a started daemon")
+            self._note_refused(targets)
             added = tuple(s for s in targets.symbols if s not in self.symbols)
             if added:
                 self._add_symbols(added)
@@ -205,6 +208,12 @@ class CaptureDaemon:
                 log.info("capture of %s started", account.target.name)
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _note_refused(self, targets: Targets) -> None:
+        """Log each account that cannot be captured once, not at every refresh."""
+        for name, reason in set(targets.refused) - set(self.refused):
+            log.error("account %s is not captured: %s", name, reason)
+        self.refused = targets.refused
 
     def _public(self, symbols: tuple[str, ...]) -> PublicCapture:
         config = self.config
@@ -266,7 +275,10 @@ class CaptureDaemon:
                   "quarantined_rows": stats.quarantined,
                   "inserted": dict(stats.inserted),
                   "lag_p99_ms": lags[int(len(lags) * 0.99)] if lags else None}
-        return self.board.snapshot(connections, writer, self.writer.backlog_by_table())
+        snapshot = self.board.snapshot(connections, writer, self.writer.backlog_by_table())
+        snapshot["refused"] = [{"account": name, "reason": reason}
+                               for name, reason in self.refused]
+        return snapshot
 
     def _write_status(self) -> None:
         try:

@@ -145,4 +145,6 @@ def render(snapshot: dict[str, Any], now_ms: int | None = None) -> str:
             f"{s['stream']:<34} {_clock(s['last_exchange_ms']):>16} {s['events_per_s']:>8}"
             f" {s['events']:>9} {s['reconnects']:>6} {s['gaps']:>5} {s['gaps_open']:>5}"
             f" {s['buffered_rows']:>9}")
+    for refused in snapshot.get("refused", []):
+        lines.append(f"not captured: {refused['account']}: {refused['reason']}")
     return "\n".join(lines)

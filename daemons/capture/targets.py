@@ -11,7 +11,6 @@ security applies to the one query that touches secrets; they live in memory only
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -21,8 +20,6 @@ from daemons.db.errors import NotFound
 from daemons.db.session import Database
 from daemons.secrets.envelope import Secret
 from daemons.secrets.keys import Keyring, SecretsError
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +40,16 @@ class AccountTarget:
 
 @dataclass(frozen=True, slots=True)
 class Targets:
+    """What to capture, and the enabled accounts that cannot be (name to reason).
+
+    ``other_environments`` counts enabled accounts of other environments, which another
+    daemon captures.
+    """
+
     symbols: tuple[str, ...]
     accounts: tuple[AccountTarget, ...]
+    refused: tuple[tuple[str, str], ...] = ()
+    other_environments: int = 0
 
 
 def discover(db: Database, keyring: Keyring, environment: str,
@@ -52,7 +57,7 @@ def discover(db: Database, keyring: Keyring, environment: str,
     """Enabled strategies' symbols (each once) and enabled accounts of ``environment``.
 
     Accounts without an active credential, or whose credential cannot be decrypted, are
-    skipped with an error in the log; the others are captured. A ``known`` target whose
+    listed in ``refused`` with the reason; the others are captured. A ``known`` target whose
     credential is still the active one is returned as it is, not decrypted again (a
     running daemon asks every minute).
     """
@@ -67,13 +72,11 @@ def discover(db: Database, keyring: Keyring, environment: str,
             " LEFT JOIN api_credentials c ON c.account_id = a.account_id AND c.is_active"
             " WHERE a.status = 'enabled' AND a.environment = %s AND u.status = 'active'"
             " ORDER BY 3", [environment]).fetchall()
-        skipped = conn.execute(
+        others = conn.execute(
             "SELECT count(*) FROM bybit_accounts WHERE status = 'enabled' AND environment <> %s",
             [environment]).fetchone()[0]
-    if skipped:
-        log.info("%d enabled account(s) of other environments are not captured here", skipped)
     unchanged = {(t.account_id, t.credential_id): t for t in known}
-    targets = []
+    targets, refused = [], []
     for account_id, user_id, name, credential_id in accounts:
         if (account_id, credential_id) in unchanged:
             targets.append(unchanged[account_id, credential_id])
@@ -82,8 +85,8 @@ def discover(db: Database, keyring: Keyring, environment: str,
             with db.unit_of_work(user_id) as conn:
                 credential = credentials.load_active_credential(conn, keyring, account_id)
         except (NotFound, SecretsError) as e:
-            log.error("account %s is not captured: %s", name, e)
+            refused.append((name, str(e)))
             continue
         targets.append(AccountTarget(account_id, user_id, name, credential.credential_id,
                                      credential.api_key_id, credential.secret))
-    return Targets(tuple(symbols), tuple(targets))
+    return Targets(tuple(symbols), tuple(targets), tuple(refused), others)

@@ -3,16 +3,19 @@ without a restart (the timer here; SIGHUP in test_cli)."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
+
+import pytest
 
 from daemons.bybit.endpoints import endpoints_for
 from daemons.bybit.rest import BybitRest
 from daemons.bybit.streams import TradeMark
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import Reconciler
-from daemons.capture.status import StatusBoard
+from daemons.capture.status import StatusBoard, render
 from daemons.capture.targets import discover
 from daemons.capture.writer import CaptureWriter
 from daemons.db import accounts, credentials
@@ -55,7 +58,8 @@ def wallet_rows(db: Database, account_id: UUID) -> int:
 
 
 def test_daemon_refresh_follows_accounts_strategies_and_rotated_credentials(
-        db: Database, keyring: Keyring, venue2: RunningVenue, capture_home: Path) -> None:
+        db: Database, keyring: Keyring, venue2: RunningVenue, capture_home: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
     ids = store_tenants(db, keyring, venue2)
     first, second = "user-trader1/trader1", "user-trader2/trader2"
     set_account_status(db, ids["trader2"], "disabled")
@@ -101,6 +105,17 @@ def test_daemon_refresh_follows_accounts_strategies_and_rotated_credentials(
         streams = [row["stream"] for row in daemon.snapshot()["streams"]]
         assert not [s for s in streams if first in s]
         assert any(second in s for s in streams) and "public/publicTrade.BTCUSDT" in streams
+
+        # an enabled account that cannot be captured is shown with its reason, once logged
+        user = owner(db, ids["trader2"])
+        with db.unit_of_work(user) as conn:
+            accounts.add_account(conn, user, "nokey", "local")
+        wait_until(lambda: daemon.snapshot()["refused"], 10, "refused account")
+        shown = render(daemon.snapshot())
+        assert "not captured: user-trader2/nokey: " in shown and "no active credential" in shown
+        assert daemon.account_names == [second]
+        time.sleep(1.0)  # three more refreshes: the refusal is logged once, not each time
+        assert sum("is not captured" in r.getMessage() for r in caplog.records) == 1
     finally:
         daemon.stop()
 
