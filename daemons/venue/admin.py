@@ -7,6 +7,7 @@ Options come as query parameters, e.g. ``POST /admin/faults/http_5xx?seconds=10&
 from __future__ import annotations
 
 import json
+import math
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -89,13 +90,28 @@ async def resume(request: web.Request) -> web.Response:
 async def inject(request: web.Request) -> web.Response:
     """Play given trades now: ``[{"side": "Sell", "price": "50000.0", "size": "0.5"}]``."""
     server = _server(request)
-    rows = await request.json()
     now = wall_ms()
-    for number, row in enumerate(rows):
-        trade = Trade(server.clock.tape_ms(now), f"admin-{now}-{number}", str(row["side"]),
-                      float(row["price"]), float(row["size"]))
+    try:
+        trades = _trades(await request.read(), server.clock.tape_ms(now), now)
+    except (ValueError, TypeError, KeyError) as e:
+        return web.json_response({"error": f"expected a JSON list of trades: {e}"}, status=400)
+    for trade in trades:
         server.driver.inject(trade)
-    return web.json_response({"ok": True, "trades": len(rows)})
+    return web.json_response({"ok": True, "trades": len(trades)})
+
+
+def _trades(raw: bytes, tape_ms: int, now: int) -> list[Trade]:
+    """Parse every row before playing any, so a bad row leaves the tape untouched."""
+    rows = json.loads(raw)
+    if not isinstance(rows, list):
+        raise ValueError("not a list")
+    trades = []
+    for number, row in enumerate(rows):
+        side, price, size = str(row["side"]), float(row["price"]), float(row["size"])
+        if side not in ("Buy", "Sell") or not (0 < price < math.inf and 0 < size < math.inf):
+            raise ValueError(f"row {number}: side Buy|Sell, positive price and size")
+        trades.append(Trade(tape_ms, f"admin-{now}-{number}", side, price, size))
+    return trades
 
 
 def add_routes(app: web.Application) -> None:

@@ -51,6 +51,38 @@ def _decimal(params: dict[str, Any], key: str) -> Decimal:
     return value
 
 
+def _flag(params: dict[str, Any], key: str) -> bool:
+    """A boolean option: JSON ``true``/``false`` only, as Bybit documents them.
+
+    ``bool("false")`` is True, so a string must be refused rather than coerced: a
+    ``reduceOnly: "false"`` read as True would silently change what the order does.
+    """
+    value = params.get(key, False)
+    if not isinstance(value, bool):
+        raise bad_param(f"params error: {key} must be a boolean")
+    return value
+
+
+def _text(params: dict[str, Any], key: str) -> str | None:
+    """A string option (ids); anything else is refused rather than compared as is."""
+    value = params.get(key)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise bad_param(f"params error: {key} invalid")
+    return value
+
+
+def _position_idx(params: dict[str, Any]) -> int:
+    raw = params.get("positionIdx", 0)
+    if isinstance(raw, bool):  # int(True) == 1 would pass for the long side
+        raise bad_param("params error: positionIdx invalid")
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as e:
+        raise bad_param("params error: positionIdx invalid") from e
+
+
 def _ints(core: VenueCore, params: dict[str, Any], order_type: str) -> tuple[int, int]:
     """Quantity in lots and limit price in ticks, both exact multiples of their steps."""
     qty = _decimal(params, "qty")
@@ -81,27 +113,25 @@ def place_order(core: VenueCore, acct: Account, params: dict[str, Any], now_ms: 
     if order_type not in ("Limit", "Market"):
         raise bad_param("params error: orderType invalid")
     lots, ticks = _ints(core, params, order_type)
-    try:
-        idx = int(params.get("positionIdx", 0))
-    except (TypeError, ValueError) as e:
-        raise bad_param("params error: positionIdx invalid") from e
+    idx = _position_idx(params)
+    reduce_only = _flag(params, "reduceOnly")
     if idx not in (1, 2):
         raise bad_param("position idx not match position mode")
     tif = params.get("timeInForce") or ("IOC" if order_type == "Market" else "GTC")
     if tif not in TIME_IN_FORCE:
         raise bad_param("params error: timeInForce invalid")
-    link = params.get("orderLinkId") or new_id(core.engine.ids)
-    if not LINK_ID.match(str(link)):
+    link = _text(params, "orderLinkId") or new_id(core.engine.ids)
+    if not LINK_ID.match(link):
         raise bad_param("params error: orderLinkId invalid")
     if acct.find_open_link(link) is not None:
         raise VenueError(DUPLICATE_LINK_ID, "OrderLinkedID is duplicate")
     if len(acct.open_orders()) >= MAX_OPEN_ORDERS:
         raise VenueError(TOO_MANY_ORDERS, "The number of active orders exceeds the limit")
     order = Order(
-        order_id=new_id(core.engine.ids), order_link_id=str(link), account=acct.name,
+        order_id=new_id(core.engine.ids), order_link_id=link, account=acct.name,
         symbol=core.config.symbol, side=side, order_type=order_type, price_ticks=ticks,
         qty_lots=lots, position_idx=idx, time_in_force=tif,
-        reduce_only=bool(params.get("reduceOnly", False)), created_ms=now_ms,
+        reduce_only=reduce_only, created_ms=now_ms,
         seq=core.next_seq(), last_price_on_created=core.market.last_ticks,
     )
     if not order.opens_position and acct.positions[idx].size_lots == 0:
@@ -118,10 +148,10 @@ def place_order(core: VenueCore, acct: Account, params: dict[str, Any], now_ms: 
 
 def find_open_order(acct: Account, params: dict[str, Any]) -> Order:
     """The open order named by ``orderId`` or ``orderLinkId`` (else retCode 110001)."""
-    order_id, link = params.get("orderId"), params.get("orderLinkId")
+    order_id, link = _text(params, "orderId"), _text(params, "orderLinkId")
     if not order_id and not link:
         raise bad_param("params error: orderId or orderLinkId is required")
-    order = acct.orders.get(order_id) if order_id else acct.find_open_link(link)
+    order = acct.orders.get(order_id) if order_id else acct.find_open_link(link or "")
     if order is None or not order.is_open or (link and order.order_link_id != link):
         raise VenueError(ORDER_NOT_FOUND, "order not exists or too late to cancel")
     return order

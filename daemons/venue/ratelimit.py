@@ -60,17 +60,24 @@ class RateLimiter:
 
 
 class IpLimiter:
-    """600 requests per 5 seconds per client address; beyond it Bybit answers HTTP 403."""
+    """600 requests per 5 seconds per client address; beyond it Bybit answers HTTP 403.
+
+    Its verdict also supplies the ``X-Bapi-Limit*`` headers of requests that no account
+    limit counts (public endpoints, authentication failures): the address limit is the
+    one that applies to them.
+    """
 
     def __init__(self, limit: int = IP_LIMIT) -> None:
         self.limit = limit
         self._hits: dict[str, deque[int]] = defaultdict(deque)
 
-    def allow(self, address: str, now_ms: int) -> bool:
+    def hit(self, address: str, now_ms: int) -> Verdict:
+        """Count a request (if allowed) and say whether it may proceed."""
         hits = self._hits[address]
         while hits and hits[0] <= now_ms - IP_WINDOW_MS:
             hits.popleft()
-        if len(hits) >= self.limit:
-            return False
-        hits.append(now_ms)
-        return True
+        allowed = len(hits) < self.limit
+        if allowed:
+            hits.append(now_ms)
+        reset = (hits[0] + IP_WINDOW_MS) if hits else now_ms
+        return Verdict(allowed, self.limit, max(self.limit - len(hits), 0), reset)
