@@ -24,6 +24,9 @@ FINAL_ORDER_STATUSES = frozenset(
     {"Filled", "Cancelled", "Rejected", "Deactivated", "PartiallyFilledCanceled"}
 )
 
+#: Statuses of a conditional order waiting for (or passing) its trigger: not on the book.
+CONDITIONAL_ORDER_STATUSES = frozenset({"Untriggered", "Triggered"})
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
@@ -87,7 +90,11 @@ class TickerEvent(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderUpdateEvent(Event):
-    """The exchange's view of one order after a change (Bybit's ``order`` stream)."""
+    """The exchange's view of one order after a change (Bybit's ``order`` stream).
+
+    ``stop_order_type`` is Bybit's ``stopOrderType`` ("" for a plain order; "StopLoss",
+    "TakeProfit", "Stop", ... for a conditional or TP/SL one).
+    """
 
     SOURCE_PRIORITY: ClassVar[int] = 3
 
@@ -102,12 +109,24 @@ class OrderUpdateEvent(Event):
     cum_exec_qty: Decimal = Decimal(0)
     leaves_qty: Decimal = Decimal(0)
     order_type: str = "Limit"
+    stop_order_type: str = ""
     reject_reason: str = ""
 
     @property
     def is_open(self) -> bool:
         """Whether the order still rests on the book after this update."""
         return self.order_status not in FINAL_ORDER_STATUSES
+
+    @property
+    def is_plain_limit(self) -> bool:
+        """A limit order that is not conditional: the only kind a grid is made of.
+
+        Rule 3.4.1 takes the direction's open *limit* orders; a user's stop-loss or
+        take-profit (conditional, often a market order) must be neither counted nor
+        cancelled by the engine.
+        """
+        return (self.order_type == "Limit" and not self.stop_order_type
+                and self.order_status not in CONDITIONAL_ORDER_STATUSES)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

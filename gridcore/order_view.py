@@ -4,6 +4,9 @@ The exchange answers asynchronously, so an order the engine asked for is *pendin
 an order update acknowledges it; the engine counts it as held, so it is never placed
 twice. A cancel is *pending* until confirmed: the order still counts as open (the legacy
 bot worked from the list it had read), but it is never cancelled twice.
+
+Only plain limit orders are held (rule 3.4.1: "this direction's open limit orders"): a
+user's market, stop-loss or take-profit order on the same symbol is not part of the grid.
 """
 
 from __future__ import annotations
@@ -64,10 +67,14 @@ class OrderView:
         self.orders[self._key(order.order_link_id, order.order_id)] = order
 
     def apply_update(self, event: OrderUpdateEvent) -> bool:
-        """Apply an exchange order update; return whether the view changed."""
+        """Apply an exchange order update; return whether the view changed.
+
+        Only open plain limit orders are held (rule 3.4.1): an update that says the order
+        is gone, or that it is a market or conditional order, drops it from the view.
+        """
         key = self._key(event.order_link_id, event.order_id)
         held = self.orders.get(key)
-        if not event.is_open:
+        if not (event.is_open and event.is_plain_limit):
             if held is not None and held.acknowledged and held.order_id != event.order_id:
                 return False  # e.g. a duplicate link id rejected while the original rests
             return self.orders.pop(key, None) is not None

@@ -278,8 +278,18 @@ def funding(row: Any, local_ts: int) -> FundingEvent:
 
 # -- private streams and their REST rows --------------------------------------------------
 
+def _stop_order_type(d: Mapping[str, Any], where: str) -> str:
+    """``stopOrderType``, "" for a plain order (Bybit sends "", "UNKNOWN" or nothing)."""
+    value = _opt_str(d, "stopOrderType", where)
+    return "" if value == "UNKNOWN" else value
+
+
 def order(item: Any, local_ts: int, account_id: str | None = None) -> OrderUpdateEvent:
-    """An ``order`` push item or an order-history / open-orders REST row."""
+    """An ``order`` push item or an order-history / open-orders REST row.
+
+    ``orderType`` and ``stopOrderType`` are carried because the engine manages only plain
+    limit orders: a conditional stop-loss on the same symbol must not look like a grid order.
+    """
     where = "order"
     d = _obj(item, where)
     order_type = _str(d, "orderType", where)
@@ -292,6 +302,7 @@ def order(item: Any, local_ts: int, account_id: str | None = None) -> OrderUpdat
         order_link_id=_opt_str(d, "orderLinkId", where), side=_side(d, "side", where),
         price=price, qty=dec(d, "qty", where, positive=True),
         order_status=_str(d, "orderStatus", where), order_type=order_type,
+        stop_order_type=_stop_order_type(d, where),
         reduce_only=_bool(d, "reduceOnly", where), position_idx=opt_int(d, "positionIdx", where),
         cum_exec_qty=opt_dec(d, "cumExecQty", where, non_negative=True, default=_ZERO),
         leaves_qty=opt_dec(d, "leavesQty", where, non_negative=True, default=_ZERO),

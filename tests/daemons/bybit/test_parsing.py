@@ -228,3 +228,38 @@ def test_private_envelope_without_data_list_raises_parse_error() -> None:
         parsing.data_list({"topic": "order", "data": {"a": 1}}, "order")
     with pytest.raises(ParseError, match="creationTime"):
         parsing.creation_time({"topic": "order", "data": []}, "order")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", ""), ("UNKNOWN", ""), (None, ""),
+                                               ("StopLoss", "StopLoss"),
+                                               ("TakeProfit", "TakeProfit")])
+def test_order_stop_order_type_is_carried_and_plain_orders_read_empty(raw, expected) -> None:
+    """Bybit marks a plain order with "", "UNKNOWN" (the REST sample) or nothing."""
+    item = {**sample("rest_open_orders")["result"]["list"][0], "stopOrderType": raw}
+    if raw is None:
+        del item["stopOrderType"]
+    assert parsing.order(item, LOCAL).stop_order_type == expected
+
+
+def test_order_official_samples_keep_their_order_type() -> None:
+    """The REST sample is a resting limit order; the WebSocket one a filled market order."""
+    (rest,) = [parsing.order(i, LOCAL) for i in sample("rest_open_orders")["result"]["list"]]
+    (ws,) = [parsing.order(i, LOCAL) for i in sample("ws_order")["data"]]
+    assert rest.is_plain_limit and rest.is_open
+    assert ws.order_type == "Market" and not ws.is_plain_limit
+
+
+def test_order_conditional_stop_loss_is_not_a_plain_limit_order() -> None:
+    """A user's market stop-loss waiting for its trigger: the engine must leave it alone."""
+    item = {**sample("rest_open_orders")["result"]["list"][0], "orderType": "Market",
+            "price": "0", "stopOrderType": "StopLoss", "orderStatus": "Untriggered"}
+    event = parsing.order(item, LOCAL)
+    assert (event.order_type, event.stop_order_type, event.is_open) == (
+        "Market", "StopLoss", True)
+    assert not event.is_plain_limit
+
+
+def test_order_stop_order_type_of_wrong_type_raises_parse_error() -> None:
+    item = {**sample("rest_open_orders")["result"]["list"][0], "stopOrderType": 3}
+    with pytest.raises(ParseError, match="order.stopOrderType"):
+        parsing.order(item, LOCAL)
