@@ -6,9 +6,16 @@ stay inside the command so that ``gridbot --help`` answers at once.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from daemons.venue.config import AccountSpec
+
+FaultFlag = tuple[str, float, "str | None", dict[str, str]]
 
 FAULT_HELP = (
     "Start with a fault active: KIND=SECONDS[,option=value...], repeatable. KIND is one of "
@@ -17,20 +24,76 @@ FAULT_HELP = (
 )
 
 
-def _parse_fault(text: str) -> tuple[str, float, str | None, dict[str, str]]:
-    from daemons.venue.faults import KINDS
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+REMOTE_WARNING = (
+    "WARNING: --host {host} is not loopback. /admin has NO authentication: anyone who can "
+    "reach {host}:{port} can inject trades, pause the tape and switch faults on."
+)
+
+
+def _parse_fault(text: str) -> FaultFlag:
+    """``KIND=SECONDS[,option=value...]``, every part checked (see ``faults.check_options``)."""
+    from daemons.venue.faults import check_options
 
     head, *opts = text.split(",")
     kind, _, seconds = head.partition("=")
-    if kind not in KINDS:
-        raise typer.BadParameter(f"unknown fault {kind!r}; known: {', '.join(sorted(KINDS))}",
-                                 param_hint="--fault")
     try:
         duration = float(seconds)
+    except ValueError:
+        duration = float("nan")  # refused below with the kind's own message
+    pairs = [o.partition("=") for o in opts if o]
+    if any(not sep or not value for _, sep, value in pairs):
+        raise typer.BadParameter(f"{text!r}: options are option=value", param_hint="--fault")
+    options = {name: value for name, _, value in pairs}
+    account = options.pop("account", None)
+    try:
+        check_options(kind, duration, options)
     except ValueError as e:
-        raise typer.BadParameter(f"{text!r}: expected KIND=SECONDS", param_hint="--fault") from e
-    options = dict(o.partition("=")[::2] for o in opts if o)
-    return kind, duration, options.pop("account", None), options
+        raise typer.BadParameter(f"{text!r}: {e}", param_hint="--fault") from e
+    return kind, duration, account, options
+
+
+def _funding_rate(text: str) -> Decimal:
+    """Parse ``--funding-rate`` strictly: finite, within the instrument's fundingCap."""
+    from daemons.venue.config import ConfigError, check_funding_rate
+
+    try:
+        rate = Decimal(text)
+        check_funding_rate(rate)
+    except (InvalidOperation, ConfigError) as e:
+        detail = str(e) if isinstance(e, ConfigError) else f"{text!r} is not a number"
+        raise typer.BadParameter(detail, param_hint="--funding-rate") from e
+    return rate
+
+
+def _fault_accounts(
+    faults: list[FaultFlag], accounts: tuple[AccountSpec, ...],
+) -> list[FaultFlag]:
+    """Resolve each fault's ``account`` (name or API key) to a name, or refuse it.
+
+    Faults are looked up by account name, so an unknown name or a key left as given
+    would be a fault that applies to no one.
+    """
+    names = {spec.name: spec.name for spec in accounts}
+    names.update({key: spec.name for spec in accounts for key in spec.keys()})
+    resolved = []
+    for kind, duration, account, options in faults:
+        if account is not None and account not in names:
+            raise typer.BadParameter(f"{kind}: unknown account {account!r}",
+                                     param_hint="--fault")
+        resolved.append((kind, duration, names.get(account or ""), options))
+    return resolved
+
+
+def _check_host(host: str, port: int, allow_remote: bool) -> None:
+    """Refuse a non-loopback address unless asked for, and then say loudly what it means."""
+    if host in LOOPBACK:
+        return
+    if not allow_remote:
+        raise typer.BadParameter(
+            f"{host!r} is not loopback and /admin has no authentication; "
+            "add --allow-remote to listen there anyway", param_hint="--host")
+    typer.echo(REMOTE_WARNING.format(host=host, port=port), err=True)
 
 
 def venue(
@@ -38,6 +101,9 @@ def venue(
         ..., "--accounts", exists=True, dir_okay=False, readable=True,
         help="YAML or JSON accounts file: a list of {name, api_key, api_secret, usdt}."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback)."),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote",
+        help="Allow a non-loopback --host although /admin has no authentication."),
     port: int = typer.Option(8090, "--port", min=0, max=65535,
                              help="TCP port for REST, WebSocket and /admin (0: any free)."),
     tape: str = typer.Option("generated", "--tape",
@@ -45,8 +111,9 @@ def venue(
     seed: int = typer.Option(1, "--seed", help="Seed of the tape, depth and latency draws."),
     speed: float = typer.Option(1.0, "--speed", min=0.001,
                                 help="Tape speed factor, e.g. 60 plays a minute per second."),
-    funding_rate: str = typer.Option("0.0001", "--funding-rate",
-                                     help="Funding rate charged at each funding time."),
+    funding_rate: str = typer.Option(
+        "0.0001", "--funding-rate",
+        help="Funding rate charged at each funding time (within ±0.005, the fundingCap)."),
     funding_interval_s: int = typer.Option(28800, "--funding-interval-s", min=1,
                                            help="Seconds of tape time between fundings."),
     cross_policy: str = typer.Option("taker", "--cross-policy",
@@ -62,24 +129,26 @@ def venue(
     """Serve a local Bybit v5 venue (REST, WebSocket, /admin faults) until interrupted."""
     import asyncio
     import signal
-    from decimal import Decimal, InvalidOperation
 
     from daemons.venue.clock import wall_ms
     from daemons.venue.config import ConfigError, VenueConfig, load_accounts
     from daemons.venue.server import VenueServer, serve
 
-    faults = [_parse_fault(f) for f in fault]
+    _check_host(host, port, allow_remote)
+    rate = _funding_rate(funding_rate)
+    parsed = [_parse_fault(f) for f in fault]
     try:
         config = VenueConfig(
             accounts=load_accounts(accounts), host=host, port=port, tape=tape, seed=seed,
-            speed=speed, funding_rate=Decimal(funding_rate),
+            speed=speed, funding_rate=rate,
             funding_interval_s=funding_interval_s, cross_policy=cross_policy,
             latency_ms_median=latency_ms, depth_median_qty=depth_median_qty,
             start_paused=start_paused,
         )
-    except (ConfigError, InvalidOperation) as e:
+    except ConfigError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
+    faults = _fault_accounts(parsed, config.accounts)
 
     def ready(server: VenueServer) -> None:
         for kind, duration, account, options in faults:

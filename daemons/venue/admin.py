@@ -14,14 +14,11 @@ from aiohttp import web
 
 from daemons.marketdata.trade import Trade
 from daemons.venue.clock import wall_ms
-from daemons.venue.faults import KINDS
+from daemons.venue.faults import KINDS, check_options
 from daemons.venue.params import VENUE_KEY
 
 if TYPE_CHECKING:
     from daemons.venue.server import VenueServer
-
-FAULT_OPTIONS = ("status", "ms", "mode")
-
 
 def _server(request: web.Request) -> VenueServer:
     return request.app[VENUE_KEY]
@@ -49,11 +46,12 @@ async def set_fault(request: web.Request) -> web.Response:
     kind = request.match_info["kind"]
     if kind not in KINDS:
         return web.json_response({"error": f"unknown fault {kind!r}", "known": KINDS}, status=400)
+    options = {k: v for k, v in request.query.items() if k not in ("seconds", "account")}
     try:
         seconds = float(request.query.get("seconds", "30"))
-    except ValueError:
-        return web.json_response({"error": "seconds must be a number"}, status=400)
-    options = {k: request.query[k] for k in FAULT_OPTIONS if k in request.query}
+        check_options(kind, seconds, options)
+    except ValueError as e:
+        return web.json_response({"error": str(e)}, status=400)
     until = wall_ms() + int(seconds * 1000)
     fault = server.faults.set(kind, until, _account(server, request), options)
     return web.json_response({"ok": True, "fault": fault.as_dict()})

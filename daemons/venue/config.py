@@ -15,6 +15,9 @@ from typing import Any
 import yaml
 
 CROSS_POLICIES = ("taker", "reject")
+LEVERAGE_RANGE = (Decimal(1), Decimal(100))  # BTCUSDT's leverageFilter on Bybit
+FUNDING_CAP = Decimal("0.005")  # BTCUSDT's fundingCap: no funding rate beyond it
+FEE_RANGE = (Decimal(0), Decimal("0.01"))  # Bybit's fee tiers are all far below 1 %
 
 
 class ConfigError(ValueError):
@@ -56,6 +59,15 @@ def _decimal(entry: dict[str, Any], key: str, default: str, where: str) -> Decim
     return value
 
 
+def _bounded(entry: dict[str, Any], key: str, default: str, where: str,
+             low: Decimal, high: Decimal) -> Decimal:
+    """A decimal in ``[low, high]``: a leverage of 0 divided by zero at the first order."""
+    value = _decimal(entry, key, default, where)
+    if not low <= value <= high:
+        raise ConfigError(f"{where}.{key}: must be between {low} and {high}, got {value}")
+    return value
+
+
 def parse_accounts(data: Any) -> tuple[AccountSpec, ...]:
     """Validate the parsed accounts document: a list, or ``{"accounts": [...]}``."""
     entries = data.get("accounts") if isinstance(data, dict) else data
@@ -77,9 +89,9 @@ def parse_accounts(data: Any) -> tuple[AccountSpec, ...]:
                 api_key=entry["api_key"],
                 api_secret=entry["api_secret"],
                 usdt=_decimal({"usdt": usdt}, "usdt", "10000", where),
-                maker_fee_rate=_decimal(entry, "maker_fee_rate", "0.0002", where),
-                taker_fee_rate=_decimal(entry, "taker_fee_rate", "0.00055", where),
-                leverage=_decimal(entry, "leverage", "10", where),
+                maker_fee_rate=_bounded(entry, "maker_fee_rate", "0.0002", where, *FEE_RANGE),
+                taker_fee_rate=_bounded(entry, "taker_fee_rate", "0.00055", where, *FEE_RANGE),
+                leverage=_bounded(entry, "leverage", "10", where, *LEVERAGE_RANGE),
                 more_keys=tuple((k["api_key"], k["api_secret"]) for k in more),
             )
         )
@@ -149,3 +161,10 @@ class VenueConfig:
             raise ConfigError("latency_ms_median and depth_median_qty: must not be negative")
         if self.funding_interval_s <= 0 or self.ticker_interval_ms <= 0:
             raise ConfigError("funding_interval_s and ticker_interval_ms: must be positive")
+        check_funding_rate(self.funding_rate)
+
+
+def check_funding_rate(rate: Decimal) -> None:
+    """A finite rate within the fundingCap: a NaN rate would turn every wallet into NaN."""
+    if not rate.is_finite() or abs(rate) > FUNDING_CAP:
+        raise ConfigError(f"funding_rate: must be a number within ±{FUNDING_CAP}, got {rate}")

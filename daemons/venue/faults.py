@@ -18,6 +18,37 @@ KINDS = {
 }
 
 
+OPTIONS = {
+    "http_5xx": ("status",), "ack_delay": ("ms",), "stall_public": ("mode",),
+    "stall_private": ("mode",), "rate_limit": (), "auth_reject": (),
+}
+MODES = ("hold", "drop")
+MAX_ACK_DELAY_MS = 600_000
+
+
+def check_options(kind: str, seconds: float, options: dict[str, str]) -> None:
+    """Refuse what would otherwise be read silently as something else.
+
+    Without this, ``status=abc`` became 503, ``mode=foo`` acted as hold and an option of
+    another kind was ignored: a fault the user did not ask for.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown fault {kind!r}; known: {', '.join(sorted(KINDS))}")
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"{kind}: seconds must be a positive number")
+    for name in options:
+        if name not in OPTIONS[kind]:
+            allowed = ", ".join(OPTIONS[kind]) or "none"
+            raise ValueError(f"{kind}: unknown option {name!r} (allowed: {allowed})")
+    status, ms, mode = options.get("status"), options.get("ms"), options.get("mode")
+    if status is not None and not (status.isdigit() and 500 <= int(status) <= 599):
+        raise ValueError(f"{kind}: status must be an HTTP status 500..599")
+    if ms is not None and not (ms.isdigit() and int(ms) <= MAX_ACK_DELAY_MS):
+        raise ValueError(f"{kind}: ms must be an integer 0..{MAX_ACK_DELAY_MS}")
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"{kind}: mode must be one of {', '.join(MODES)}")
+
+
 @dataclass(frozen=True)
 class Fault:
     """One active fault: its end (wall ms), scope and options."""

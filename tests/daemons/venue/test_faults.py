@@ -130,3 +130,13 @@ def test_stall_drop_mode_loses_messages_and_hold_mode_delays_them(
     assert time.monotonic() - held_at >= 0.4
     assert [t["p"] for t in message["data"]] == ["22222.20"]  # the dropped one never came
     sock.close()
+
+
+@pytest.mark.parametrize("query", [
+    {"status": "abc"}, {"mode": "foo"}, {"ms": "3"}, {"seconds": "nan"}, {"account": "nobody"},
+])
+def test_admin_refuses_bad_fault_options_with_400(quiet_venue: RunningVenue, query: dict) -> None:
+    kind = "stall_public" if "mode" in query else "http_5xx"
+    answer = requests.post(f"{quiet_venue.base_url}/admin/faults/{kind}", params=query, timeout=5)
+    assert answer.status_code == 400 and "error" in answer.json()
+    assert requests.get(f"{quiet_venue.base_url}/admin/status", timeout=5).json()["faults"] == []

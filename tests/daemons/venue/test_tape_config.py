@@ -11,7 +11,7 @@ import pytest
 
 from daemons.marketdata.bars import load_bars
 from daemons.venue.clock import TapeClock
-from daemons.venue.config import ConfigError, load_accounts
+from daemons.venue.config import ConfigError, VenueConfig, load_accounts, parse_accounts
 from daemons.venue.tape import open_tape
 
 
@@ -86,3 +86,22 @@ def test_load_accounts_more_keys_are_parsed_hidden_and_unique(tmp_path: Path) ->
     path.write_text("- {api_key: k1, api_secret: s1, more_keys: [{api_key: k1b}]}\n")
     with pytest.raises(ConfigError, match=r"more_keys\[0\].api_secret"):
         load_accounts(path)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("leverage", "0"), ("leverage", "0.5"), ("leverage", "101"),
+    ("maker_fee_rate", "1"), ("taker_fee_rate", "0.5"), ("taker_fee_rate", "-0.001"),
+])
+def test_accounts_file_out_of_range_values_name_the_field(field: str, value: str) -> None:
+    entry = {"api_key": "k", "api_secret": "s", field: value}
+    with pytest.raises(ConfigError, match=rf"accounts\[0\]\.{field}"):
+        parse_accounts([entry])
+    assert parse_accounts([{**entry, field: "1" if field == "leverage" else "0.001"}])
+
+
+@pytest.mark.parametrize("rate", ["NaN", "Infinity", "0.0051", "-0.006"])
+def test_config_refuses_funding_rates_beyond_the_cap(rate: str) -> None:
+    account = parse_accounts([{"api_key": "k", "api_secret": "s"}])
+    with pytest.raises(ConfigError, match="funding_rate"):
+        VenueConfig(accounts=account, funding_rate=Decimal(rate))
+    assert VenueConfig(accounts=account, funding_rate=Decimal("-0.005"))
