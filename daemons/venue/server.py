@@ -107,7 +107,8 @@ class VenueServer:
 
     def status(self) -> dict[str, object]:
         now = wall_ms()
-        return {"paused": self.clock.paused, "trades_played": self.driver.fed,
+        return {"tape": self.driver.state(), "paused": self.clock.paused,
+                "trades_played": self.driver.fed,
                 "last_price": self.core.market.price_str(self.core.market.last_ticks),
                 "public_connections": len(self.public.connections),
                 "private_connections": len(self.private.connections),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +26,7 @@ BAR_COLUMNS = {"timestamp", "open", "high", "low", "close", "volume"}
 MAX_BATCH = 2000
 IDLE_S = 0.01
 MIN_STEP_S = 0.004  # prints due within this are pushed together, as Bybit batches them
+log = logging.getLogger(__name__)
 
 
 def open_tape(kind: str, seed: int) -> Iterator[Trade]:
@@ -57,6 +59,7 @@ class TapeDriver:
         self.publish = publish
         self.next: Trade | None = next(trades, None)
         self.fed = 0
+        self.failure: str | None = None
         self._boundary = 0
         if self.next is not None:
             core.prime(self.next)
@@ -94,7 +97,25 @@ class TapeDriver:
         due_in = (self.clock.venue_ms(self.next.ts_ms) - now) / 1000
         return min(max(due_in, MIN_STEP_S), IDLE_S)
 
+    def state(self) -> str:
+        """``playing``, ``paused``, ``ended`` or ``failed: <why>``, for /admin/status."""
+        if self.failure is not None:
+            return self.failure
+        if self.clock.paused:
+            return "paused"
+        return "ended" if self.next is None else "playing"
+
     async def run(self) -> None:
-        """Play the tape until cancelled."""
-        while True:
-            await asyncio.sleep(self.step())
+        """Play the tape until cancelled; a tape that breaks says so instead of dying.
+
+        File tapes are parsed lazily, so a bad row far into a file surfaces here; an
+        unhandled exception would end this task silently while the venue kept serving a
+        market that had stopped.
+        """
+        try:
+            while True:
+                await asyncio.sleep(self.step())
+        except Exception as e:
+            self.failure = f"failed: {type(e).__name__}: {e}"
+            log.error("venue tape stopped after %d trades: %s", self.fed, self.failure,
+                      exc_info=True)
