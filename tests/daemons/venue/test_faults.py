@@ -140,3 +140,57 @@ def test_admin_refuses_bad_fault_options_with_400(quiet_venue: RunningVenue, que
     answer = requests.post(f"{quiet_venue.base_url}/admin/faults/{kind}", params=query, timeout=5)
     assert answer.status_code == 400 and "error" in answer.json()
     assert requests.get(f"{quiet_venue.base_url}/admin/status", timeout=5).json()["faults"] == []
+
+
+def private_socket(venue: RunningVenue, number: int, topics: list[str]) -> websocket.WebSocket:
+    """A raw private socket of account ``number``, authenticated and subscribed."""
+    account = spec(venue, number)
+    sock = websocket.create_connection(f"{venue.ws_base_url}/v5/private", timeout=10)
+    expires = int(time.time() * 1000) + 5000
+    signature = sign(account.api_secret, f"GET/realtime{expires}".encode())
+    sock.send(json.dumps({"op": "auth", "args": [account.api_key, expires, signature]}))
+    assert json.loads(sock.recv())["success"] is True
+    if topics:
+        sock.send(json.dumps({"op": "subscribe", "args": topics}))
+        assert json.loads(sock.recv())["success"] is True
+    return sock
+
+
+def answers_ping(sock: websocket.WebSocket) -> bool:
+    sock.send(json.dumps({"op": "ping"}))
+    return "pong" in sock.recv()
+
+
+def test_drop_for_one_account_cuts_only_its_private_sockets(fresh_venue: RunningVenue) -> None:
+    mine, other = private_socket(fresh_venue, 1, []), private_socket(fresh_venue, 2, [])
+    public = websocket.create_connection(f"{fresh_venue.ws_base_url}/v5/public/linear",
+                                         timeout=10)
+    try:
+        assert admin(fresh_venue, "ws/drop", account="acct1")["dropped"] == 1
+        with pytest.raises((websocket.WebSocketException, ConnectionError, OSError)):
+            answers_ping(mine)
+        assert answers_ping(other) and answers_ping(public)
+    finally:
+        for sock in (mine, other, public):
+            sock.close()
+
+
+def test_stall_private_for_one_account_holds_only_its_stream(fresh_venue: RunningVenue) -> None:
+    stalled, free = private_socket(fresh_venue, 3, ["order"]), private_socket(
+        fresh_venue, 4, ["order"])
+    try:
+        admin(fresh_venue, "faults/stall_private", seconds=30, mode="hold", account="acct3")
+        for number in (3, 4):
+            pybit_http(fresh_venue, spec(fresh_venue, number)).place_order(
+                category="linear", symbol=SYMBOL, side="Buy", orderType="Limit",
+                qty="0.001", price="1000.0", positionIdx=1)
+        assert json.loads(free.recv())["topic"] == "order"
+        stalled.settimeout(0.5)
+        with pytest.raises(websocket.WebSocketTimeoutException):
+            stalled.recv()
+        requests.delete(f"{fresh_venue.base_url}/admin/faults/stall_private", timeout=5)
+        stalled.settimeout(10)
+        assert json.loads(stalled.recv())["topic"] == "order"  # held, not lost
+    finally:
+        stalled.close()
+        free.close()
