@@ -26,7 +26,13 @@ class GridLevel:
 
 
 class Grid:
-    """Levels sorted by price ascending, built around a price and moved as it trades.
+    """Price levels built around a price and moved as it trades.
+
+    A build (and every rebuild) gives levels strictly ascending by price. The legacy
+    re-centre, kept for parity, can then break that order: it builds the new top SELL from
+    the highest SELL level, and when WAIT levels sit above that SELL the new level can land
+    on their price or below it (docs/deviations.md). Such a descent lasts until the next
+    build, so code that needs the lowest or highest price uses min/max, not the ends.
 
     ``version`` increases whenever a level's price or side changes, so callers can tell
     cheaply whether a step changed the grid; ``builds`` counts (re)builds for reports.

@@ -97,3 +97,36 @@ def test_grid_recentre_buys_only_adds_sell_above_top_not_at_zero() -> None:
     top = grid.levels[-1]
     assert top.side == "Sell" and top.price == legacy.rnd(grid.levels[-2].price * 1.01)
     assert all(level.price > 0 for level in grid.levels)
+
+
+# The legacy re-centre builds the new top SELL from the highest SELL level. When the top
+# level is WAIT (within a quarter step of the last fill) that SELL lies below it, so the new
+# level can land on the top level's price or below it. Parity keeps both effects
+# (docs/deviations.md, "Grid order after a re-centre").
+
+
+def _updated(count: int, step: float, moves: list[tuple[float, float]]) -> tuple[Grid, LegacyGrid]:
+    grid, legacy = Grid(0.1, count, step), LegacyGrid(0.1, count, step)
+    grid.build(100.0)
+    legacy.build(100.0)
+    for filled, close in moves:
+        grid.update(filled, close)
+        legacy.update(filled, close)
+    return grid, legacy
+
+
+def test_grid_recentre_below_wait_top_can_duplicate_a_price_as_legacy() -> None:
+    """[98 B, 99 B, 100 W, 101 S, 102 S]; fill 102, close 100.5: 102 turns WAIT, b=3 a=1,
+    so 98 is dropped and a SELL at round(101 × 1.01) = 102.0 joins the WAIT at 102.0."""
+    grid, legacy = _updated(4, 1.0, [(102.0, 100.5)])
+    assert _snapshot(grid) == legacy.snapshot() == [
+        (99.0, "Buy"), (100.0, "Buy"), (101.0, "Sell"), (102.0, WAIT), (102.0, "Sell")]
+
+
+def test_grid_recentre_below_wait_top_can_unsort_the_levels_as_legacy() -> None:
+    """After three updates the top WAIT is at 104.4 and the new SELL at round(102.3 × 1.02)
+    = 104.3, below it: the levels are no longer in price order, exactly as in legacy."""
+    grid, legacy = _updated(4, 2.0, [(102.1, 104.4), (101.7, 99.6), (104.4, 102.3)])
+    assert _snapshot(grid) == legacy.snapshot()
+    assert _snapshot(grid)[-2:] == [(104.4, WAIT), (104.3, "Sell")]
+
