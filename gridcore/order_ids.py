@@ -19,7 +19,7 @@ from gridcore.intents import LONG, SHORT
 
 MAX_LENGTH = 36
 _STRATEGY = re.compile(r"^[A-Za-z0-9]{1,12}$")
-_ID = re.compile(r"^g([A-Za-z0-9]{1,12})-([LS])([BS])([0-9a-z]+)-([0-9a-z]+)$")
+_ID = re.compile(r"g([A-Za-z0-9]{1,12})-([LS])([BS])([0-9a-z]+)-([0-9a-z]+)")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 _DIRECTION_CODE = {LONG: "L", SHORT: "S"}
 _SIDE_CODE = {BUY: "B", SELL: "S"}
@@ -74,15 +74,20 @@ def encode(key: OrderKey) -> str:
 
 
 def decode(client_order_id: str) -> OrderKey | None:
-    """The key behind a gridcore client id, or ``None`` for an order gridcore did not name."""
-    match = _ID.match(client_order_id or "")
-    if match is None:
+    """The key behind a gridcore client id, or ``None`` for an order gridcore did not name.
+
+    Only the exact text :func:`encode` gives is accepted (no leading zeros, no trailing
+    newline, no over-long id), so every key has exactly one id.
+    """
+    match = _ID.fullmatch(client_order_id or "")
+    if match is None or len(client_order_id) > MAX_LENGTH:
         return None
     strategy_id, direction, side, ticks, sequence = match.groups()
-    return OrderKey(
+    key = OrderKey(
         strategy_id=strategy_id,
         direction=LONG if direction == "L" else SHORT,
         side=BUY if side == "B" else SELL,
         price_ticks=int(ticks, 36),
         sequence=int(sequence, 36),
     )
+    return key if encode(key) == client_order_id else None
