@@ -4,11 +4,23 @@ A replay of a live window is comparable with what really happened only if it sta
 the live bot stood: the engine's saved state (``engine_snapshots``, written by the live
 worker), and the account as captured (positions, wallet, open orders). The newest snapshot
 at or before the requested start is used, and the replay starts right after it.
+
+Two things the engine state alone cannot say are part of the snapshot document
+(:func:`snapshot_document`, the format the live worker must write):
+
+* where exactly in the event order it was taken. Its ``exchange_ts`` is the exchange time
+  of the last market event the engine stepped; ``events_at_ts`` counts the market events
+  of that millisecond it had stepped, in replay order. The replay resumes with the next
+  one, so events later in the same millisecond are not lost.
+* the requests in flight (placements not yet acknowledged, cancels not yet landed), with
+  the event time each was sent at. The engine counts them as pending; the replay lands
+  them ``latency`` after they were sent, as the uninterrupted run would have.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -19,8 +31,13 @@ from daemons.db.errors import InvalidInput, NotFound
 from daemons.db.times import EPOCH_MS_SQL as _MS
 from daemons.db.times import datetime_of_ms
 from gridcore import order_ids
+from gridcore.config import GridConfig
 from gridcore.events import FINAL_ORDER_STATUSES
+from gridcore.intents import CancelIntent, Intent, PlaceLimitIntent
 from gridcore.sim.orders import SimOrder
+
+#: The snapshot document's key holding the replay cut and the requests in flight.
+SEED_KEY = "seed"
 
 
 @dataclass(frozen=True)
@@ -35,10 +52,61 @@ class LiveSeed:
     balance: Decimal
     positions: dict[int, tuple[Decimal, Decimal]]
     orders: list[SimOrder]
+    events_at_ts: int = 0
+    in_flight: tuple[tuple[int, Intent], ...] = ()
 
     @property
     def symbol(self) -> str:
         return str(self.engine_state["symbol"])
+
+    @property
+    def config(self) -> GridConfig:
+        """The parameters the live engine ran with (the seeded replay runs with them)."""
+        return GridConfig.from_mapping(self.engine_state["config"])
+
+    @property
+    def tick_size(self) -> Decimal:
+        return Decimal(str(self.engine_state["tick_size"]))
+
+    @property
+    def qty_step(self) -> Decimal:
+        return Decimal(str(self.engine_state["qty_step"]))
+
+
+def snapshot_document(engine_state: dict[str, Any], *, events_at_ts: int,
+                      in_flight: Sequence[tuple[int, Intent]]) -> dict[str, Any]:
+    """What the live worker stores in ``engine_snapshots.state``: the engine's saved state
+    plus the replay cut and the requests in flight, as ``(sent_ts, intent)`` in the order
+    sent (see the module docstring)."""
+    if events_at_ts < 0:
+        raise ValueError(f"events_at_ts: must be >= 0, got {events_at_ts}")
+    requests = [_request_json(ts, intent) for ts, intent in in_flight]
+    return {**engine_state, SEED_KEY: {"events_at_ts": events_at_ts, "in_flight": requests}}
+
+
+def _request_json(sent_ts: int, intent: Intent) -> dict[str, Any]:
+    """JSON values only: decimals as strings, so they come back exactly."""
+    fields = {k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(intent).items()}
+    return {"sent_ts": sent_ts, "place" if isinstance(intent, PlaceLimitIntent) else "cancel":
+            fields}
+
+
+def _intent_of(request: dict[str, Any]) -> tuple[int, Intent]:
+    if "place" in request:
+        fields = request["place"]
+        return int(request["sent_ts"]), PlaceLimitIntent(
+            **{**fields, "price": Decimal(fields["price"]), "qty": Decimal(fields["qty"])})
+    return int(request["sent_ts"]), CancelIntent(**request["cancel"])
+
+
+def _seed_part(run_id: UUID, state: dict[str, Any]) -> tuple[int, tuple[tuple[int, Intent], ...]]:
+    """The replay cut and requests in flight; a snapshot without them cannot be resumed
+    exactly, so it is refused rather than replayed with orders that never get answered."""
+    part = state.get(SEED_KEY)
+    if not isinstance(part, dict):
+        raise InvalidInput(f"run {run_id}: its engine snapshot has no {SEED_KEY!r} part (replay"
+                           " cut and requests in flight); see live_seed.snapshot_document")
+    return int(part["events_at_ts"]), tuple(_intent_of(r) for r in part["in_flight"])
 
 
 def _placement_order(row: tuple) -> tuple[int, int, str]:
@@ -63,6 +131,7 @@ def load_live_seed(conn: psycopg.Connection, run_id: UUID, at_ms: int) -> LiveSe
     if snapshot is None:
         raise NotFound(f"run {run_id} has no engine snapshot at or before {at_ms} ms")
     snapshot_ts, state = int(snapshot[0]), snapshot[1]
+    events_at_ts, in_flight = _seed_part(run_id, state)
     at = datetime_of_ms(snapshot_ts)
     symbol = state["symbol"]
     positions = {
@@ -79,7 +148,8 @@ def load_live_seed(conn: psycopg.Connection, run_id: UUID, at_ms: int) -> LiveSe
     if wallet is None:
         raise NotFound(f"run {run_id}: no captured USDT wallet at or before the snapshot")
     return LiveSeed(run_id, account_id, strategy_id, snapshot_ts, state, wallet[0], positions,
-                    _open_orders(conn, account_id, symbol, at, snapshot_ts))
+                    _open_orders(conn, account_id, symbol, at, snapshot_ts), events_at_ts,
+                    in_flight)
 
 
 def _open_orders(conn: psycopg.Connection, account_id: UUID, symbol: str, at: Any,
@@ -105,3 +175,14 @@ def _open_orders(conn: psycopg.Connection, account_id: UUID, symbol: str, at: An
              created) in rows
         if status not in FINAL_ORDER_STATUSES and leaves > 0
     ]
+
+
+def captured_maker_fee(conn: psycopg.Connection, account_id: UUID, symbol: str,
+                       default: Decimal) -> Decimal:
+    """The account's maker fee rate as its newest captured maker execution of ``symbol``
+    shows it (validation.md: fills pay the account's rate), else ``default``."""
+    row = conn.execute(
+        "SELECT fee_rate FROM private_executions WHERE account_id = %s AND symbol = %s"
+        " AND is_maker AND fee_rate IS NOT NULL ORDER BY exchange_ts DESC LIMIT 1",
+        [account_id, symbol]).fetchone()
+    return default if row is None else row[0]

@@ -8,7 +8,7 @@ same inputs and parameters must share.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -117,10 +117,44 @@ def select_window(tape: MarketTape, start_ms: int | None, end_ms: int | None) ->
     return tape.window(lo, hi)
 
 
+def event_total(spec: BacktestSpec, tape: MarketTape, seed: LiveSeed | None = None) -> int:
+    """How many events :func:`run_backtest` will replay from ``tape`` (for a progress bar
+    with a total): the window's rows, less those a seed's snapshot had already stepped."""
+    rows = len(select_window(tape, spec.start_ms, spec.end_ms))
+    return rows - (seed.events_at_ts if seed is not None else 0)
+
+
 def chunked(tape: MarketTape, rows: int = CHUNK_ROWS) -> Iterator[MarketTape]:
     """Consecutive windows of ``rows`` rows (views, no copies)."""
     for k in range(0, len(tape), rows):
         yield tape.window(k, min(len(tape), k + rows))
+
+
+def seeded_spec(spec: BacktestSpec, seed: LiveSeed) -> BacktestSpec:
+    """The spec of a replay resumed from ``seed``: the live engine's own parameters,
+    instrument and wallet, starting at the snapshot (not the defaults of the command line)."""
+    return replace(spec, config=seed.config, symbol=seed.symbol, tick_size=seed.tick_size,
+                   qty_step=seed.qty_step, starting_balance=seed.balance,
+                   start_ms=seed.snapshot_ts)
+
+
+def after_cut(tapes: Iterable[MarketTape], ts: int, stepped: int) -> Iterator[MarketTape]:
+    """``tapes`` (starting at ``ts``) without the first ``stepped`` rows of millisecond
+    ``ts``: a live snapshot had already stepped them, the rest of that millisecond is new."""
+    for tape in tapes:
+        if stepped:
+            at_ts = int(np.searchsorted(tape.ts, ts, side="right"))
+            drop = min(stepped, at_ts)
+            stepped -= drop
+            if stepped and at_ts < len(tape):
+                break
+            tape = tape.window(drop, len(tape))
+        if len(tape):
+            yield tape
+    if stepped:
+        raise BacktestInputError(
+            f"seed: the snapshot had stepped {stepped} more events at {iso_ms(ts)} than the "
+            "source holds: the data differs from what the live engine saw")
 
 
 def run_backtest(
@@ -133,11 +167,16 @@ def run_backtest(
     """Replay the spec's window and return the finished run.
 
     ``tapes`` is one tape (its window is selected here) or an already windowed sequence of
-    consecutive tapes (as the database source yields them). With ``seed`` the engine and
-    the account start where a live run stood instead of from scratch.
+    consecutive tapes (as the database source yields them). With ``seed`` (and a spec from
+    :func:`seeded_spec`) the engine and the account start where a live run stood instead of
+    from scratch, and the replay resumes right after the snapshot's last event.
     """
+    if seed is not None and spec.start_ms != seed.snapshot_ts:
+        raise ValueError("a seeded run starts at its snapshot: build the spec with seeded_spec")
     if isinstance(tapes, MarketTape):
         tapes = chunked(select_window(tapes, spec.start_ms, spec.end_ms))
+    if seed is not None:
+        tapes = after_cut(tapes, seed.snapshot_ts, seed.events_at_ts)
     broker = SimBroker(spec.symbol, make_fill_model(spec.fill_model, queue_ahead=spec.queue_ahead),
                        maker_fee_rate=spec.maker_fee_rate, starting_balance=spec.starting_balance,
                        latency_ms=spec.latency_ms)
@@ -146,7 +185,8 @@ def run_backtest(
                             symbol=spec.symbol)
     else:
         engine = GridEngine.restore(seed.engine_state)
-        broker.seed_account(balance=seed.balance, positions=seed.positions, orders=seed.orders)
+        broker.seed_account(balance=seed.balance, positions=seed.positions, orders=seed.orders,
+                            in_flight=seed.in_flight)
     result = replay_tape(tapes, engine, broker, progress=progress)
     if result.events == 0:
         raise BacktestInputError("window: no market data to replay")

@@ -8,12 +8,15 @@ positions, realised PnL, funding, wallet balance.
 Latency: every request (place or cancel) reaches the matching engine ``latency_ms`` after
 the decision, and its acknowledgement reaches the engine at that moment. An order can
 fill only from then on; a cancelled order can still fill until its cancel lands, as live.
-Requests due at the same time are carried out in the order they were made.
+Requests due at the same time are carried out in the order they were made. A seeded
+account can start with requests already in flight (sent before the replay's start), so a
+replay resumed from a live snapshot lands them exactly when the live run would have.
 """
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -101,21 +104,20 @@ class SimBroker:
         self.fills: list[SimFill] = []
         self.last_price: Decimal | None = None
         self._next_order = 0
+        self._order_prefix = "sim-"
         self._next_exec = 0
         self._seq = 0
         self._best_buy = float("-inf")
         self._best_sell = float("inf")
-        self._scheduled: list[tuple[int, int, SimOrder | CancelIntent]] = []
+        # (due, sequence, sent_ts, intent): the sequence keeps same-time requests in order.
+        self._scheduled: list[tuple[int, int, int, Intent]] = []
 
     # ------------------------------------------------------------------ intents
 
     def submit(self, intents: list[Intent], ts: int) -> list[object]:
         """Take intents decided at event time ``ts``; return answers due at once."""
         for intent in intents:
-            if isinstance(intent, PlaceLimitIntent):
-                self._schedule(ts, self._new_order(intent, ts))
-            elif isinstance(intent, CancelIntent):
-                self._schedule(ts, intent)
+            self._schedule(ts, intent)
         return self.advance(ts)
 
     def next_due_ts(self) -> int | None:
@@ -126,24 +128,34 @@ class SimBroker:
         """Carry out every request that has landed by ``ts``; return the answers."""
         answers: list[object] = []
         while self._scheduled and self._scheduled[0][0] <= ts:
-            due, _, request = heapq.heappop(self._scheduled)
-            if isinstance(request, SimOrder):
-                answers.append(self._activate(request, due))
+            due, _, sent_ts, intent = heapq.heappop(self._scheduled)
+            if isinstance(intent, PlaceLimitIntent):
+                answers.append(self._activate(self._new_order(intent, sent_ts), due))
             else:
-                answers.extend(self._cancel(request, due))
+                answers.extend(self._cancel(intent, due))
         if answers:
             self._refresh_best()
         return answers
 
-    def _schedule(self, ts: int, request: SimOrder | CancelIntent) -> None:
-        heapq.heappush(self._scheduled, (ts + self.latency_ms, self._bump(), request))
+    def in_flight(self) -> list[tuple[int, Intent]]:
+        """Requests sent but not landed yet, as ``(sent_ts, intent)`` in landing order.
+
+        This is what a snapshot must carry besides the engine state: the engine counts
+        these orders as pending, so a replay resumed without them would wait forever for
+        acknowledgements (or keep orders whose cancel was already on its way).
+        """
+        return [(sent_ts, intent) for _, _, sent_ts, intent in sorted(self._scheduled)]
+
+    def _schedule(self, ts: int, intent: Intent) -> None:
+        heapq.heappush(self._scheduled, (ts + self.latency_ms, self._bump(), ts, intent))
 
     def _new_order(self, intent: PlaceLimitIntent, ts: int) -> SimOrder:
         self._next_order += 1
-        while f"sim-{self._next_order}" in self.orders:  # ids of seeded live orders
+        while f"{self._order_prefix}{self._next_order}" in self.orders:
             self._next_order += 1
         return SimOrder(
-            order_id=f"sim-{self._next_order}", order_link_id=intent.client_order_id,
+            order_id=f"{self._order_prefix}{self._next_order}",
+            order_link_id=intent.client_order_id,
             side=intent.side, price=intent.price, price_f=float(intent.price), qty=intent.qty,
             leaves_qty=intent.qty, reduce_only=intent.reduce_only,
             position_idx=intent.position_idx, placed_ts=ts, active_ts=ts + self.latency_ms,
@@ -172,20 +184,28 @@ class SimBroker:
         balance: Decimal,
         positions: dict[int, tuple[Decimal, Decimal]],
         orders: list[SimOrder],
+        in_flight: Sequence[tuple[int, Intent]] = (),
     ) -> None:
-        """Start from a live account's state: wallet, (size, entry) per side, resting orders.
+        """Start from a live account's state: wallet, (size, entry) per side, resting orders,
+        and the requests still in flight as ``(sent_ts, intent)`` in the order sent.
 
         Used to replay a live window from where the live run stood; seeded orders keep
-        their exchange ids and link ids and rest from the start of the replay.
+        their exchange ids and link ids and rest from the start of the replay. Requests in
+        flight land at ``sent_ts + latency_ms``, as they would have without the interruption.
+        New orders are named ``simr-N``, never an id of the run resumed (a shadow run's own
+        ``sim-N``): the engine remembers recent fills by order id (the same-order latch).
         """
-        if self.orders or self.fills:
+        if self.orders or self.fills or self._scheduled:
             raise ValueError("seed_account: the broker has already traded")
+        self._order_prefix = "simr-"
         self.balance = balance
         for idx, (size, entry) in positions.items():
             self.positions[idx] = PositionBook(idx, size=size, avg_entry=entry if size else ZERO)
         for order in orders:
             self.orders[order.order_id] = order
             self.fill_model.on_active(order)
+        for sent_ts, intent in in_flight:
+            self._schedule(sent_ts, intent)
         self._refresh_best()
 
     # ------------------------------------------------------------------ market

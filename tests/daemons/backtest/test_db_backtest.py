@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import numpy as np
@@ -10,8 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from daemons.backtest.db_source import captured_span, db_tapes
-from daemons.backtest.live_seed import load_live_seed
-from daemons.backtest.runner import BacktestSpec, chunked, run_backtest
+from daemons.backtest.live_seed import load_live_seed, snapshot_document
+from daemons.backtest.runner import (
+    BacktestInputError,
+    BacktestSpec,
+    after_cut,
+    run_backtest,
+    seeded_spec,
+)
 from daemons.backtest.sources import tape_from_trades
 from daemons.backtest.store import store_backtest
 from daemons.cli.main import app
@@ -24,6 +31,7 @@ from gridcore.engine import GridEngine
 from gridcore.sim.broker import SimBroker
 from gridcore.sim.fast_replay import replay_tape
 from gridcore.sim.fills import make_fill_model
+from gridcore.sim.replay import ReplayLoop
 from tests.daemons.backtest.captured import store_tape
 
 CONFIG = GridConfig(amount="0.001", grid_count=20, grid_step_pct=0.05)
@@ -95,12 +103,15 @@ def test_store_backtest_writes_run_fills_equity_and_summary_for_owner_only(db, t
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
 
 
-def _record_live_state(db, user_id, account_id, run_id, engine, broker, ts: int) -> None:
+def _record_live_state(db, user_id, account_id, run_id, engine, broker, ts: int,
+                       events_at_ts: int) -> None:
     """What the live worker and the capture daemon would have stored by ``ts``."""
     at = datetime_of_ms(ts)
+    document = snapshot_document(engine.save_state(), events_at_ts=events_at_ts,
+                                 in_flight=broker.in_flight())
     with db.unit_of_work(user_id) as conn:
         conn.execute("INSERT INTO engine_snapshots (run_id, exchange_ts, state) VALUES"
-                     " (%s, %s, %s)", [run_id, at, json.dumps(engine.save_state())])
+                     " (%s, %s, %s)", [run_id, at, json.dumps(document)])
         copy_events(conn, "positions", [
             {"account_id": account_id, "symbol": "BTCUSDT", "position_idx": idx, "seq": 1,
              "side": "Buy" if idx == 1 else "Sell", "size": book.size,
@@ -119,34 +130,72 @@ def _record_live_state(db, user_id, account_id, run_id, engine, broker, ts: int)
             for o in broker.orders.values()])
 
 
-def test_seeded_replay_continues_exactly_where_the_live_run_stood(db, tape) -> None:
-    """A 'live' run (the engine on the first half) is recorded as live components would;
-    the seeded replay of the second half fills exactly as the uninterrupted run did."""
+def _cut_with_requests_in_flight(loop: ReplayLoop, tape, start: int) -> int:
+    """Step the 'live' run event by event from ``start`` until a request is in flight and
+    the next event shares the millisecond (the hard case: a cut inside a millisecond)."""
+    for i in range(start, len(tape) - 1):
+        loop.process(tape.event(i), int(tape.ts[i]))
+        if i >= start + 1_000 and loop.broker.in_flight() and tape.ts[i + 1] == tape.ts[i]:
+            return i + 1
+    raise AssertionError("no cut with requests in flight inside a millisecond")
+
+
+def _canonical_ids(state: dict) -> str:
+    """The state as JSON with exchange order ids numbered by first appearance: orders placed
+    after the cut get each broker's own numbering, everything else must be identical."""
+    names: dict[str, str] = {}
+    return re.sub(r'"simr?-\d+"', lambda m: names.setdefault(m[0], f'"order-{len(names)}"'),
+                  json.dumps(state))
+
+
+@pytest.mark.parametrize("latency_ms", [0, 250])
+def test_seeded_replay_continues_exactly_where_the_live_run_stood(db, tape,
+                                                                  latency_ms: int) -> None:
+    """A 'live' run is recorded the way live components would at a cut inside a
+    millisecond, with requests in flight when latency_ms > 0; the seeded replay of the rest
+    fills exactly as the uninterrupted run did and ends in the same engine state."""
     with db.admin() as conn:
         alice = users.add_user(conn, "alice").user_id
     with db.unit_of_work(alice) as conn:
         account = accounts.add_account(conn, alice, "main", "local").account_id
         live_run = runs.start_run(conn, "live", CONFIG.to_mapping(), account_id=account).run_id
     engine = GridEngine(CONFIG, "0.1", "0.001", "bt", symbol="BTCUSDT")
-    broker = SimBroker("BTCUSDT", make_fill_model("CONSERVATIVE"))
-    half = len(tape) // 2
-    cut_ts = int(tape.ts[half - 1])
-    half = int(np.searchsorted(tape.ts, cut_ts, side="right"))  # whole milliseconds only
-    replay_tape(chunked(tape.window(0, half)), engine, broker)
-    _record_live_state(db, alice, account, live_run, engine, broker, cut_ts)
+    broker = SimBroker("BTCUSDT", make_fill_model("CONSERVATIVE"), latency_ms=latency_ms)
+    loop = ReplayLoop(engine, broker, 60_000)
+    cut = _cut_with_requests_in_flight(loop, tape, 0) if latency_ms else len(tape) // 2
+    if not latency_ms:
+        replay_tape([tape.window(0, cut)], engine, broker)
+    cut_ts = int(tape.ts[cut - 1])
+    stepped = cut - int(np.searchsorted(tape.ts, cut_ts, side="left"))
+    in_flight = broker.in_flight()
+    assert bool(in_flight) == bool(latency_ms)
+    _record_live_state(db, alice, account, live_run, engine, broker, cut_ts, stepped)
     fills_before = len(broker.fills)
-    replay_tape(chunked(tape.window(half, len(tape))), engine, broker)
+    replay_tape([tape.window(cut, len(tape))], engine, broker)
     live_after = broker.fills[fills_before:]
     assert len(live_after) > 10
 
     with db.unit_of_work(alice) as conn:
         seed = load_live_seed(conn, live_run, cut_ts + 5)
-    assert seed.snapshot_ts == cut_ts and seed.orders
-    seeded = run_backtest(BacktestSpec(config=CONFIG, fill_model="CONSERVATIVE",
-                                       start_ms=cut_ts + 1), tape, seed=seed)
+    assert (seed.snapshot_ts, seed.events_at_ts) == (cut_ts, stepped) and seed.orders
+    assert list(seed.in_flight) == in_flight
+    spec = BacktestSpec(config=GridConfig(amount="1"), fill_model="CONSERVATIVE",
+                        latency_ms=latency_ms)
+    seeded = run_backtest(seeded_spec(spec, seed), tape, seed=seed)
+    assert seeded.spec.config == CONFIG, "the live engine's parameters, not the command line's"
     key = [(f.ts, f.order_link_id, f.side, f.price, f.qty) for f in live_after]
     assert [(f.ts, f.order_link_id, f.side, f.price, f.qty) for f in seeded.broker.fills] == key
     assert abs(seeded.broker.balance - broker.balance) < Decimal("1e-6")
+    assert _canonical_ids(seeded.engine.save_state()) == _canonical_ids(engine.save_state())
+    assert seeded.result.events == len(tape) - cut
+
+
+def test_seeded_replay_refuses_a_source_missing_the_snapshots_millisecond(tape) -> None:
+    cut_ts = int(tape.ts[100])
+    shorter = tape.window(0, int(np.searchsorted(tape.ts, cut_ts, side="right")))
+    with pytest.raises(BacktestInputError, match="stepped 1 more events"):
+        list(after_cut([shorter.window(100, len(shorter))], cut_ts,
+                       len(shorter) - 100 + 1))
 
 
 def test_load_live_seed_refuses_backtest_runs_and_missing_snapshots(db) -> None:

@@ -20,6 +20,7 @@ from gridcore.grid import WAIT
 from gridcore.intents import LONG, SHORT, CancelIntent, PlaceLimitIntent
 from gridcore.sim.broker import SimBroker
 from gridcore.sim.fills import OptimisticFill, make_fill_model
+from gridcore.sim.orders import SimOrder
 from gridcore.sim.replay import replay
 from tests.gridcore.conftest import SYMBOL, T0, levels, make_engine, ticker
 
@@ -244,15 +245,40 @@ def test_broker_answers_drive_engine_to_last_filled_price() -> None:
     assert (99.0, WAIT) in levels(engine)  # the next step updates the grid around the fill
 
 
-def test_broker_seeded_order_ids_are_never_reused_by_new_orders() -> None:
-    """Seeded live orders keep their ids; the broker's own ids skip them."""
-    from gridcore.sim.orders import SimOrder
+def _resting(order_id: str, link: str, price: str = "90") -> SimOrder:
+    return SimOrder(order_id=order_id, order_link_id=link, side=BUY, price=D(price),
+                    price_f=float(price), qty=D("1"), leaves_qty=D("1"), reduce_only=False,
+                    position_idx=1, placed_ts=T0, active_ts=T0)
 
+
+def test_broker_seeded_order_ids_are_never_reused_by_new_orders() -> None:
+    """Seeded live orders keep their ids; the broker's own ids are apart from the resumed
+    run's numbering (simr-N, not sim-N) and skip any seeded id."""
     sim = broker()
-    seeded = SimOrder(order_id="sim-1", order_link_id="live-1", side=BUY, price=D("90"),
-                      price_f=90.0, qty=D("1"), leaves_qty=D("1"), reduce_only=False,
-                      position_idx=1, placed_ts=T0, active_ts=T0)
-    sim.seed_account(balance=START, positions={}, orders=[seeded])
+    seeded = [_resting("sim-1", "live-1"), _resting("simr-1", "live-2", "89")]
+    sim.seed_account(balance=START, positions={}, orders=seeded)
     sim.submit([intent(BUY, "95")], T0 + 1)
-    assert set(sim.orders) == {"sim-1", "sim-2"}
-    assert sim.orders["sim-1"] is seeded
+    assert set(sim.orders) == {"sim-1", "simr-1", "simr-2"}
+    assert sim.orders["sim-1"] is seeded[0]
+
+
+def test_broker_in_flight_requests_survive_a_seed_and_land_on_time() -> None:
+    """A placement and a cancel sent before a snapshot land latency after they were sent in
+    the seeded broker too, in the order sent; nothing lands earlier."""
+    live = broker(latency_ms=100)
+    live.submit([intent(BUY, "95", link="rest")], T0)
+    live.advance(T0 + 100)
+    cancel = CancelIntent(symbol=SYMBOL, order_id=None, client_order_id="rest", reason="r")
+    place = intent(BUY, "94", link="new")
+    live.submit([place, cancel], T0 + 150)
+    assert live.in_flight() == [(T0 + 150, place), (T0 + 150, cancel)]
+
+    resumed = broker(latency_ms=100)
+    resumed.seed_account(balance=START, positions={}, orders=list(live.orders.values()),
+                         in_flight=live.in_flight())
+    assert resumed.advance(T0 + 249) == []
+    placed, cancelled = resumed.advance(T0 + 250)
+    assert (placed.order_link_id, placed.order_status) == ("new", "New")
+    assert (cancelled.order_link_id, cancelled.order_status) == ("rest", "Cancelled")
+    assert [o.order_link_id for o in resumed.orders.values()] == ["new"]
+    assert resumed.in_flight() == []
