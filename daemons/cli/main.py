@@ -6,7 +6,14 @@ heavy imports stay inside the commands so that ``gridbot --help`` answers at onc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import typer
+from typer._click import Context  # typer vendors click and does not re-export these
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
 
 from daemons.cli import (
     accounts_cmd,
@@ -22,10 +29,45 @@ from daemons.cli import (
     venue_cmd,
     version_cmd,
 )
+from daemons.db.cli_support import USAGE_ERROR, fail
 from daemons.logs import configure_logging
+
+
+@contextmanager
+def _usage_errors_as_one_line() -> Iterator[None]:
+    """Print a usage error as one ``error: ...`` line instead of click's usage box.
+
+    Operators (and scripts reading stderr) get the same shape as every other refusal;
+    ``gridbot`` alone or a bare command group still shows its help.
+    """
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise
+    except UsageError as e:
+        path = e.ctx.command_path if e.ctx is not None else "gridbot"
+        fail(f"{e.format_message()} (see `{path} --help`)", exit_code=USAGE_ERROR)
+
+
+class _GridbotGroup(TyperGroup):
+    """The root command group. Usage errors are raised while a (sub)command's context is
+    made or while it is invoked, both of which pass through here, whether ``gridbot`` runs
+    as the console script, as ``app()`` or under ``typer.testing.CliRunner``.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: Context | None = None, **extra: Any) -> Context:
+        with _usage_errors_as_one_line():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _usage_errors_as_one_line():
+            return super().invoke(ctx)
+
 
 app = typer.Typer(
     name="gridbot",
+    cls=_GridbotGroup,
     help="Grid-bot validation platform for Bybit USDT perpetuals.",
     no_args_is_help=True,
     add_completion=False,

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from daemons.db.errors import AlreadyExists, InvalidInput, NotFound
-from daemons.db.users import _as_uuid
+from daemons.db.users import _as_uuid, get_user
 
 ENVIRONMENTS = ("mainnet", "testnet", "local")
 STATUSES = ("enabled", "disabled", "error")
@@ -69,26 +69,25 @@ def get_account(conn: psycopg.Connection, account_id: UUID) -> Account:
 def resolve_account(conn: psycopg.Connection, account: str, username: str | None = None) -> Account:
     """Find an account by id, by name, or by name within ``username``'s accounts.
 
-    A name shared by several users is refused with the list of owners, so an operator
-    command never acts on the wrong user's account.
+    An unknown user is named as such (not as a missing account), and a name shared by
+    several users is refused with the list of owners, so an operator command never acts
+    on the wrong user's account.
     """
+    owner_id = get_user(conn, username).user_id if username is not None else None
     account_id = _as_uuid(account)
     if account_id is not None:
         found = get_account(conn, account_id)
-        if username is not None and found.username != username:
+        if owner_id is not None and found.user_id != owner_id:
             raise NotFound(f"account {account!r} does not belong to user {username!r}")
         return found
-    params: list[object] = [account]
-    where = "a.account_name = %s"
-    if username is not None:
-        where += " AND u.username = %s"
-        params.append(username)
     with conn.cursor(row_factory=class_row(Account)) as cur:
-        matches = cur.execute(f"SELECT {_COLUMNS} FROM {_FROM} WHERE {where} ORDER BY u.username",
-                              params).fetchall()
+        matches = cur.execute(
+            f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.account_name = %s"
+            " AND (%s::uuid IS NULL OR a.user_id = %s) ORDER BY u.username",
+            [account, owner_id, owner_id]).fetchall()
     if not matches:
-        owner = f" of user {username!r}" if username is not None else ""
-        raise NotFound(f"unknown account {account!r}{owner}")
+        of_owner = f" of user {username!r}" if username is not None else ""
+        raise NotFound(f"unknown account {account!r}{of_owner}")
     if len(matches) > 1:
         owners = ", ".join(m.username for m in matches)
         raise InvalidInput(f"account name {account!r} is used by several users ({owners}): "

@@ -18,12 +18,17 @@ import typer
 from daemons.db.errors import DataLayerError
 from daemons.secrets.redaction import redact
 
+#: Exit code of a refusal: the command was understood, and nothing was changed.
+REFUSED = 1
+#: Exit code of a malformed command line (click's convention; nothing ran).
+USAGE_ERROR = 2
 
-def fail(message: str) -> NoReturn:
-    """Print ``error: message`` (one line, redacted) to stderr and exit 1."""
+
+def fail(message: str, exit_code: int = REFUSED) -> NoReturn:
+    """Print ``error: message`` (one line, redacted) to stderr and exit with ``exit_code``."""
     line = " ".join(str(message).split())
     typer.echo(f"error: {redact(line)}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(exit_code)
 
 
 @contextmanager
@@ -67,17 +72,22 @@ def read_secret(prompt: str):  # -> Secret
 
 
 def rows_of_account(lister, account: str | None, user: str | None):
-    """Run ``lister(conn, account_id or None)`` in the admin context for ``list`` commands.
+    """Run ``lister(conn, account_id=..., user_id=...)`` in the admin context (``list``).
 
-    Returns the rows and a map of account id to ``user/account`` names for display.
+    ``--user`` alone narrows the listing to that user's rows, ``--account`` (with an
+    optional ``--user`` to pick among owners) to one account; an unknown user or account
+    is a one-line error. Returns the rows and a map of account id to ``user/account``
+    names for display.
     """
-    from daemons.db import accounts
+    from daemons.db import accounts, users
 
     with cli_errors():
         db = open_database()
         with db.admin() as conn:
-            found = accounts.resolve_account(conn, account, user) if account else None
-            rows = lister(conn, found.account_id if found else None)
+            account_id = accounts.resolve_account(conn, account, user).account_id \
+                if account else None
+            user_id = users.get_user(conn, user).user_id if user and not account else None
+            rows = lister(conn, account_id=account_id, user_id=user_id)
             names = {a.account_id: f"{a.username}/{a.account_name}"
                      for a in accounts.list_accounts(conn)}
     return rows, names

@@ -83,11 +83,14 @@ def rotate_credential(conn: psycopg.Connection, keyring: Keyring, account_id: UU
 
 
 def list_credentials(conn: psycopg.Connection, account_id: UUID | None = None,
-                     ) -> list[CredentialInfo]:
-    where, params = ("WHERE account_id = %s", [account_id]) if account_id else ("", [])
+                     user_id: UUID | None = None) -> list[CredentialInfo]:
+    """Credential metadata visible to ``conn``, optionally of one account and/or one user."""
     with conn.cursor(row_factory=class_row(CredentialInfo)) as cur:
-        return cur.execute(f"SELECT {_INFO_COLUMNS} FROM api_credentials {where}"
-                           " ORDER BY account_id, created_at", params).fetchall()
+        return cur.execute(f"SELECT {_INFO_COLUMNS} FROM api_credentials"
+                           " WHERE (%s::uuid IS NULL OR account_id = %s)"
+                           " AND (%s::uuid IS NULL OR user_id = %s)"
+                           " ORDER BY account_id, created_at",
+                           [account_id] * 2 + [user_id] * 2).fetchall()
 
 
 def load_active_credential(conn: psycopg.Connection, keyring: Keyring,

@@ -64,11 +64,14 @@ def add_strategy(conn: psycopg.Connection, account_id: UUID, symbol: str,
     return strategy
 
 
-def list_strategies(conn: psycopg.Connection, account_id: UUID | None = None) -> list[Strategy]:
-    where, params = ("WHERE account_id = %s", [account_id]) if account_id else ("", [])
+def list_strategies(conn: psycopg.Connection, account_id: UUID | None = None,
+                    user_id: UUID | None = None) -> list[Strategy]:
+    """Strategies visible to ``conn``, optionally of one account and/or one user."""
     with conn.cursor(row_factory=class_row(Strategy)) as cur:
-        return cur.execute(f"SELECT {_COLUMNS} FROM strategies {where}"
-                           " ORDER BY strategy_id", params).fetchall()
+        return cur.execute(f"SELECT {_COLUMNS} FROM strategies"
+                           " WHERE (%s::uuid IS NULL OR account_id = %s)"
+                           " AND (%s::uuid IS NULL OR user_id = %s)"
+                           " ORDER BY strategy_id", [account_id] * 2 + [user_id] * 2).fetchall()
 
 
 def set_enabled(conn: psycopg.Connection, strategy_id: int, enabled: bool) -> None:

@@ -83,17 +83,33 @@ BAD_INPUTS = [
     (("strategies", "disable", "99999"), "unknown strategy 99999"),
     (("credentials", "add", "--account", "main", "--user", "bob", "--api-key", "bad key!"),
      "API key id"),
+
+
+    (("credentials", "list", "--user", "nobody"), "unknown user 'nobody'"),
+    (("strategies", "list", "--user", "nobody"), "unknown user 'nobody'"),
+    (("strategies", "add", "--account", "main", "--user", "nobody", "--symbol", "ETHUSDT",
+      "--set", "amount=0.01"), "unknown user 'nobody'"),
 ]
+#: Malformed command lines: one ``error:`` line too, with click's usage exit code 2.
+USAGE_ERRORS = [
+    (("accounts", "add", "x", "--user", "alice"), "Missing option '--environment'"),
+    (("strategies", "disable", "abc"), "Invalid value for 'strategy_id'"),
+    (("credentials", "list", "--bogus"), "No such option: --bogus"),
+    (("users", "nosuch"), "No such command 'nosuch'"),
+    (("strategies", "add", "--account", "main", "--symbol", "ETHUSDT", "--set"),
+     "Option '--set' requires an argument"),
+]
+CASES = [(args, message, 1) for args, message in BAD_INPUTS] + \
+    [(args, message, 2) for args, message in USAGE_ERRORS]
 
 
-@pytest.mark.parametrize(("args", "message"), BAD_INPUTS, ids=[" ".join(a[:3]) + f"-{i}"
-                                                             for i, (a, _) in
-                                                             enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(("args", "message", "exit_code"), CASES,
+                         ids=[" ".join(a[:3]) + f"-{i}" for i, (a, _, _) in enumerate(CASES)])
 def test_cli_bad_input_prints_one_line_exits_nonzero_changes_nothing(
-        populated: dict[str, str], args: tuple[str, ...], message: str) -> None:
+        populated: dict[str, str], args: tuple[str, ...], message: str, exit_code: int) -> None:
     before = _snapshot(populated)
     result = gridbot(*args, stdin=make_secret_text() + "\n")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == exit_code, result.output
     lines = operator_stderr_lines(result.stderr)
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert message in lines[0]
@@ -240,3 +256,19 @@ def test_sqlalchemy_url_names_the_driver(db: Database) -> None:
                                 ).scalar() >= 5
     finally:
         engine.dispose()
+
+
+def test_cli_list_user_shows_only_that_users_rows(populated: dict[str, str]) -> None:
+    ok("credentials", "add", "--account", "main", "--user", "bob", "--api-key", "BK1",
+       stdin=make_secret_text() + "\n")
+    ok("strategies", "add", "--account", "main", "--user", "bob", "--symbol", "ETHUSDT",
+       "--set", "amount=0.01")
+    alice_keys, bob_keys = (ok("credentials", "list", "--user", u) for u in ("alice", "bob"))
+    assert "AK1" in alice_keys and "BK1" not in alice_keys
+    assert "BK1" in bob_keys and "AK1" not in bob_keys
+    alice_grids, bob_grids = (ok("strategies", "list", "--user", u) for u in ("alice", "bob"))
+    assert "BTCUSDT" in alice_grids and "ETHUSDT" not in alice_grids
+    assert "ETHUSDT" in bob_grids and "BTCUSDT" not in bob_grids
+    everything = ok("strategies", "list")
+    assert "BTCUSDT" in everything and "ETHUSDT" in everything
+
