@@ -117,6 +117,7 @@ class CaptureDaemon:
     def start(self) -> CaptureDaemon:
         """Replay spills, find where stored data ends, connect, start every thread."""
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.db.upkeep()  # partitions for the coming months before any row is written
         self.writer.start()
         if self.public is not None:
             for symbol, mark in self._resume_marks(self.symbols).items():

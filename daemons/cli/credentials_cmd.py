@@ -1,4 +1,4 @@
-"""`gridbot credentials add|rotate|list`: API keys, stored envelope-encrypted.
+"""`gridbot credentials add|rotate|list|purge`: API keys, stored envelope-encrypted.
 
 The API secret is read from a hidden prompt or from stdin, never from the command line
 (argv is visible to every user of the machine through ``ps``).
@@ -82,3 +82,15 @@ def list_(account: str | None = typer.Option(None, "--account", help="Account na
                   c.created_at.isoformat(timespec="seconds"),
                   c.delete_after.isoformat(timespec="seconds") if c.delete_after else "")
                  for c in rows])
+
+
+@app.command("purge")
+def purge() -> None:
+    """Delete rotated credentials whose grace period is over (schedule it, e.g. daily)."""
+    from daemons.db import credentials
+
+    with cli_errors():
+        db = open_database()
+        with db.admin() as conn:
+            purged = credentials.purge_rotated(conn)
+    typer.echo(f"purged {purged} rotated credential(s) past their grace period")

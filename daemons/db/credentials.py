@@ -108,9 +108,14 @@ def load_active_credential(conn: psycopg.Connection, keyring: Keyring,
     return Credential(credential_id, account_id, api_key_id, secret)
 
 
-def purge_rotated(conn: psycopg.Connection) -> int:
-    """Delete the inactive credentials whose grace period is over; return how many."""
-    return conn.execute("SELECT gridbot_purge_rotated_credentials()").fetchone()[0]
+def purge_rotated(conn: psycopg.Connection, now: datetime | None = None) -> int:
+    """Delete the inactive credentials whose grace period is over at ``now``; return how many.
+
+    Under row-level security (a unit of work) only that user's credentials are seen; the
+    scheduled purge (``gridbot credentials purge``, ``gridbot db migrate``) runs as admin.
+    """
+    return conn.execute("SELECT gridbot_purge_rotated_credentials(coalesce(%s, now()))",
+                        [now]).fetchone()[0]
 
 
 def rewrap_batch(conn: psycopg.Connection, keyring: Keyring, target: MasterKey,

@@ -30,6 +30,24 @@ def ensure_partitions(conn: psycopg.Connection, months_ahead: int = 3, months_be
         [months_ahead, months_behind, now]).fetchall()
 
 
+def missing_partitions(conn: psycopg.Connection, months_ahead: int = 3,
+                       now: datetime | None = None) -> list[tuple[str, str]]:
+    """The (table, partition) pairs of the month of ``now`` and ``months_ahead`` after it
+    that do not exist yet: read-only, for ``gridbot db status``.
+
+    Months are computed like ``gridbot_ensure_partitions`` computes them, so an empty
+    answer means that function would create nothing.
+    """
+    return conn.execute(
+        "SELECT p.table_name, m.name FROM partition_policies p CROSS JOIN LATERAL ("
+        "  SELECT p.table_name || '_p' || to_char(gridbot_month_start("
+        "    gridbot_month_start(coalesce(%s, now())) + make_interval(months => k))"
+        "    AT TIME ZONE 'UTC', 'YYYY_MM') AS name"
+        "  FROM generate_series(0, %s) AS k) m"
+        " WHERE to_regclass(format('public.%%I', m.name)) IS NULL ORDER BY 1, 2",
+        [now, months_ahead]).fetchall()
+
+
 def default_partition_strays(conn: psycopg.Connection) -> list[StrayReport]:
     """Report the rows sitting in DEFAULT partitions (empty when all is well)."""
     rows = conn.execute("SELECT * FROM gridbot_default_partition_strays()").fetchall()

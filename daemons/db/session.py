@@ -59,6 +59,8 @@ class Database:
         """Connect as the environment says; start the embedded server if it is the one."""
         settings = settings or load_settings()
         if not settings.embedded:
+            if settings.app_database_url is None:
+                _warn_set_role_once()
             return cls(settings.database_url, settings.app_database_url)  # type: ignore[arg-type]
         from daemons.db.embedded import EmbeddedServer
 
@@ -100,6 +102,18 @@ class Database:
         """An owner connection outside any transaction (migrations manage their own)."""
         with self._borrow("admin") as conn:
             yield conn
+
+    def upkeep(self) -> None:
+        """Keep partitions ahead and purge expired rotated credentials, as the owner; log it.
+
+        For daemons at start (capture), so that a long-running installation does not
+        depend on an operator remembering maintenance (``daemons.db.maintenance``).
+        """
+        from daemons.db import maintenance
+
+        with self.admin() as conn:
+            report = maintenance.upkeep(conn)
+        maintenance.log_report(report)
 
     def close(self) -> None:
         """Close the idle connections."""
@@ -147,6 +161,30 @@ class Database:
         if kind == "app" and self._app_url is not None:
             _refuse_privileged(conn)
         return conn
+
+
+_set_role_warned = False
+_warn_lock = threading.Lock()
+
+
+def _warn_set_role_once() -> None:
+    """Say once per process that tenants are separated only by ``SET LOCAL ROLE``.
+
+    Without ``GRIDBOT_APP_DATABASE_URL`` the application's connections log in as the
+    ``DATABASE_URL`` owner (often a superuser): row-level security still applies after
+    the ``SET LOCAL ROLE``, but any code on that connection could ``RESET ROLE`` and see
+    every tenant. Operators must know they chose that.
+    """
+    global _set_role_warned
+    with _warn_lock:
+        if _set_role_warned:
+            return
+        _set_role_warned = True
+    log.warning(
+        "GRIDBOT_APP_DATABASE_URL is not set: the application connects as the DATABASE_URL "
+        "owner and only SET LOCAL ROLE %s separates tenants (code that ran RESET ROLE would "
+        "see every user's rows); set GRIDBOT_APP_DATABASE_URL to a login as %s "
+        "(docs/database.md, Roles)", APP_ROLE, APP_ROLE)
 
 
 def _refuse_privileged(conn: psycopg.Connection) -> None:

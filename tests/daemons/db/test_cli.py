@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -272,3 +272,63 @@ def test_cli_list_user_shows_only_that_users_rows(populated: dict[str, str]) -> 
     everything = ok("strategies", "list")
     assert "BTCUSDT" in everything and "ETHUSDT" in everything
 
+
+def _next_month_partition(table: str) -> str:
+    now = datetime.now(UTC)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return f"{table}_p{year}_{month:02d}"
+
+
+def test_cli_db_status_warns_about_missing_partitions_and_strays_migrate_fixes_them(
+        db_env: dict[str, str], db: Database) -> None:
+    from daemons.db.copy_writer import copy_events
+    from tests.fixtures.tenants import T0
+
+    assert "this month and the next 3 exist" in ok("db", "status")
+    gone = _next_month_partition("tickers")
+    stray = T0.replace(year=2015)
+    with db.admin() as conn:
+        conn.execute(f"DROP TABLE {gone}")
+    with db.market_data() as conn:
+        copy_events(conn, "funding_rates", [("BTCUSDT", stray, stray, Decimal("0.0001"), None)])
+    status = gridbot("db", "status")
+    assert status.exit_code == 0, status.stderr
+    assert operator_stderr_lines(status.stderr) == [
+        f"warning: 1 partition(s) of the next 3 months missing ({gone}): run `gridbot db"
+        " migrate` or `gridbot db partitions`",
+        "warning: 1 row(s) of funding_rates in its DEFAULT partition (2015-01 to 2015-01):"
+        " adopt them with `SELECT * FROM gridbot_adopt_strays()` (docs/runbook-db.md)"]
+    migrated = gridbot("db", "migrate")
+    assert migrated.exit_code == 0, migrated.stderr
+    assert migrated.stdout.splitlines() == ["schema is up to date", f"created {gone}"]
+    assert "funding_rates in its DEFAULT partition" in migrated.stderr
+    assert "this month and the next 3 exist" in ok("db", "status")
+
+
+def _rotate_alice_and_expire_the_old_key(db: Database) -> None:
+    ok("credentials", "rotate", "--account", "main", "--user", "alice", "--api-key", "AK2",
+       "--grace-hours", "1", stdin=make_secret_text() + "\n")
+    with db.admin() as conn:
+        conn.execute("UPDATE api_credentials SET delete_after = now() - interval '1 second'"
+                     " WHERE NOT is_active")
+
+
+def _stored_api_keys(db: Database) -> list[str]:
+    with db.admin() as conn:
+        return [r[0] for r in conn.execute("SELECT api_key_id FROM api_credentials ORDER BY 1")]
+
+
+def test_cli_credentials_purge_deletes_keys_past_their_grace(populated: dict[str, str],
+                                                              db: Database) -> None:
+    assert ok("credentials", "purge") == "purged 0 rotated credential(s) past their grace period\n"
+    _rotate_alice_and_expire_the_old_key(db)
+    assert _stored_api_keys(db) == ["AK1", "AK2"]
+    assert ok("credentials", "purge").startswith("purged 1 rotated credential(s)")
+    assert _stored_api_keys(db) == ["AK2"]
+
+
+def test_cli_db_migrate_purges_rotated_credentials(populated: dict[str, str],
+                                                   db: Database) -> None:
+    _rotate_alice_and_expire_the_old_key(db)
+    assert "purged 1 rotated credential(s)" in ok("db", "migrate")
+    assert _stored_api_keys(db) == ["AK2"]
