@@ -10,7 +10,8 @@ record factory (``logging.makeLogRecord``), and a redacting ``sys.excepthook``.
 
 Code that handles a secret registers its value with :func:`register_secret` (the
 ``Secret`` type and the key loaders do it), so it is redacted even where no pattern would
-recognise it. Dagster code can attach :class:`RedactingFilter` to its own handlers.
+recognise it. The Dagster code location (``gridbot_pipelines/definitions.py``) calls
+:func:`install` itself: Dagster's code server never runs the CLI.
 """
 
 from __future__ import annotations

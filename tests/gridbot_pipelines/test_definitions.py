@@ -42,3 +42,30 @@ def test_bundled_month_replay_materialises_with_summary_metadata() -> None:
     assert meta["fills"] > 0
     assert meta["config"]["grid_count"] == 20
     assert isinstance(meta["realised_pnl"], float)
+
+
+_REDACTION_PROBE = """
+import io, logging, sys
+import gridbot_pipelines.definitions  # what Dagster's code server imports, and nothing else
+from daemons.secrets import redaction
+
+secret = sys.stdin.readline().strip()
+redaction.register_secret(secret)
+out = io.StringIO()
+handler = logging.StreamHandler(out)
+logging.getLogger("dagster.probe").addHandler(handler)
+logging.getLogger("dagster.probe").warning("credential %s api_key=%s", secret, "k" * 12)
+text = out.getvalue()
+print(redaction._installed, secret in text, "k" * 12 in text, text.count("***"))
+"""
+
+
+def test_definitions_install_log_redaction_in_dagsters_process() -> None:
+    """A fresh interpreter that only imports the code location redacts every log record."""
+    from tests.fixtures.secrets import make_secret_text
+
+    done = subprocess.run([sys.executable, "-c", _REDACTION_PROBE], cwd=ROOT,
+                          input=make_secret_text() + "\n", capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "False", "False", "2"]
