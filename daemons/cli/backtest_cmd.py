@@ -9,6 +9,10 @@ from pathlib import Path
 
 import typer
 
+#: File sources that hold BTCUSDT data only (the bundled bars, the BTC-calibrated day).
+BTC_ONLY_SOURCES = ("bundled", "generated")
+DEFAULT_SYMBOL = "BTCUSDT"
+
 
 def backtest(
     config_file: Path | None = typer.Option(
@@ -16,15 +20,18 @@ def backtest(
         help="Strategy parameters as a JSON or YAML mapping (GridConfig fields).",
     ),
     config_set: list[str] = typer.Option(
-        [], "--set", metavar="KEY=VALUE", help="Override one parameter (repeatable)."
+        [], "--set", metavar="KEY=VALUE",
+        help="Override one parameter (repeatable); with --strategy, overrides its stored ones.",
     ),
     strategy: int | None = typer.Option(
-        None, "--strategy", help="Use a stored strategy's parameters and symbol; results are "
-                                 "stored for its owner."),
-    source: str = typer.Option(
-        "bundled", "--source",
-        help="db (captured data), bundled (the month of 1-minute bars), generated (a "
-             "calibrated day of trades), or a trade CSV path (Bybit dump or bundled format).",
+        None, "--strategy", help="Use a stored strategy's parameters, symbol and account fee "
+                                 "rate; results are stored for its owner. Not with --config."),
+    source: str | None = typer.Option(
+        None, "--source",
+        help="db (captured data; the default with --strategy or --seed-run), bundled (the "
+             "month of BTCUSDT 1-minute bars; the default otherwise), generated (a "
+             "BTCUSDT-calibrated day of trades), or a trade CSV path (Bybit dump or bundled "
+             "format).",
     ),
     start: str | None = typer.Option(None, "--from", help="Window start: ISO date/time (UTC) "
                                                             "or epoch milliseconds."),
@@ -36,15 +43,23 @@ def backtest(
     queue_ahead: float = typer.Option(0.0, "--queue-ahead", min=0.0,
                                       help="QUEUE model: base units resting ahead of each order."),
     latency_ms: int = typer.Option(0, "--latency-ms", min=0, help="Order latency in ms."),
+    maker_fee: str | None = typer.Option(
+        None, "--maker-fee", help="Maker fee rate paid on every fill, e.g. 0.0002 (default: the "
+                                  "account's last captured maker rate with --strategy or "
+                                  "--seed-run, else 0.0002)."),
     seed_run: str | None = typer.Option(
         None, "--seed-run", help="Start from where this live run stood at --from (its newest "
-                                 "engine snapshot), with its positions, wallet and orders."),
+                                 "engine snapshot), with its parameters, positions, wallet, "
+                                 "orders and requests in flight."),
     user: str | None = typer.Option(None, "--user", help="Store the results for this user."),
     no_store: bool = typer.Option(False, "--no-store", help="Print only, store nothing."),
-    balance: str = typer.Option("10000", "--balance", help="Starting USDT balance."),
-    symbol: str = typer.Option("BTCUSDT", "--symbol", help="Instrument symbol."),
-    tick_size: str = typer.Option("0.1", "--tick-size", help="Instrument price tick."),
-    qty_step: str = typer.Option("0.001", "--qty-step", help="Instrument quantity step."),
+    balance: str | None = typer.Option(None, "--balance", help="Starting USDT balance "
+                                                                "(default 10000)."),
+    symbol: str | None = typer.Option(None, "--symbol", help="Instrument symbol (default "
+                                                              "BTCUSDT)."),
+    tick_size: str | None = typer.Option(None, "--tick-size", help="Price tick (default 0.1)."),
+    qty_step: str | None = typer.Option(None, "--qty-step", help="Quantity step (default "
+                                                                  "0.001)."),
     seed: int = typer.Option(1, "--seed", help="Seed of the generated source."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -61,42 +76,82 @@ def backtest(
     from gridcore.config import ConfigError
 
     console = Console(stderr=as_json)
-    request = _Request(source=source, strategy=strategy, seed_run=seed_run, user=user,
-                       store=not no_store, seed=seed)
     with cli_errors():
         try:
-            base = request.resolve_owner(symbol)
+            _refuse_conflicts(config_file=config_file, config_set=config_set,
+                              strategy=strategy, seed_run=seed_run, symbol=symbol,
+                              tick_size=tick_size, qty_step=qty_step, balance=balance)
+            request = _Request(source=source or _default_source(strategy, seed_run),
+                               strategy=strategy, seed_run=seed_run, user=user,
+                               store=not no_store, seed=seed, fee_given=maker_fee is not None)
+            base = request.resolve_owner(symbol or DEFAULT_SYMBOL)
+            request.check_source_symbol(base.symbol)
             spec = BacktestSpec(
                 config=load_config(config_file, config_set, base=base.config),
-                symbol=base.symbol, tick_size=_decimal("--tick-size", tick_size),
-                qty_step=_decimal("--qty-step", qty_step), fill_model=fill_model,
+                symbol=base.symbol, tick_size=_decimal("--tick-size", tick_size or "0.1"),
+                qty_step=_decimal("--qty-step", qty_step or "0.001"), fill_model=fill_model,
                 latency_ms=latency_ms, queue_ahead=queue_ahead,
-                starting_balance=_decimal("--balance", balance),
+                maker_fee_rate=_fee(maker_fee) if maker_fee is not None else base.maker_fee,
+                starting_balance=_decimal("--balance", balance or "10000"),
                 start_ms=_time_ms("--from", start), end_ms=_time_ms("--to", end),
             )
-            summary = request.run(spec, console)
+            summary = request.run(spec, Console(stderr=True), show_progress=not as_json)
         except (BacktestInputError, ConfigError, ValueError) as error:
             fail(str(error))
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
-        _print_summary(console, spec.symbol, summary)
+        _print_summary(console, request.symbol or spec.symbol, summary)
+
+
+def _default_source(strategy: int | None, seed_run: str | None) -> str:
+    """A stored strategy or a live run trades what was captured, not the bundled BTC bars."""
+    return "db" if strategy is not None or seed_run is not None else "bundled"
+
+
+def _refuse_conflicts(*, config_file: Path | None, config_set: list[str], strategy: int | None,
+                      seed_run: str | None, symbol: str | None, tick_size: str | None,
+                      qty_step: str | None, balance: str | None) -> None:
+    """Options that would silently fight each other are refused, one line each.
+
+    A seeded run continues the live engine: its snapshot fixes the parameters, instrument
+    and wallet. A stored strategy fixes its symbol; its parameters may be overridden
+    one by one with --set, but not replaced wholesale by a --config file.
+    """
+    from daemons.backtest.runner import BacktestInputError
+
+    if seed_run is not None:
+        given = {"--config": config_file, "--set": config_set or None, "--strategy": strategy,
+                 "--symbol": symbol, "--tick-size": tick_size, "--qty-step": qty_step,
+                 "--balance": balance}
+        for option, value in given.items():
+            if value is not None:
+                raise BacktestInputError(
+                    f"--seed-run with {option}: a seeded run continues the live engine with "
+                    "its own parameters, instrument and wallet; drop " + option)
+    if strategy is not None and config_file is not None:
+        raise BacktestInputError("--strategy with --config: choose one (change a stored "
+                                 "strategy's parameters with --set KEY=VALUE)")
+    if strategy is not None and symbol is not None:
+        raise BacktestInputError("--strategy with --symbol: the stored strategy fixes the symbol")
 
 
 class _Request:
     """Resolves where data comes from and whose run it is, then runs and stores."""
 
     def __init__(self, *, source: str, strategy: int | None, seed_run: str | None,
-                 user: str | None, store: bool, seed: int) -> None:
+                 user: str | None, store: bool, seed: int, fee_given: bool) -> None:
         self.source, self.strategy_id, self.seed_run = source, strategy, seed_run
-        self.user, self.store, self.seed = user, store, seed
+        self.user, self.store, self.seed, self.fee_given = user, store, seed, fee_given
         self.db = None
         self.owner = None
         self.account_id = None
         self.live_seed = None
+        self.symbol: str | None = None
 
     def resolve_owner(self, symbol: str) -> _Base:
-        """Open the database if needed; find the owner, config and symbol to use."""
+        """Open the database if needed; find the owner, config, symbol and fee to use."""
+        from daemons.backtest.live_seed import captured_maker_fee
         from daemons.db import strategies, users
         from daemons.db.cli_support import open_database
 
@@ -119,35 +174,35 @@ class _Request:
                 if row is None:
                     raise ValueError(f"--seed-run: unknown run {self.seed_run}")
                 self.owner = row[0]
+        if self.account_id is not None and not self.fee_given:
+            with self.db.unit_of_work(self.owner) as conn:
+                base.maker_fee = captured_maker_fee(conn, self.account_id, base.symbol,
+                                                    base.maker_fee)
         return base
 
-    def run(self, spec, console) -> dict[str, object]:
-        from dataclasses import replace
+    def check_source_symbol(self, symbol: str) -> None:
+        """The bundled and generated sources are BTCUSDT prices: never label them as another
+        symbol (a seeded run's symbol is checked once its snapshot is read)."""
+        from daemons.backtest.runner import BacktestInputError
 
-        from daemons.backtest.db_source import captured_span, db_tapes
-        from daemons.backtest.live_seed import load_live_seed
-        from daemons.backtest.runner import BacktestInputError, load_file_source, run_backtest
+        if self.source in BTC_ONLY_SOURCES and symbol != DEFAULT_SYMBOL:
+            raise BacktestInputError(
+                f"--source {self.source} holds {DEFAULT_SYMBOL} prices, not {symbol}: use "
+                f"--source db (captured {symbol} data) or a {symbol} trade file")
+
+    def run(self, spec, console, *, show_progress: bool) -> dict[str, object]:
+        from daemons.backtest.runner import event_total, load_file_source, run_backtest
         from daemons.backtest.store import store_backtest
 
         if self.seed_run is not None:
-            if spec.start_ms is None:
-                raise BacktestInputError("--seed-run needs --from (the moment to start from)")
-            with self.db.unit_of_work(self.owner) as conn:
-                self.live_seed = load_live_seed(conn, _uuid(self.seed_run), spec.start_ms)
-            self.account_id = self.live_seed.account_id
-            spec = replace(spec, symbol=self.live_seed.symbol,
-                           start_ms=self.live_seed.snapshot_ts + 1)
+            spec = self._seeded(spec)
         if self.source == "db":
-            span = captured_span(self.db, spec.symbol)
-            if span is None:
-                raise BacktestInputError(f"source: no captured trades of {spec.symbol}")
-            start = spec.start_ms if spec.start_ms is not None else span[0]
-            stop = spec.end_ms if spec.end_ms is not None else span[1] + 1
-            tapes = db_tapes(self.db, spec.symbol, start, stop)
+            tapes, total = self._db_tapes(spec), None
         else:
             with console.status(f"loading {self.source} ..."):
                 tapes = load_file_source(self.source, spec.symbol, seed=self.seed)
-        with _progress(console) as update:
+            total = event_total(spec, tapes, self.live_seed)
+        with _progress(console, total, enabled=show_progress and console.is_terminal) as update:
             run = run_backtest(spec, tapes, seed=self.live_seed, progress=update)
         summary = run.summary()
         if self.owner is not None and self.store:
@@ -157,24 +212,76 @@ class _Request:
                 seeded_from=self.live_seed.run_id if self.live_seed else None))
         return summary
 
+    def _seeded(self, spec):
+        """Read the live run's snapshot; the spec takes its parameters, instrument, wallet,
+        start and (unless --maker-fee was given) the account's captured maker fee."""
+        from dataclasses import replace
+
+        from daemons.backtest.live_seed import captured_maker_fee, load_live_seed
+        from daemons.backtest.runner import BacktestInputError, seeded_spec
+
+        if spec.start_ms is None:
+            raise BacktestInputError("--seed-run needs --from (the moment to start from)")
+        with self.db.unit_of_work(self.owner) as conn:
+            self.live_seed = load_live_seed(conn, _uuid(self.seed_run), spec.start_ms)
+            if not self.fee_given:
+                spec = replace(spec, maker_fee_rate=captured_maker_fee(
+                    conn, self.live_seed.account_id, self.live_seed.symbol, spec.maker_fee_rate))
+        self.account_id = self.live_seed.account_id
+        self.strategy_id = self.live_seed.strategy_id
+        self.symbol = self.live_seed.symbol
+        self.check_source_symbol(self.live_seed.symbol)
+        return seeded_spec(spec, self.live_seed)
+
+    def _db_tapes(self, spec):
+        from daemons.backtest.db_source import captured_span, db_tapes
+        from daemons.backtest.runner import BacktestInputError
+
+        span = captured_span(self.db, spec.symbol)
+        if span is None:
+            raise BacktestInputError(f"source: no captured trades of {spec.symbol}")
+        start = spec.start_ms if spec.start_ms is not None else span[0]
+        stop = spec.end_ms if spec.end_ms is not None else span[1] + 1
+        return db_tapes(self.db, spec.symbol, start, stop)
+
 
 class _Base:
     """Parameters a stored strategy provides (none for an ad-hoc backtest)."""
 
     def __init__(self, config, symbol: str) -> None:
-        self.config, self.symbol = config, symbol
+        from gridcore.sim.broker import DEFAULT_MAKER_FEE
+
+        self.config, self.symbol, self.maker_fee = config, symbol, DEFAULT_MAKER_FEE
 
 
-def _progress(console):
-    from contextlib import contextmanager
+def _progress(console, total: int | None, *, enabled: bool):
+    """A progress bar on stderr: bar, percentage and time left when the event count is
+    known (file sources), a counter otherwise (the database source is read lazily).
+    Nothing when stderr is not a terminal or the output is JSON for a program."""
+    from contextlib import contextmanager, nullcontext
 
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    if not enabled:
+        return nullcontext(None)
+    if total is None:
+        columns = (SpinnerColumn(), TextColumn("replayed {task.completed:,} events"))
+    else:
+        columns = (TextColumn("replaying"), BarColumn(), TaskProgressColumn(),
+                   TextColumn("{task.completed:,}/{task.total:,} events"),
+                   TimeRemainingColumn())
 
     @contextmanager
     def bar():
-        with Progress(SpinnerColumn(), TextColumn("replayed {task.completed:,} events"),
-                      console=console, transient=True) as progress:
-            task = progress.add_task("replay", total=None)
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("replay", total=total)
             yield lambda done: progress.update(task, completed=done)
 
     return bar()
@@ -201,13 +308,28 @@ def _uuid(text: str):
         raise ValueError(f"--seed-run: not a run id: {text!r}") from None
 
 
-def _decimal(option: str, text: str) -> Decimal:
+def _number(option: str, text: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{option}: not a number: {text!r}") from None
-    if not value.is_finite() or value <= 0:
+    if not value.is_finite():
+        raise ValueError(f"{option}: not a finite number: {text!r}")
+    return value
+
+
+def _decimal(option: str, text: str) -> Decimal:
+    value = _number(option, text)
+    if value <= 0:
         raise ValueError(f"{option}: must be > 0, got {text!r}")
+    return value
+
+
+def _fee(text: str) -> Decimal:
+    """A maker fee rate: a fraction (0.0002 is 0.02 %); negative is a rebate."""
+    value = _number("--maker-fee", text)
+    if abs(value) >= Decimal("0.01"):
+        raise ValueError(f"--maker-fee: a rate as a fraction (0.0002 = 0.02 %), got {text!r}")
     return value
 
 

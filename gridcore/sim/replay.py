@@ -70,8 +70,9 @@ class ReplayResult:
 
 
 def _money(value: Decimal) -> str:
-    """A decimal for reports: 8 places, enough for USDT and BTC, stable across runs."""
-    return str(value.quantize(_EIGHT_PLACES))
+    """A decimal for reports: 8 places, enough for USDT and BTC, stable across runs, in
+    fixed-point notation (``str`` would print a quantized zero as ``0E-8``)."""
+    return format(value.quantize(_EIGHT_PLACES), "f")
 
 
 _EIGHT_PLACES = Decimal("1e-8")

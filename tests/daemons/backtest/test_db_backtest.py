@@ -249,10 +249,115 @@ def test_cli_backtest_stored_strategy_uses_its_config_and_owner(db_env, db, tape
     assert strategy_id == strategy and snapshot["config"]["grid_count"] == 12
 
 
+def _dora_strategy(db, symbol: str = "BTCUSDT", fee_rate: str | None = None):
+    """A stored strategy of user dora; with ``fee_rate``, one captured maker execution."""
+    from daemons.db import strategies
+
+    with db.admin() as conn:
+        dora = users.add_user(conn, "dora").user_id
+    with db.unit_of_work(dora) as conn:
+        account = accounts.add_account(conn, dora, "main", "local").account_id
+        strategy = strategies.add_strategy(conn, account, symbol,
+                                           {"amount": "0.002", "grid_count": 12,
+                                            "grid_step": 0.05}).strategy_id
+        if fee_rate is not None:
+            at = datetime_of_ms(START)
+            copy_events(conn, "private_executions", [
+                {"account_id": account, "symbol": symbol, "exec_id": "x1", "order_id": "o1",
+                 "exchange_ts": at, "local_ts": at, "side": "Buy", "exec_price": Decimal(1),
+                 "exec_qty": Decimal(1), "fee_rate": Decimal(fee_rate), "is_maker": True}])
+    return dora, strategy
+
+
+def _stored_params(db, user_id) -> dict:
+    with db.unit_of_work(user_id) as conn:
+        return conn.execute("SELECT params FROM backtest_results").fetchone()[0]
+
+
+def test_cli_backtest_stored_strategy_pays_the_accounts_captured_maker_fee(db_env, db,
+                                                                           tape) -> None:
+    """No --source means the captured data (db), and the account's own fee rate."""
+    store_tape(db, tape)
+    dora, strategy = _dora_strategy(db, fee_rate="0.00015")
+    result = CliRunner().invoke(app, ["backtest", "--strategy", str(strategy), "--json"])
+    assert result.exit_code == 0, result.output
+    params = _stored_params(db, dora)
+    assert Decimal(params["maker_fee_rate"]) == Decimal("0.00015")
+    with db.unit_of_work(dora) as conn:
+        assert conn.execute("SELECT source FROM backtest_results").fetchone()[0] == "db"
+
+
+def test_cli_backtest_maker_fee_option_wins_over_the_accounts_rate(db_env, db, tape) -> None:
+    store_tape(db, tape)
+    dora, strategy = _dora_strategy(db, fee_rate="0.00015")
+    result = CliRunner().invoke(app, ["backtest", "--strategy", str(strategy),
+                                      "--maker-fee", "0.0001", "--json"])
+    assert result.exit_code == 0, result.output
+    assert Decimal(_stored_params(db, dora)["maker_fee_rate"]) == Decimal("0.0001")
+
+
+def test_cli_backtest_strategy_set_overrides_one_stored_parameter(db_env, db, tape) -> None:
+    store_tape(db, tape)
+    dora, strategy = _dora_strategy(db)
+    result = CliRunner().invoke(app, ["backtest", "--strategy", str(strategy),
+                                      "--set", "grid_count=16", "--json"])
+    assert result.exit_code == 0, result.output
+    with db.unit_of_work(dora) as conn:
+        snapshot = conn.execute("SELECT config_snapshot FROM runs").fetchone()[0]
+    assert snapshot["config"]["grid_count"] == 16 and snapshot["config"]["amount"] == "0.002"
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--source", "bundled"], "--source bundled holds BTCUSDT prices, not ETHUSDT"),
+    (["--source", "generated"], "--source generated holds BTCUSDT prices, not ETHUSDT"),
+    ([], "no captured trades of ETHUSDT"),
+])
+def test_cli_backtest_strategy_never_replays_btc_bars_as_another_symbol(db_env, db, extra,
+                                                                        message) -> None:
+    _, strategy = _dora_strategy(db, symbol="ETHUSDT")
+    result = CliRunner().invoke(app, ["backtest", "--strategy", str(strategy), *extra])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+
+
+def test_cli_backtest_seed_run_stores_the_live_engines_config(db_env, db, tape) -> None:
+    """--seed-run through the command line: the stored run carries the live engine's
+    parameters, the live run's strategy and account, and links to the live run."""
+    store_tape(db, tape)
+    dora, strategy = _dora_strategy(db)
+    with db.unit_of_work(dora) as conn:
+        account = conn.execute("SELECT account_id FROM bybit_accounts").fetchone()[0]
+        live_run = runs.start_run(conn, "live", CONFIG.to_mapping(), account_id=account,
+                                  strategy_id=strategy).run_id
+    engine = GridEngine(CONFIG, "0.1", "0.001", "bt", symbol="BTCUSDT")
+    broker = SimBroker("BTCUSDT", make_fill_model("CONSERVATIVE"))
+    cut = len(tape) // 2
+    replay_tape([tape.window(0, cut)], engine, broker)
+    cut_ts = int(tape.ts[cut - 1])
+    _record_live_state(db, dora, account, live_run, engine, broker, cut_ts,
+                       cut - int(np.searchsorted(tape.ts, cut_ts, side="left")))
+    result = CliRunner().invoke(app, ["backtest", "--seed-run", str(live_run),
+                                      "--from", str(cut_ts), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout[result.stdout.index("{"):])
+    assert summary["events"] == len(tape) - cut
+    with db.unit_of_work(dora) as conn:
+        snapshot, strategy_id, seeded_from = conn.execute(
+            "SELECT r.config_snapshot, r.strategy_id, b.seeded_from FROM runs r"
+            " JOIN backtest_results b USING (run_id) WHERE r.run_type = 'backtest'").fetchone()
+    assert snapshot["config"] == CONFIG.to_mapping()
+    assert (strategy_id, seeded_from) == (strategy, live_run)
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--source", "db", "--strategy", "999"], "unknown strategy 999"),
     (["--source", "db", "--symbol", "ETHUSDT"], "no captured trades of ETHUSDT"),
     (["--seed-run", "not-a-uuid", "--from", "2026-01-01"], "unknown run not-a-uuid"),
+    (["--seed-run", "x", "--set", "grid_count=4"], "--seed-run with --set"),
+    (["--seed-run", "x", "--config", "pyproject.toml"], "--seed-run with --config"),
+    (["--seed-run", "x", "--balance", "5"], "--seed-run with --balance"),
+    (["--strategy", "1", "--config", "pyproject.toml"], "--strategy with --config"),
+    (["--strategy", "1", "--symbol", "ETHUSDT"], "--strategy with --symbol"),
     (["--user", "nobody"], "nobody"),
 ])
 def test_cli_backtest_database_refusals_are_one_line(db_env, args, message) -> None:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from daemons.backtest.runner import (
     BacktestInputError,
     BacktestSpec,
+    event_total,
     load_file_source,
     run_backtest,
 )
@@ -105,3 +106,46 @@ def test_cli_backtest_bad_input_fails_with_clear_message(args: list[str], messag
     result = runner.invoke(app, ["backtest", *args])
     assert result.exit_code == 1
     assert message in " ".join(result.output.split())
+
+
+def test_backtest_progress_reaches_the_event_total(real_trades) -> None:
+    start = int(real_trades.ts[0]) + 30_000
+    spec = BacktestSpec(config=CONFIG, start_ms=start)
+    seen: list[int] = []
+    run = run_backtest(spec, real_trades, progress=seen.append)
+    total = event_total(spec, real_trades)
+    assert total == run.result.events < len(real_trades)
+    assert seen == sorted(seen) and seen[-1] == total
+
+
+def test_cli_progress_bar_shows_total_percentage_and_time_left() -> None:
+    """On a terminal the bar has a total: it shows the count of the total and 100 %."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from daemons.cli.backtest_cmd import _progress
+
+    out = StringIO()
+    console = Console(file=out, force_terminal=True, width=120)
+    with _progress(console, 1_000, enabled=True) as update:
+        update(1_000)
+    assert "100%" in out.getvalue() and "1,000/1,000 events" in out.getvalue()
+    with _progress(console, 1_000, enabled=False) as update:
+        assert update is None
+
+
+def test_summary_prints_zero_amounts_in_fixed_point(real_trades) -> None:
+    """A window without funding pays none: "0.00000000", never "0E-8"."""
+    summary = run_backtest(BacktestSpec(config=CONFIG), real_trades).summary()
+    assert summary["funding"] == "0.00000000"
+    assert not any("E" in value for value in summary.values() if isinstance(value, str)
+                   and value[:1].isdigit())
+
+
+@pytest.mark.parametrize("source", ["bundled", "generated"])
+def test_cli_backtest_btc_sources_refuse_another_symbol(source: str) -> None:
+    result = runner.invoke(app, ["backtest", "--source", source, "--symbol", "ETHUSDT"])
+    assert result.exit_code == 1
+    assert f"--source {source} holds BTCUSDT prices, not ETHUSDT" in " ".join(
+        result.output.split())
