@@ -214,6 +214,20 @@ def test_broker_funding_changes_balance_by_mark_size_rate(side, rate, change) ->
     assert wallet.sizing_balance == sim.balance
 
 
+@pytest.mark.parametrize(("mark", "change"), [("110", "-0.11"), (None, "-0.1")])
+def test_broker_funding_uses_the_captured_mark_else_the_last_price(mark, change) -> None:
+    """The funding row's own mark price (110) prices the payment, not the last trade (100);
+    a row without one falls back to the last price."""
+    sim = broker()
+    sim.submit([intent(BUY, "100", "1")], T0)
+    sim.on_market(ticker("100", ts=T0 + 1))
+    before = sim.balance
+    sim.on_market(FundingEvent(symbol=SYMBOL, exchange_ts=T0 + 2, local_ts=T0 + 2,
+                               funding_rate=D("0.001"),
+                               mark_price=None if mark is None else D(mark)))
+    assert sim.balance - before == D(change)
+
+
 def test_broker_initial_events_show_empty_positions_and_wallet() -> None:
     answers = broker().initial_events(T0)
     assert [type(a) for a in answers] == [PositionEvent, PositionEvent, WalletEvent]
