@@ -188,7 +188,7 @@ class _Request:
         if self.source in BTC_ONLY_SOURCES and symbol != DEFAULT_SYMBOL:
             raise BacktestInputError(
                 f"--source {self.source} holds {DEFAULT_SYMBOL} prices, not {symbol}: use "
-                f"--source db (captured {symbol} data) or a {symbol} trade file")
+                f"--source db (captured {symbol} data) or a trade file of {symbol}")
 
     def run(self, spec, console, *, show_progress: bool) -> dict[str, object]:
         from daemons.backtest.runner import event_total, load_file_source, run_backtest

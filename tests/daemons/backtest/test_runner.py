@@ -39,12 +39,12 @@ def test_backtest_same_inputs_twice_give_identical_digest(real_trades) -> None:
 
 
 def test_backtest_volume_models_give_their_own_results(real_trades) -> None:
-    """PESSIMISTIC and QUEUE differ from CONSERVATIVE on a fine grid. OPTIMISTIC equals it
-    here: a trade file's tickers are its own last trade prices, so they add no fill."""
+    """PESSIMISTIC and QUEUE differ from CONSERVATIVE on a fine grid. (OPTIMISTIC is not
+    compared: on a trade file it differs from CONSERVATIVE only where one trade reaches two
+    orders, which CONSERVATIVE's volume cap decides.)"""
     fine = GridConfig(amount="0.01", grid_count=20, grid_step_pct=0.02)
     digest = {m: run_backtest(BacktestSpec(config=fine, fill_model=m.value, queue_ahead=0.5),
                               real_trades).digest for m in FillModelName}
-    assert digest[FillModelName.OPTIMISTIC] == digest[FillModelName.CONSERVATIVE]
     assert len({digest[FillModelName.CONSERVATIVE], digest[FillModelName.PESSIMISTIC],
                 digest[FillModelName.QUEUE]}) == 3
 
