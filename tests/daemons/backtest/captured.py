@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
+
 from daemons.db.copy_writer import copy_events
 from daemons.db.session import Database
 from daemons.db.times import datetime_of_ms
@@ -29,7 +31,8 @@ def store_tape(db: Database, tape: MarketTape) -> None:
                             "cross_seq": int(tape.seq[i]), "last_price": _dec(tape.price[i])})
         elif kind == FUNDING:
             funding.append({"symbol": tape.symbol, "exchange_ts": ts, "local_ts": local,
-                            "funding_rate": _dec(tape.size[i]), "mark_price": _dec(tape.price[i])})
+                            "funding_rate": _dec(tape.size[i]),
+                            "mark_price": None if np.isnan(tape.price[i]) else _dec(tape.price[i])})
     with db.market_data() as conn:
         copy_events(conn, "public_trades", trades)
         copy_events(conn, "tickers", tickers)

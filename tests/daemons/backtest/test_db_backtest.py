@@ -32,6 +32,7 @@ from gridcore.sim.broker import SimBroker
 from gridcore.sim.fast_replay import replay_tape
 from gridcore.sim.fills import make_fill_model
 from gridcore.sim.replay import ReplayLoop
+from gridcore.sim.tape import FUNDING, MarketTape
 from tests.daemons.backtest.captured import store_tape
 
 CONFIG = GridConfig(amount="0.001", grid_count=20, grid_step_pct=0.05)
@@ -64,6 +65,23 @@ def test_db_source_replays_exactly_like_the_original_tape(captured, tape) -> Non
     from_file = run_backtest(_spec(), tape)
     assert len(from_file.broker.fills) > 20
     assert from_db.digest == from_file.digest
+
+
+def test_db_source_charges_captured_funding_like_the_original_tape(db, tape) -> None:
+    """Two captured funding rows inside the window, one without a mark price (NULL in the
+    database): the replay from the database pays exactly what the tape replay pays."""
+    f_ts = tape.ts[[len(tape) // 3, 2 * len(tape) // 3]]
+    funding = MarketTape.from_rows("BTCUSDT", ts=f_ts, kind=np.full(2, FUNDING),
+                                   price=np.array([tape.price[len(tape) // 3] + 50, np.nan]),
+                                   size=np.array([0.0003, -0.0002]))
+    with_funding = MarketTape.merge(tape, funding)
+    store_tape(db, with_funding)
+    start, end = int(tape.ts[0]), int(tape.ts[-1]) + 1
+    from_db = run_backtest(_spec(), db_tapes(db, "BTCUSDT", start, end, slice_ms=60_000))
+    from_file = run_backtest(_spec(), with_funding)
+    assert from_file.broker.funding_paid != 0
+    assert from_db.digest == from_file.digest
+    assert from_db.broker.funding_paid == from_file.broker.funding_paid
 
 
 def test_db_source_slice_size_does_not_change_the_result(captured, tape) -> None:
