@@ -50,9 +50,11 @@ def _usage_errors_as_one_line() -> Iterator[None]:
 
 
 class _GridbotGroup(TyperGroup):
-    """The root command group. Usage errors are raised while a (sub)command's context is
-    made or while it is invoked, both of which pass through here, whether ``gridbot`` runs
-    as the console script, as ``app()`` or under ``typer.testing.CliRunner``.
+    """The root command group, where every usage error is turned into one line.
+
+    Usage errors are raised while a (sub)command's context is made or while it is invoked,
+    and both pass through here whether ``gridbot`` runs as the console script, as ``app()``
+    or under ``typer.testing.CliRunner``, so no separate ``main()`` wrapper is needed.
     """
 
     def make_context(self, info_name: str | None, args: list[str],
