@@ -21,6 +21,7 @@ import fcntl
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class CaptureConfig:
     initial_lookback_s: int = 3600
     status_interval_s: float = 1.0
     refresh_interval_s: float = 60.0
+    upkeep_interval_s: float = 6 * 3600.0
     ticker_gap_min_ms: int = 1000
     rest_limits: RateLimits = field(default_factory=RateLimits)
     rest_backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0)
@@ -58,10 +60,10 @@ class CaptureConfig:
     reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
 
     def __post_init__(self) -> None:
-        if min(self.public_stale_after_s, self.status_interval_s,
-               self.refresh_interval_s) <= 0:
-            raise ValueError("capture: public_stale_after_s, status_interval_s and "
-                             "refresh_interval_s must be positive")
+        if min(self.public_stale_after_s, self.status_interval_s, self.refresh_interval_s,
+               self.upkeep_interval_s) <= 0:
+            raise ValueError("capture: public_stale_after_s, status_interval_s, "
+                             "refresh_interval_s and upkeep_interval_s must be positive")
         if self.ping_interval_s <= 0:
             raise ValueError("capture: ping_interval_s must be positive")
 
@@ -292,12 +294,23 @@ class CaptureDaemon:
             self._write_status()
 
     def _refresh_loop(self) -> None:
+        upkeep_at = time.monotonic() + self.config.upkeep_interval_s
         while True:
             self._refresh_now.wait(self.config.refresh_interval_s)
             if self._stop.is_set():
                 return
             self._refresh_now.clear()
             self.refresh()
+            if time.monotonic() >= upkeep_at:
+                upkeep_at = time.monotonic() + self.config.upkeep_interval_s
+                self._upkeep()
+
+    def _upkeep(self) -> None:
+        """Partitions ahead and rotated-key purge for a daemon that runs for months."""
+        try:
+            self.db.upkeep()
+        except Exception as e:  # the database may be down: try again next time
+            log.warning("database upkeep skipped (%s: %s)", type(e).__name__, e)
 
 
 @contextmanager

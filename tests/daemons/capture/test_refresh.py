@@ -59,13 +59,16 @@ def wallet_rows(db: Database, account_id: UUID) -> int:
 
 def test_daemon_refresh_follows_accounts_strategies_and_rotated_credentials(
         db: Database, keyring: Keyring, venue2: RunningVenue, capture_home: Path,
-        caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     ids = store_tenants(db, keyring, venue2)
     first, second = "user-trader1/trader1", "user-trader2/trader2"
+    upkeeps: list[int] = []
+    real_upkeep = db.upkeep
+    monkeypatch.setattr(db, "upkeep", lambda: (upkeeps.append(1), real_upkeep())[1])
     set_account_status(db, ids["trader2"], "disabled")
     set_strategies_enabled(db, False)
     daemon = make_daemon(db, keyring, venue2, capture_home,
-                         fast_config(refresh_interval_s=0.3)).start()
+                         fast_config(refresh_interval_s=0.3, upkeep_interval_s=1.0)).start()
     try:
         assert daemon.public is None and daemon.account_names == [first]
 
@@ -116,6 +119,7 @@ def test_daemon_refresh_follows_accounts_strategies_and_rotated_credentials(
         assert daemon.account_names == [second]
         time.sleep(1.0)  # three more refreshes: the refusal is logged once, not each time
         assert sum("is not captured" in r.getMessage() for r in caplog.records) == 1
+        assert len(upkeeps) >= 2  # at start, then on its own interval while running
     finally:
         daemon.stop()
 
