@@ -34,8 +34,8 @@ def check_options(kind: str, seconds: float, options: dict[str, str]) -> None:
     """
     if kind not in KINDS:
         raise ValueError(f"unknown fault {kind!r}; known: {', '.join(sorted(KINDS))}")
-    if not 0 < seconds < float("inf"):
-        raise ValueError(f"{kind}: seconds must be a positive number")
+    if not 0 <= seconds < float("inf"):  # 0 replaces a fault with one already over
+        raise ValueError(f"{kind}: seconds must be a finite number >= 0")
     for name in options:
         if name not in OPTIONS[kind]:
             allowed = ", ".join(OPTIONS[kind]) or "none"

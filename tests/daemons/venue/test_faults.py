@@ -142,6 +142,11 @@ def test_admin_refuses_bad_fault_options_with_400(quiet_venue: RunningVenue, que
     assert requests.get(f"{quiet_venue.base_url}/admin/status", timeout=5).json()["faults"] == []
 
 
+def test_admin_fault_with_zero_seconds_ends_at_once(quiet_venue: RunningVenue) -> None:
+    admin(quiet_venue, "faults/http_5xx", seconds=0)
+    assert requests.get(f"{quiet_venue.base_url}/v5/market/time", timeout=5).status_code == 200
+
+
 def private_socket(venue: RunningVenue, number: int, topics: list[str]) -> websocket.WebSocket:
     """A raw private socket of account ``number``, authenticated and subscribed."""
     account = spec(venue, number)
