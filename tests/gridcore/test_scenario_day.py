@@ -1,17 +1,19 @@
 """Scenario: a synthetic trading day through the engine and an OPTIMISTIC broker.
 
 The day has a quiet morning, a rally, a sharp sell-off and a recovery, one ticker every
-5 s. At checkpoints the orders resting at the broker must be exactly what the rules say
-the grid should hold.
+5 s. At checkpoints in every phase (``CHECKPOINTS``) and at the end of the day, the orders
+resting at the broker must be exactly what the rules say the grid should hold.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 
+import tests.gridcore.driver as driver
 from gridcore.config import GridConfig
 from gridcore.events import BUY, SELL, TickerEvent
 from gridcore.grid import WAIT
@@ -21,12 +23,13 @@ from tests.gridcore.driver import SYMBOL, drive, new_engine
 
 DAY_MS = 86_400_000
 STEP_MS = 5_000
+N_EVENTS = DAY_MS // STEP_MS
 
 
 def synthetic_day(start: float = 40_000.0) -> list[TickerEvent]:
     events = []
-    for i in range(DAY_MS // STEP_MS):
-        t = i / (DAY_MS // STEP_MS)
+    for i in range(N_EVENTS):
+        t = i / N_EVENTS
         trend = 0.0
         if 0.30 <= t < 0.50:
             trend = 0.06 * (t - 0.30) / 0.20            # rally +6 %
@@ -44,16 +47,75 @@ def synthetic_day(start: float = 40_000.0) -> list[TickerEvent]:
 
 CONFIG = GridConfig(amount="0.002", grid_count=20, grid_step_pct=0.5)
 
+#: Checkpoint name -> (fraction of the day, (low, high) bounds the close must lie in, which
+#: proves the checkpoint sits in the phase it is named after). The state is taken after
+#: every event before that fraction has been handled.
+CHECKPOINTS = {
+    "quiet morning": (0.29, (39_700, 40_300)),
+    "early rally": (0.36, (40_300, 41_300)),
+    "mid rally": (0.43, (41_200, 42_200)),
+    "rally top": (0.499, (42_000, 42_700)),
+    "mid sell-off": (0.52, (38_700, 40_700)),
+    "sell-off bottom": (0.549, (35_700, 36_300)),
+    "early recovery": (0.62, (36_300, 37_300)),
+    "late recovery": (0.85, (37_900, 38_700)),
+    "end of day": (1.0, (38_600, 39_200)),
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the rules are checked against, copied at one moment of the day."""
+
+    close: float
+    levels: tuple[tuple[float, str], ...]
+    orders: tuple[tuple[float, str, bool, Decimal, int], ...]  # price, side, reduce-only, qty, idx
+    position_sizes: dict[int, Decimal]
+    latch_set: bool
+
+
+def _snapshot(close: Decimal, engine, broker) -> Snapshot:
+    return Snapshot(
+        close=float(close),
+        levels=tuple((level.price, level.side) for level in engine.grid.levels),
+        orders=tuple((o.price_f, o.side, o.reduce_only, o.qty, o.position_idx)
+                     for o in broker.orders.values()),
+        position_sizes={idx: broker.positions[idx].size for idx in (1, 2)},
+        latch_set=engine.latch.is_set,
+    )
+
 
 @pytest.fixture(scope="module")
 def day():
+    """The whole day, with a snapshot at every checkpoint (taken between two events)."""
     events = synthetic_day()
-    log, engine, broker = drive(new_engine(CONFIG), events)
-    return events, log, engine, broker
+    engine = new_engine(CONFIG)
+    brokers = []
+    snapshots: dict[str, Snapshot] = {}
+    at_index = {round(t * N_EVENTS): name for name, (t, _) in CHECKPOINTS.items()}
+
+    class RecordingBroker(driver.SimBroker):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            brokers.append(self)
+
+    def stream():
+        for index, event in enumerate(events):
+            if index in at_index:  # every earlier event has been handled and answered
+                snapshots[at_index[index]] = _snapshot(events[index - 1].last_price, engine,
+                                                       brokers[0])
+            yield event
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(driver, "SimBroker", RecordingBroker)
+        log, final_engine, broker = drive(engine, stream())
+    assert final_engine is engine and brokers == [broker]
+    snapshots["end of day"] = _snapshot(events[-1].last_price, engine, broker)
+    return events, log, engine, broker, snapshots
 
 
 def test_day_trades_both_ways_and_follows_the_sell_off(day) -> None:
-    events, _, engine, broker = day
+    events, _, engine, broker, _ = day
     buys = [f for f in broker.fills if f.side == BUY]
     sells = [f for f in broker.fills if f.side == SELL]
     assert len(buys) > 10 and len(sells) > 10
@@ -62,36 +124,79 @@ def test_day_trades_both_ways_and_follows_the_sell_off(day) -> None:
     assert not engine.latch.is_set
 
 
-def test_day_resting_orders_are_grid_levels_on_the_right_side(day) -> None:
-    events, _, engine, broker = day
-    close = float(events[-1].last_price)
-    level_prices = {level.price for level in engine.grid.levels}
-    for order in broker.orders.values():
-        assert order.price_f in level_prices
-        if not order.reduce_only:
-            assert (order.price_f < close) if order.side == BUY else (order.price_f > close)
+def test_day_checkpoints_lie_in_their_phases(day) -> None:
+    snapshots = day[-1]
+    assert snapshots.keys() == CHECKPOINTS.keys()
+    for name, (_, (low, high)) in CHECKPOINTS.items():
+        assert low < snapshots[name].close < high, name
 
 
-def test_day_holds_exactly_the_orders_the_rules_ask_for(day) -> None:
-    """Every eligible opening level has one order; closing orders fit in the position."""
-    events, _, engine, broker = day
-    close = float(events[-1].last_price)
+def resting_order_problems(snap: Snapshot) -> list[str]:
+    """Where the resting orders differ from what the rules ask for (empty when they agree).
+
+    - every resting order sits on a grid level, an opening one on the right side of the
+      close (rule 3.5: a BUY below, a SELL above);
+    - no two identical orders (rule 3.5, D3);
+    - every eligible opening level holds an order (rule 3.4.4);
+    - the closing orders of a direction stay below its position (rule 3.5, D6).
+    """
+    problems = []
     half = CONFIG.grid_step_pct / 2
-    resting = {(o.price_f, o.side, o.reduce_only) for o in broker.orders.values()}
-    assert len(resting) == len(broker.orders), "no two identical orders"
-    for level in engine.grid.levels:
-        if level.side == WAIT or not is_eligible(level.side, level.price, close, half):
-            continue
-        opening = (level.price, level.side, False)
-        assert opening in resting, f"missing {opening}"
+    level_prices = {price for price, _ in snap.levels}
+    for price, side, reduce_only, _, _ in snap.orders:
+        if price not in level_prices:
+            problems.append(f"{side} {price} is not a grid level")
+        if not reduce_only and not (price < snap.close if side == BUY else price > snap.close):
+            problems.append(f"opening {side} {price} is on the wrong side of {snap.close}")
+    resting = {(price, side, reduce_only) for price, side, reduce_only, _, _ in snap.orders}
+    if len(resting) != len(snap.orders):
+        problems.append("two identical orders")
+    for price, side in snap.levels:
+        if side != WAIT and is_eligible(side, price, snap.close, half):
+            if (price, side, False) not in resting:
+                problems.append(f"missing opening {side} at {price}")
     for idx in (1, 2):
-        closing = sum(o.qty for o in broker.orders.values()
-                      if o.reduce_only and o.position_idx == idx)
-        assert closing < broker.positions[idx].size or closing == 0
+        closing = sum(qty for _, _, reduce_only, qty, i in snap.orders
+                      if reduce_only and i == idx)
+        if not (closing == 0 or closing < snap.position_sizes[idx]):
+            problems.append(f"closing orders {closing} >= position {snap.position_sizes[idx]}")
+    if snap.latch_set:
+        problems.append("the same-order latch is set")
+    return problems
+
+
+@pytest.mark.parametrize("checkpoint", list(CHECKPOINTS))
+def test_day_holds_exactly_the_orders_the_rules_ask_for(day, checkpoint: str) -> None:
+    """At every checkpoint, the resting orders are the grid's (see resting_order_problems)."""
+    snap = day[-1][checkpoint]
+    assert snap.orders, "the grid holds orders"
+    assert resting_order_problems(snap) == []
+
+
+def test_rule_check_finds_broken_order_sets(day) -> None:
+    """The checkpoint check itself must be able to fail."""
+    snap = day[-1]["mid rally"]
+    first = snap.orders[0]
+    half = CONFIG.grid_step_pct / 2
+    opening = next(o for o in snap.orders
+                   if not o[2] and is_eligible(o[1], o[0], snap.close, half))
+    off_grid = (first[0] + 0.05, *first[1:])
+    wrong_side = (opening[0], SELL if opening[1] == BUY else BUY, False, opening[3], opening[4])
+    too_much = (snap.levels[-1][0], SELL, True, Decimal(1_000), 1)
+    cases = {
+        "not a grid level": snap.orders + (off_grid,),
+        "wrong side": snap.orders + (wrong_side,),
+        "two identical": snap.orders + (first,),
+        "missing opening": tuple(o for o in snap.orders if o != opening),
+        "closing orders": snap.orders + (too_much,),
+    }
+    for problem, orders in cases.items():
+        broken = Snapshot(snap.close, snap.levels, orders, snap.position_sizes, snap.latch_set)
+        assert any(problem in p for p in resting_order_problems(broken)), problem
 
 
 def test_day_orders_never_exceed_the_grid(day) -> None:
-    _, log, engine, broker = day
+    _, log, engine, broker, _ = day
     assert len(broker.orders) <= 2 * len(engine.grid.levels)
     placed = [i for intents in log for i in intents if isinstance(i, PlaceLimitIntent)]
     assert len({i.client_order_id for i in placed}) == len(placed), "client ids are unique"
