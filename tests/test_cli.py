@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from decimal import Decimal
 
 from typer.testing import CliRunner
 
@@ -25,11 +26,52 @@ def test_cli_version_prints_both_versions() -> None:
     assert f"gridcore {GRIDCORE_VERSION}" in result.output
 
 
-def test_cli_demo_short_slice_prints_summary() -> None:
+#: Every row of the demo's summary: label -> the replay summary's key it shows.
+DEMO_ROWS = {
+    "market events": "events", "fills": "fills", "buys": "buy_fills", "sells": "sell_fills",
+    "orders placed": "orders_placed", "cancels": "cancels",
+    "realised PnL (USDT)": "realised_pnl", "fees (USDT)": "fees",
+    "unrealised PnL (USDT)": "unrealised_pnl", "final equity (USDT)": "final_equity",
+    "long position (BTC)": "long_size", "long avg entry": "long_entry",
+    "short position (BTC)": "short_size", "short avg entry": "short_entry",
+    "last price": "last_price", "grid builds (first + rebuilds)": "grid_builds",
+}
+
+
+def _table_rows(output: str) -> list[tuple[str, str]]:
+    """(label, value) of every table row; an indented label belongs to the row above."""
+    rows: list[tuple[str, str]] = []
+    for line in output.splitlines():
+        cells = line.split("\u2502")  # the table's vertical rule
+        if len(cells) != 4:
+            continue
+        label, value = cells[1].rstrip(), cells[2].strip()
+        if label.startswith("   ") and label.strip() == "avg entry":
+            label = f"{rows[-1][0].split()[0]} avg entry"
+        rows.append((label.strip(), value))
+    return rows
+
+
+def test_cli_demo_short_slice_prints_every_summary_row() -> None:
+    """Every row is printed, in order, with the replay's own value (4 decimals at most)."""
+    from daemons.backtest.bundled import DEMO_CONFIG, run_bundled_replay
+
     result = runner.invoke(app, ["demo", "--max-bars", "2000"])
     assert result.exit_code == 0, result.output
-    assert "fills" in result.output and "realised PnL" in result.output
-    assert "16,000" in result.output  # a trade and a ticker at 4 points of each bar
+    rows = _table_rows(result.output)
+    assert [label for label, _ in rows] == list(DEMO_ROWS)
+    summary = run_bundled_replay(DEMO_CONFIG, max_bars=2000,
+                                 starting_balance=Decimal("10000.0")).summary()
+    for label, value in rows:
+        expected = summary[DEMO_ROWS[label]]
+        shown = value.replace(",", "")
+        if isinstance(expected, int):
+            assert int(shown) == expected, label
+        else:
+            assert Decimal(shown) == Decimal(expected).quantize(Decimal("0.0001")), label
+    assert summary["events"] == 16_000  # a trade and a ticker at 4 points of each bar
+    assert summary["fills"] > 0 and Decimal(summary["fees"]) > 0
+    assert summary["grid_builds"] == 1, "the first build counts: no rebuild in this slice"
 
 
 def test_cli_demo_bad_parameter_fails_naming_the_field() -> None:

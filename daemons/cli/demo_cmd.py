@@ -66,7 +66,7 @@ _ROWS = [
     ("unrealised_pnl", "unrealised PnL (USDT)"), ("final_equity", "final equity (USDT)"),
     ("long_size", "long position (BTC)"), ("long_entry", "  avg entry"),
     ("short_size", "short position (BTC)"), ("short_entry", "  avg entry"),
-    ("last_price", "last price"), ("grid_builds", "grid builds"),
+    ("last_price", "last price"), ("grid_builds", "grid builds (first + rebuilds)"),
 ]
 
 
