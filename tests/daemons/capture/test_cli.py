@@ -32,6 +32,7 @@ from tests.daemons.capture.conftest import (
     venue_prints,
     wait_until,
 )
+from tests.fixtures.leak_guard import scan_output
 
 
 def test_capture_cli_sigterm_flushes_everything_and_status_shows_streams(
@@ -75,6 +76,7 @@ def test_capture_cli_sigterm_flushes_everything_and_status_shows_streams(
                                 if "/execution" in s["stream"]], 10, "account dropped")
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
+        output = scan_output(output, "gridbot capture subprocess")
         expected = normalised(venue_prints(venue, prints))
         fills = venue_fills(venue, spec.name)
     finally:
