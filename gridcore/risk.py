@@ -49,8 +49,10 @@ def long_koef_applies(long: PositionSnapshot, short: PositionSnapshot) -> bool:
 def _upnl_pct(entry: float, last_close: float, leverage: float) -> float:
     """Long unrealised PnL in percent of margin, ``(1/E - 1/C) × E × 100 × λ``.
 
-    The short side's is its negation. An entry of 0 (no position) has no PnL, where the
-    legacy code divided by zero (docs/deviations.md, D2).
+    The short side's is its negation. An entry of 0 has no PnL instead of a division by
+    zero. An empty side never gets here (the check stops at rule 6.3 first); a side
+    reported with a size but no entry price (a position message without ``avgPrice``
+    parses to entry 0) does (docs/deviations.md, D2).
     """
     if entry == 0:
         return 0.0
