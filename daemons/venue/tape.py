@@ -42,8 +42,8 @@ def open_tape(kind: str, seed: int) -> Iterator[Trade]:
         header = set(next(csv.reader(handle), []))
     if BAR_COLUMNS <= header:
         return trades_from_bars(iter_bars(path), seed)
-    try:
-        return iter(list(iter_trades_csv(path)))
+    try:  # the header now; rows as they are due (a newest-first file is read whole here)
+        return iter_trades_csv(path)
     except ValueError as e:
         raise ConfigError(f"tape: {e}") from e
 
@@ -85,11 +85,11 @@ class TapeDriver:
                 if due > now:
                     break
                 self.core.feed(self.next, due)
+                self.fed += 1  # counted at once: fetching the next trade may raise
                 if self.next.ts_ms >= self._boundary:
                     self._funding_time(self.next.ts_ms)
                 self.next = next(self.trades, None)
                 count += 1
-            self.fed += count
         self.core.engine.advance(now)
         self.publish()
         if self.clock.paused or self.next is None:

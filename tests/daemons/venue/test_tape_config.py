@@ -34,6 +34,29 @@ def test_open_tape_detects_bybit_dump_and_bars_files(tmp_path: Path) -> None:
     assert prices[0] == 10 and prices[-1] == 11 and min(prices) == 9 and max(prices) == 12
 
 
+def test_open_tape_trades_file_checks_the_header_and_a_newest_first_file_up_front(
+    tmp_path: Path,
+) -> None:
+    """A newest-first file is read whole at start (it cannot be streamed oldest first), so
+    its bad rows are refused there; an oldest-first file streams and starts at once."""
+    header = ("timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,"
+              "homeNotional,foreignNotional\n")
+    bad = "1700000000.5,BTCUSDT,Buy,0.1,oops,PlusTick,x,1,0.1,1\n"
+    rows = [f"{1700000000 + i}.0,BTCUSDT,Sell,0.5,37000.5,MinusTick,t{i},1,0.5,1\n"
+            for i in range(3)]
+    newest = tmp_path / "newest.csv"
+    newest.write_text(header + rows[2] + rows[1] + bad + rows[0])
+    with pytest.raises(ConfigError, match="tape: newest.csv, lines 2..5 .*oops"):
+        open_tape(str(newest), seed=1)
+    oldest = tmp_path / "oldest.csv"
+    oldest.write_text(header + "".join(rows) + bad)
+    assert [next(open_tape(str(oldest), seed=1)).trade_id] == ["t0"]
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("a,b\n1,2\n")
+    with pytest.raises(ConfigError, match="unknown trade CSV header"):
+        open_tape(str(unknown), seed=1)
+
+
 def test_open_tape_unknown_value_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="tape"):
         open_tape("/no/such/file.csv", seed=1)

@@ -1,4 +1,7 @@
-"""A file tape with a bad row after the first must stop loudly, not silently."""
+"""A file tape with a bad row after the first must stop loudly, not silently.
+
+Bars files and oldest-first trade files are streamed, so the bad row is met mid-run.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +18,22 @@ from daemons.venue.testing import make_accounts, wait_for
 BARS = ("timestamp,open,high,low,close,volume\n"
         "1700000000,10,12,9,11,1000\n"
         "1700000060,11,12,10,11,1000\n")
+TRADES = ("timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,homeNotional,"
+          "foreignNotional\n"
+          "1700000000.0,BTCUSDT,Sell,0.5,37000.5,MinusTick,a,1,0.5,1\n"
+          "1700000001.0,BTCUSDT,Buy,0.1,37000.6,PlusTick,b,1,0.1,1\n")
+BAD_FILES = {
+    "bars.csv": BARS + "1700000120,oops,12,10,11,1000\n",
+    "trades.csv": TRADES + "1700000002.0,BTCUSDT,Buy,0.1,oops,PlusTick,c,1,0.1,1\n",
+}
 
 
-def test_bad_bars_row_mid_tape_shows_failed_in_status_and_logs(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture,
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_row_mid_tape_shows_failed_in_status_and_logs(
+    name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    path = tmp_path / "bars.csv"
-    path.write_text(BARS + "1700000120,oops,12,10,11,1000\n")
+    path = tmp_path / name
+    path.write_text(BAD_FILES[name])
     venue = start_venue(VenueConfig(accounts=make_accounts(1), tape=str(path), speed=1000.0))
     try:
         def tape_state() -> str:
