@@ -67,7 +67,9 @@ TABLES: dict[str, EventTable] = {t.name: t for t in (
            "account_id run_id symbol order_id order_link_id side order_type price qty"
            " order_status time_in_force reduce_only position_idx cum_exec_qty cum_exec_value"
            " cum_exec_fee leaves_qty created_ts exchange_ts local_ts raw_json",
-           "account_id order_id exchange_ts order_status cum_exec_qty"),
+           # sql/0008: price and qty too, so an amend in the same millisecond is a row
+           # (a UNIQUE NULLS NOT DISTINCT key, as price is NULL for a price-less order).
+           "account_id order_id exchange_ts order_status cum_exec_qty price qty"),
     _table("private_executions",
            "account_id run_id symbol exec_id order_id order_link_id exchange_ts local_ts side"
            " exec_price exec_qty exec_fee fee_rate exec_type is_maker closed_pnl raw_json",

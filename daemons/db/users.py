@@ -67,6 +67,9 @@ def get_user(conn: psycopg.Connection, name_or_id: str | UUID) -> User:
 
 
 def set_status(conn: psycopg.Connection, user_id: UUID, status: str) -> None:
+    """Activate, suspend or delete a user. Operator only: run it in ``db.admin()``; the
+    application role may update no column of ``users`` (sql/0008), so a suspended user's
+    own unit of work cannot make it active again."""
     if status not in STATUSES:
         raise InvalidInput(f"user status {status!r}: use one of {', '.join(STATUSES)}")
     cur = conn.execute("UPDATE users SET status = %s WHERE user_id = %s", [status, user_id])

@@ -8,7 +8,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from daemons.db.copy_writer import BatchWriter, copy_events
+from daemons.db.copy_writer import TABLES, BatchWriter, copy_events
 from daemons.db.session import Database
 from daemons.secrets.keys import Keyring
 from tests.fixtures.tenants import T0, make_tenant
@@ -155,3 +155,93 @@ def test_copy_events_concurrent_writers_with_overlapping_batches_store_once(
     with ThreadPoolExecutor(4) as pool:
         inserted = sum(pool.map(write, batches))
     assert inserted == _count(db, "public_trades") == 3500
+
+
+def _order(account_id: object, *, price: str | None = "100", qty: str = "0.01",
+           status: str = "New", order_type: str = "Limit") -> dict:
+    """One update of order o-7, all stamped in the same millisecond (T0)."""
+    return {"account_id": account_id, "symbol": "BTCUSDT", "order_id": "o-7", "side": "Buy",
+            "order_type": order_type, "price": None if price is None else Decimal(price),
+            "qty": Decimal(qty), "order_status": status, "cum_exec_qty": Decimal(0),
+            "exchange_ts": T0, "local_ts": T0}
+
+
+def _orders(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute("SELECT order_type, price, qty FROM orders WHERE order_id = 'o-7'"
+                        " ORDER BY order_type, price NULLS FIRST, qty").fetchall()
+
+
+def test_copy_events_order_amend_in_the_same_millisecond_is_stored_as_its_own_row(
+        db: Database, keyring: Keyring) -> None:
+    """An amend (new price or qty) stamped in the same ms, with the same status and executed
+    quantity, is an order update of its own (sql/0008): fast path and ON CONFLICT path."""
+    alice = make_tenant(db, keyring, "alice", events=False)
+    placed = _order(alice.account_id)
+    repriced = _order(alice.account_id, price="101")
+    resized = _order(alice.account_id, qty="0.02")
+    with db.unit_of_work(alice.user_id) as conn:
+        assert copy_events(conn, "orders", [placed]).inserted == 1
+        assert copy_events(conn, "orders", [repriced]).inserted == 1  # fresh: plain insert
+        # a redelivered row in the batch: the ON CONFLICT path keeps the amend
+        result = copy_events(conn, "orders", [placed, resized])
+        assert (result.received, result.inserted) == (2, 1)
+        rows = _orders(conn)
+    assert rows == [("Limit", Decimal("100"), Decimal("0.01")),
+                    ("Limit", Decimal("100"), Decimal("0.02")),
+                    ("Limit", Decimal("101"), Decimal("0.01"))]
+
+
+def test_copy_events_true_duplicate_order_update_is_still_dropped(
+        db: Database, keyring: Keyring) -> None:
+    """The same update delivered twice is one row, a price-less (NULL price) one too."""
+    alice = make_tenant(db, keyring, "alice", events=False)
+    limit = _order(alice.account_id)
+    market = _order(alice.account_id, price=None, order_type="Market")
+    with db.unit_of_work(alice.user_id) as conn:
+        inside = copy_events(conn, "orders", [limit, dict(limit), market, dict(market)])
+        again = copy_events(conn, "orders", [limit, market])
+        rows = _orders(conn)
+    assert (inside.received, inside.inserted) == (4, 2)
+    assert (again.received, again.inserted) == (2, 0)
+    assert rows == [("Limit", Decimal("100"), Decimal("0.01")),
+                    ("Market", None, Decimal("0.01"))]
+
+
+def test_copy_events_same_trade_or_exec_id_at_another_time_is_stored_twice(
+        db: Database, keyring: Keyring) -> None:
+    """Documented deviation (docs/database.md, "Why the partition key is in every unique
+    key"): the keys hold the exchange time, so an id re-stamped with another time is a
+    second row. Bybit does not re-stamp; this pins the behaviour until the keys change."""
+    trade = _trades(0, 1)[0]
+    restamped = trade[:2] + (trade[2] + timedelta(milliseconds=1),) + trade[3:]
+    with db.market_data() as conn:
+        assert copy_events(conn, "public_trades", [trade]).inserted == 1
+        assert copy_events(conn, "public_trades", [restamped]).inserted == 1
+        assert copy_events(conn, "public_trades", [trade, restamped]).inserted == 0
+        trades = conn.execute("SELECT trade_id, exchange_ts FROM public_trades"
+                              " ORDER BY exchange_ts").fetchall()
+    assert trades == [("t0", trade[2]), ("t0", restamped[2])]
+
+    alice = make_tenant(db, keyring, "alice", events=False)
+    execution = {"account_id": alice.account_id, "symbol": "BTCUSDT", "exec_id": "e-9",
+                 "order_id": "o-9", "exchange_ts": T0, "local_ts": T0, "side": "Buy",
+                 "exec_price": Decimal("100"), "exec_qty": Decimal("0.01")}
+    later = {**execution, "exchange_ts": T0 + timedelta(seconds=1)}
+    with db.unit_of_work(alice.user_id) as conn:
+        assert copy_events(conn, "private_executions", [execution, later]).inserted == 2
+        assert copy_events(conn, "private_executions", [execution, later]).inserted == 0
+        executions = conn.execute("SELECT exec_id, exchange_ts FROM private_executions"
+                                  " ORDER BY exchange_ts").fetchall()
+    assert executions == [("e-9", T0), ("e-9", T0 + timedelta(seconds=1))]
+
+
+def test_copy_writer_natural_keys_are_unique_keys_of_their_tables(db: Database) -> None:
+    """ON CONFLICT (key) needs a unique constraint or index on exactly those columns."""
+    with db.admin() as conn:
+        for table, spec in TABLES.items():
+            keys = conn.execute(
+                "SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i"
+                " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+                " WHERE i.indrelid = %s::regclass AND i.indisunique GROUP BY i.indexrelid",
+                [table]).fetchall()
+            assert sorted(spec.key) in [k for (k,) in keys], table

@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pytest
 
-from daemons.db import users
+from daemons.db import accounts
 from daemons.db.errors import InsecureConnection, NotMigrated
 from daemons.db.session import Database, require_migrated
 from tests.fixtures.postgres import PgTestServer
@@ -27,10 +27,11 @@ def test_unit_of_work_setting_does_not_outlive_the_transaction(db: Database) -> 
 def test_unit_of_work_error_rolls_back_its_writes(db: Database) -> None:
     user_id = make_user(db, "rita")
     with pytest.raises(RuntimeError), db.unit_of_work(user_id) as conn:
-        conn.execute("UPDATE users SET email = 'new@example.com'")
+        accounts.add_account(conn, user_id, "main", "testnet")
+        assert accounts.list_accounts(conn, user_id)  # written, inside the transaction
         raise RuntimeError("boom")
     with db.admin() as conn:
-        assert users.get_user(conn, user_id).email == "rita@example.com"
+        assert accounts.list_accounts(conn, user_id) == []
 
 
 def test_app_login_with_a_superuser_is_refused(pg_server: PgTestServer, db_name: str) -> None:
