@@ -51,21 +51,34 @@ def order_history(call: Call) -> dict:
     return _orders(call, open_only=False)
 
 
+def _execution_window(call: Call) -> tuple[int, int]:
+    """Bybit's window for /v5/execution/list: never more than 7 days.
+
+    Neither bound: the last 7 days; only ``startTime``: 7 days from it; only ``endTime``:
+    the 7 days before it; both: refused if more than 7 days apart (or reversed).
+    """
+    start, end = optional_int(call.params, "startTime"), optional_int(call.params, "endTime")
+    if start is None and end is None:
+        return call.now_ms - SEVEN_DAYS_MS, call.now_ms
+    if end is None:
+        return start, start + SEVEN_DAYS_MS
+    if start is None:
+        return end - SEVEN_DAYS_MS, end
+    if not 0 <= end - start <= SEVEN_DAYS_MS:
+        raise bad_param("params error: the time range must be within 7 days")
+    return start, end
+
+
 def executions(call: Call) -> dict:
     check_category_symbol(call.server.core, call.params, need_symbol=False)
-    start, end = optional_int(call.params, "startTime"), optional_int(call.params, "endTime")
-    if start is not None and end is not None and not 0 <= end - start <= SEVEN_DAYS_MS:
-        raise bad_param("params error: the time range must be within 7 days")
+    start, end = _execution_window(call)
     rows = list(reversed(call.account.executions))
     for key, attr in (("orderId", "order_id"), ("orderLinkId", "order_link_id"),
                       ("execType", "exec_type")):
         wanted = call.params.get(key)
         if wanted:
             rows = [e for e in rows if getattr(e, attr) == wanted]
-    if start is not None:
-        rows = [e for e in rows if e.exec_time_ms >= start]
-    if end is not None:
-        rows = [e for e in rows if e.exec_time_ms <= end]
+    rows = [e for e in rows if start <= e.exec_time_ms <= end]
     chosen, cursor = page(rows, lambda e: e.seq, call.params, 50, 100)
     return {"nextPageCursor": cursor, "category": "linear",
             "list": [execution_item(e, ws=False) for e in chosen]}

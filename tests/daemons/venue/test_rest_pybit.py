@@ -183,3 +183,26 @@ def test_market_endpoints_answer_public_requests(quiet_venue: RunningVenue) -> N
     with pytest.raises(InvalidRequestError) as err:
         session.get_tickers(category="linear", symbol="NOPEUSDT")
     assert err.value.status_code == 10001
+
+
+def test_execution_list_applies_the_seven_day_window_to_one_bound_or_none(
+    quiet_venue: RunningVenue,
+) -> None:
+    """Bybit: only startTime gives [start, start + 7 d], only endTime [end - 7 d, end],
+    neither the last 7 days; a fill outside that window is not listed."""
+    session = pybit_http(quiet_venue, account(9))
+    _place(session, _last(quiet_venue) + 20, qty="0.002")  # crosses: taker fill
+    (fill,) = wait_for(lambda: session.get_executions(category="linear")["result"]["list"],
+                       what="the fill")
+    at, day = int(fill["execTime"]), 86_400_000
+
+    def listed(**bounds: int) -> bool:
+        rows = session.get_executions(category="linear", **bounds)["result"]["list"]
+        return [r["execId"] for r in rows] == [fill["execId"]]
+
+    assert listed(startTime=at - day) and listed(endTime=at + day) and listed()
+    assert not listed(startTime=at - 8 * day)  # window ends a day before the fill
+    assert not listed(endTime=at + 8 * day)  # window starts a day after it
+    with pytest.raises(InvalidRequestError) as err:
+        listed(startTime=at - 8 * day, endTime=at)
+    assert err.value.status_code == 10001
