@@ -163,7 +163,8 @@ def _open_orders(conn: psycopg.Connection, account_id: UUID, symbol: str, at: An
         " qty, coalesce(leaves_qty, qty) AS leaves, reduce_only, position_idx, order_status,"
         f" {_MS.format('created_ts')} AS created_ms FROM orders"
         " WHERE account_id = %s AND symbol = %s AND exchange_ts <= %s"
-        " ORDER BY order_id, exchange_ts DESC, cum_exec_qty DESC NULLS LAST) latest",
+        " ORDER BY order_id, exchange_ts DESC, cum_exec_qty DESC NULLS LAST, local_ts DESC)"
+        " latest",
         [account_id, symbol, at]).fetchall()
     rows.sort(key=_placement_order)
     return [
