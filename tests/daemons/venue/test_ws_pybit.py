@@ -162,3 +162,26 @@ def test_every_key_of_an_account_signs_rest_and_websocket_auth() -> None:
             sock.close()
     finally:
         venue.stop()
+
+
+def test_ticker_topic_is_a_snapshot_then_deltas_about_every_100_ms(
+    live_venue: RunningVenue,
+) -> None:
+    """Behaviour, not speed: deltas follow a snapshot on Bybit's ~100 ms cadence. The band
+    is wide (a loaded machine delays pushes; a quiet 100 ms sends no delta) but a cadence
+    of 10 ms or 1 s, or deltas before the snapshot, fail it."""
+    sock = raw_socket(live_venue, "/v5/public/linear")
+    try:
+        sock.send(json.dumps({"op": "subscribe", "args": [f"tickers.{SYMBOL}"]}))
+        assert recv_json(sock)["success"] is True
+        kinds, arrivals = [], []
+        while len(kinds) < 21:
+            message = recv_json(sock)
+            kinds.append(message["type"])
+            arrivals.append(time.monotonic())
+    finally:
+        sock.close()
+    assert kinds == ["snapshot"] + ["delta"] * 20
+    gaps_ms = sorted(1000 * (b - a) for a, b in zip(arrivals[1:], arrivals[2:], strict=False))
+    median = gaps_ms[len(gaps_ms) // 2]
+    assert 60 <= median <= 250, gaps_ms
