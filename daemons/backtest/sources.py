@@ -32,36 +32,65 @@ def tape_from_trades(
     funding_rate: float | None = 0.0001,
     ticker_interval_ms: int = TICKER_INTERVAL_MS,
 ) -> MarketTape:
-    """Trades plus a ticker every ``ticker_interval_ms`` and funding every 8 hours.
+    """Trades (sorted by time) plus a ticker every ``ticker_interval_ms`` and funding every
+    8 hours.
 
     Every interval from the first trade to the last gets a ticker at the last price
-    traded before its end (as Bybit keeps pushing tickers in quiet markets).
+    traded before its end (as Bybit keeps pushing tickers in quiet markets). The rows are
+    placed straight into replay order (:func:`_replay_positions`), so building the tape
+    does not hold a second, reordered copy of a day's columns.
     """
     if len(ts) == 0:
         raise ValueError("no trades in the source")
     ts = np.asarray(ts, dtype=np.int64)
+    price = np.asarray(price, np.float64)
     tick_ts = np.arange((ts[0] // ticker_interval_ms + 1) * ticker_interval_ms, ts[-1] + 1,
                         ticker_interval_ms, dtype=np.int64)
-    last_trade = np.searchsorted(ts, tick_ts, side="left") - 1
-    tick_price = np.asarray(price)[last_trade]
-    parts_ts = [ts, tick_ts]
-    parts_kind = [np.full(len(ts), TRADE, np.int8), np.full(len(tick_ts), TICKER, np.int8)]
-    parts_price = [np.asarray(price, np.float64), tick_price]
-    parts_size = [np.asarray(size, np.float64), np.full(len(tick_ts), np.nan)]
+    f_ts = np.zeros(0, np.int64)
     if funding_rate is not None:
         f_ts = np.arange((ts[0] // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS, ts[-1] + 1,
                          FUNDING_INTERVAL_MS, dtype=np.int64)
-        parts_ts.append(f_ts)
-        parts_kind.append(np.full(len(f_ts), FUNDING, np.int8))
-        parts_price.append(np.asarray(price)[np.searchsorted(ts, f_ts, side="left") - 1])
-        parts_size.append(np.full(len(f_ts), funding_rate))
-    n_extra = sum(len(p) for p in parts_ts[1:])
-    return MarketTape.from_rows(
-        symbol, ts=np.concatenate(parts_ts), kind=np.concatenate(parts_kind),
-        price=np.concatenate(parts_price), size=np.concatenate(parts_size),
-        is_buy=np.concatenate([np.asarray(is_buy, bool), np.zeros(n_extra, bool)]),
-        seq=np.concatenate([np.arange(len(ts)), np.arange(n_extra)]),
-    )
+    parts = {  # kind: (times, prices, sizes, seq)
+        TRADE: (ts, price, np.asarray(size, np.float64), np.arange(len(ts))),
+        TICKER: (tick_ts, price[np.searchsorted(ts, tick_ts, side="left") - 1],
+                 np.full(len(tick_ts), np.nan), np.arange(len(tick_ts))),
+        FUNDING: (f_ts, price[np.searchsorted(ts, f_ts, side="left") - 1],
+                  np.full(len(f_ts), funding_rate if funding_rate is not None else np.nan),
+                  len(tick_ts) + np.arange(len(f_ts))),
+    }
+    return MarketTape.from_rows(symbol, **_merged(parts, np.asarray(is_buy, bool)))
+
+
+def _replay_positions(times: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Where each row of each kind goes in replay order ``(ts, kind)``.
+
+    Each kind's times are sorted and within a kind rows keep their order, so a row's
+    position is its index plus the rows of the other kinds that sort before it: earlier
+    times, and equal times of a kind with a lower priority.
+    """
+    positions = {}
+    for kind, own in times.items():
+        pos = np.arange(len(own), dtype=np.int64)
+        for other, theirs in times.items():
+            if other != kind:
+                pos += np.searchsorted(theirs, own, side="right" if other < kind else "left")
+        positions[kind] = pos
+    return positions
+
+
+def _merged(parts: dict[int, tuple[np.ndarray, ...]], is_buy: np.ndarray) -> dict[str, object]:
+    """The columns of every kind, interleaved in replay order (``from_rows`` arguments)."""
+    positions = _replay_positions({kind: part[0] for kind, part in parts.items()})
+    n = sum(len(pos) for pos in positions.values())
+    columns = {"ts": np.empty(n, np.int64), "kind": np.empty(n, np.int8),
+               "price": np.empty(n, np.float64), "size": np.empty(n, np.float64),
+               "is_buy": np.zeros(n, bool), "seq": np.empty(n, np.int64)}
+    for kind, (times, prices, sizes, seq) in parts.items():
+        pos = positions[kind]
+        columns["ts"][pos], columns["kind"][pos] = times, kind
+        columns["price"][pos], columns["size"][pos], columns["seq"][pos] = prices, sizes, seq
+    columns["is_buy"][positions[TRADE]] = is_buy
+    return columns
 
 
 def generated_day(symbol: str = "BTCUSDT", *, seed: int = 1, trades: int = 1_500_000,

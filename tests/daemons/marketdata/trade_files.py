@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from daemons.backtest.sources import tape_from_trades
+from daemons.backtest.sources import FUNDING_INTERVAL_MS, TICKER_INTERVAL_MS
 from daemons.marketdata.bars import open_text
 from daemons.marketdata.trade import Trade
 from daemons.marketdata.trades_csv import detect_format
-from gridcore.sim.tape import MarketTape
+from gridcore.sim.tape import FUNDING, TICKER, TRADE, MarketTape
 
 BYBIT_HEADER = ("timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,"
                 "homeNotional,foreignNotional\n")
@@ -79,11 +79,34 @@ def row_trades(path: Path) -> list[Trade]:
 
 
 def row_tape(symbol: str, path: Path) -> MarketTape:
-    """The old ``tape_from_trade_file``: objects, then columns, then a stable sort."""
+    """The old ``tape_from_trade_file``: objects, then columns, then a stable sort, then
+    the concatenated tape."""
     trades = row_trades(path)
     ts = np.fromiter((t.ts_ms for t in trades), dtype=np.int64, count=len(trades))
     order = np.argsort(ts, kind="stable")
     price = np.fromiter((t.price for t in trades), dtype=np.float64, count=len(trades))
     size = np.fromiter((t.size for t in trades), dtype=np.float64, count=len(trades))
     is_buy = np.fromiter((t.side == "Buy" for t in trades), dtype=bool, count=len(trades))
-    return tape_from_trades(symbol, ts[order], price[order], size[order], is_buy[order])
+    return concatenated_tape(symbol, ts[order], price[order], size[order], is_buy[order])
+
+
+def concatenated_tape(symbol: str, ts: np.ndarray, price: np.ndarray, size: np.ndarray,
+                      is_buy: np.ndarray, funding_rate: float = 0.0001) -> MarketTape:
+    """The old ``tape_from_trades``: every kind's rows concatenated, then sorted by
+    ``MarketTape.from_rows``."""
+    tick_ts = np.arange((ts[0] // TICKER_INTERVAL_MS + 1) * TICKER_INTERVAL_MS, ts[-1] + 1,
+                        TICKER_INTERVAL_MS, dtype=np.int64)
+    f_ts = np.arange((ts[0] // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS, ts[-1] + 1,
+                     FUNDING_INTERVAL_MS, dtype=np.int64)
+    last = [np.searchsorted(ts, t, side="left") - 1 for t in (tick_ts, f_ts)]
+    n_extra = len(tick_ts) + len(f_ts)
+    return MarketTape.from_rows(
+        symbol, ts=np.concatenate([ts, tick_ts, f_ts]),
+        kind=np.concatenate([np.full(len(ts), TRADE), np.full(len(tick_ts), TICKER),
+                             np.full(len(f_ts), FUNDING)]),
+        price=np.concatenate([price, price[last[0]], price[last[1]]]),
+        size=np.concatenate([size, np.full(len(tick_ts), np.nan),
+                             np.full(len(f_ts), funding_rate)]),
+        is_buy=np.concatenate([is_buy, np.zeros(n_extra, bool)]),
+        seq=np.concatenate([np.arange(len(ts)), np.arange(n_extra)]),
+    )
