@@ -88,6 +88,18 @@ class TickerEvent(Event):
     next_funding_time: int | None = None
 
 
+def is_plain_limit(order_type: str, stop_order_type: str, order_status: str) -> bool:
+    """A limit order that is not conditional: the only kind a grid is made of.
+
+    Rule 3.4.1 takes the direction's open *limit* orders; a user's stop-loss or
+    take-profit (conditional, often a market order) must be neither counted nor cancelled
+    by the engine, nor rest in a replay seeded from the live account. ``stop_order_type``
+    is "" for a plain order (the normaliser maps Bybit's "UNKNOWN" to "").
+    """
+    return (order_type == "Limit" and not stop_order_type
+            and order_status not in CONDITIONAL_ORDER_STATUSES)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderUpdateEvent(Event):
     """The exchange's view of one order after a change (Bybit's ``order`` stream).
@@ -119,14 +131,8 @@ class OrderUpdateEvent(Event):
 
     @property
     def is_plain_limit(self) -> bool:
-        """A limit order that is not conditional: the only kind a grid is made of.
-
-        Rule 3.4.1 takes the direction's open *limit* orders; a user's stop-loss or
-        take-profit (conditional, often a market order) must be neither counted nor
-        cancelled by the engine.
-        """
-        return (self.order_type == "Limit" and not self.stop_order_type
-                and self.order_status not in CONDITIONAL_ORDER_STATUSES)
+        """See :func:`is_plain_limit`."""
+        return is_plain_limit(self.order_type, self.stop_order_type, self.order_status)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -32,7 +32,7 @@ from daemons.db.times import EPOCH_MS_SQL as _MS
 from daemons.db.times import datetime_of_ms
 from gridcore import order_ids
 from gridcore.config import GridConfig
-from gridcore.events import FINAL_ORDER_STATUSES
+from gridcore.events import FINAL_ORDER_STATUSES, is_plain_limit
 from gridcore.intents import CancelIntent, Intent, PlaceLimitIntent
 from gridcore.sim.orders import SimOrder
 
@@ -157,11 +157,15 @@ def _open_orders(conn: psycopg.Connection, account_id: UUID, symbol: str, at: An
     """Orders resting at the snapshot, oldest first: their placement time is their time
     priority in the queue, so it decides which of two orders at one price fills first.
     Orders placed in the same millisecond are ordered by the sequence in gridcore's client
-    id (the order the engine decided them in), then by exchange id."""
+    id (the order the engine decided them in), then by exchange id. Only plain limit orders
+    are seeded, as the engine holds only those: a user's conditional or market orders
+    (stop-loss, take-profit) are no grid orders."""
     rows = conn.execute(
         "SELECT * FROM (SELECT DISTINCT ON (order_id) order_id, order_link_id, side, price,"
         " qty, coalesce(leaves_qty, qty) AS leaves, reduce_only, position_idx, order_status,"
-        f" {_MS.format('created_ts')} AS created_ms FROM orders"
+        f" {_MS.format('created_ts')} AS created_ms, order_type,"
+        " coalesce(nullif(raw_json->>'stopOrderType', 'UNKNOWN'), '') AS stop_order_type"
+        " FROM orders"
         " WHERE account_id = %s AND symbol = %s AND exchange_ts <= %s"
         " ORDER BY order_id, exchange_ts DESC, cum_exec_qty DESC NULLS LAST, local_ts DESC)"
         " latest",
@@ -173,8 +177,9 @@ def _open_orders(conn: psycopg.Connection, account_id: UUID, symbol: str, at: An
                  position_idx=position_idx, placed_ts=created or snapshot_ts,
                  active_ts=created or snapshot_ts)
         for (order_id, link, side, price, qty, leaves, reduce_only, position_idx, status,
-             created) in rows
+             created, order_type, stop_order_type) in rows
         if status not in FINAL_ORDER_STATUSES and leaves > 0
+        and is_plain_limit(order_type, stop_order_type, status)
     ]
 
 

@@ -146,6 +146,13 @@ def _record_live_state(db, user_id, account_id, run_id, engine, broker, ts: int,
              "cum_exec_qty": o.qty - o.leaves_qty, "leaves_qty": o.leaves_qty,
              "created_ts": datetime_of_ms(o.placed_ts), "exchange_ts": at, "local_ts": at}
             for o in broker.orders.values()])
+        near = next(iter(broker.orders.values())).price
+        copy_events(conn, "orders", [  # the user's own stop-losses: no grid orders
+            {"account_id": account_id, "symbol": "BTCUSDT", "order_id": f"user-stop-{n}",
+             "side": "Sell", "order_type": order_type, "price": price, "qty": Decimal("0.01"),
+             "order_status": "Untriggered", "position_idx": 1, "leaves_qty": Decimal("0.01"),
+             "exchange_ts": at, "local_ts": at, "raw_json": {"stopOrderType": "StopLoss"}}
+            for n, (order_type, price) in enumerate((("Market", None), ("Limit", near)))])
 
 
 def _cut_with_requests_in_flight(loop: ReplayLoop, tape, start: int) -> int:
@@ -188,6 +195,7 @@ def test_seeded_replay_continues_exactly_where_the_live_run_stood(db, tape,
     in_flight = broker.in_flight()
     assert bool(in_flight) == bool(latency_ms)
     _record_live_state(db, alice, account, live_run, engine, broker, cut_ts, stepped)
+    resting = {o.order_id for o in broker.orders.values()}
     fills_before = len(broker.fills)
     replay_tape([tape.window(cut, len(tape))], engine, broker)
     live_after = broker.fills[fills_before:]
@@ -196,6 +204,7 @@ def test_seeded_replay_continues_exactly_where_the_live_run_stood(db, tape,
     with db.unit_of_work(alice) as conn:
         seed = load_live_seed(conn, live_run, cut_ts + 5)
     assert (seed.snapshot_ts, seed.events_at_ts) == (cut_ts, stepped) and seed.orders
+    assert {o.order_id for o in seed.orders} == resting  # not the user's stop-losses
     assert list(seed.in_flight) == in_flight
     spec = BacktestSpec(config=GridConfig(amount="1"), fill_model="CONSERVATIVE",
                         latency_ms=latency_ms)
