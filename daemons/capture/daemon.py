@@ -119,13 +119,13 @@ class CaptureDaemon:
     def start(self) -> CaptureDaemon:
         """Replay spills, find where stored data ends, connect, start every thread."""
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.db.upkeep()  # partitions for the coming months before any row is written
+        self._upkeep()  # partitions for the coming months before any row is written
         self.writer.start()
         if self.public is not None:
             for symbol, mark in self._resume_marks(self.symbols).items():
                 self.public.resume_from(symbol, mark)
         for account in self.accounts:
-            self._resume_account(account)
+            account.resume_ms = self._resume_ms(account.target)
         self.reconciler.start()
         for stream in self._streams():
             stream.start()
@@ -147,10 +147,11 @@ class CaptureDaemon:
         self._refresh_now.set()
         for thread in self._threads:
             thread.join(10)
-        if self.public:
-            self.public.stream.close()
-        for account in self.accounts:
-            account.close()
+        with self._targets_lock:  # an apply still running finishes first, then sees _stop
+            if self.public:
+                self.public.stream.close()
+            for account in self.accounts:
+                account.close()
         self.reconciler.close()
         self.writer.close()
         self._write_status()
@@ -174,21 +175,23 @@ class CaptureDaemon:
         if self._discover is None:
             return
         try:
-            targets = self._discover([a.target for a in self.accounts])
+            self.apply(self._discover([a.target for a in self.accounts]))
         except Exception as e:  # the database may be down: capture goes on as it is
             log.warning("capture targets not refreshed (%s: %s)", type(e).__name__, e)
-            return
-        self.apply(targets)
 
     def apply(self, targets: Targets) -> None:
-        """Start what ``targets`` adds; stop accounts it drops or re-keys (module docstring)."""
+        """Start what ``targets`` adds; stop accounts it drops or re-keys (module docstring).
+
+        Every database read comes first, so a failure changes nothing; the next refresh
+        tries again.
+        """
         with self._targets_lock:
+            if self._stop.is_set():
+                return
             if not self._started:
                 raise RuntimeError("capture: apply targets to a started daemon")
-            self._note_refused(targets)
             added = tuple(s for s in targets.symbols if s not in self.symbols)
-            if added:
-                self._add_symbols(added)
+            marks = self._resume_marks(added)
             wanted = {t.account_id: t for t in targets.accounts}
             kept = []
             for account in self.accounts:
@@ -196,14 +199,16 @@ class CaptureDaemon:
                 if target is not None and target.credential_id == account.target.credential_id:
                     kept.append(account)
                     del wanted[target.account_id]
-                    continue
-                account.close()
-                self.board.unregister(account.target.label)
-                log.info("capture of %s stopped: %s", account.target.name,
-                         "credential rotated" if target else "no longer enabled")
+            resume = {t.account_id: self._resume_ms(t) for t in wanted.values()}
+            self._note_refused(targets)
+            if added:
+                self._add_symbols(added, marks)
+            for account in self.accounts:
+                if account not in kept:
+                    self._drop(account, account.target.account_id in wanted)
             started = [self._private(t) for t in wanted.values()]
             for account in started:
-                self._resume_account(account)
+                account.resume_ms = resume[account.target.account_id]
             self.accounts = kept + started
             self.reconciler.accounts = self.accounts
             for account in started:
@@ -231,11 +236,17 @@ class CaptureDaemon:
                               ping_interval_s=config.ping_interval_s, limits=config.rest_limits,
                               backoff_s=config.rest_backoff_s)
 
-    def _add_symbols(self, symbols: tuple[str, ...]) -> None:
+    def _drop(self, account: PrivateCapture, rotated: bool) -> None:
+        account.close()
+        self.board.unregister(account.target.label)
+        log.info("capture of %s stopped: %s", account.target.name,
+                 "credential rotated" if rotated else "no longer enabled")
+
+    def _add_symbols(self, symbols: tuple[str, ...], marks: dict[str, TradeMark]) -> None:
         first = self.public is None
         if self.public is None:
             self.public = self._public(())
-        self.public.add_symbols(symbols, self._resume_marks(symbols))
+        self.public.add_symbols(symbols, marks)
         if first:
             self.public.stream.start()
         self.reconciler.symbols = self.symbols
@@ -256,13 +267,12 @@ class CaptureDaemon:
                     marks[symbol] = TradeMark(ms(row[0]), row[1], -1)
         return marks
 
-    def _resume_account(self, account: PrivateCapture) -> None:
+    def _resume_ms(self, target: AccountTarget) -> int:
         """Where the account's stored executions end (or the initial lookback)."""
-        with self.db.unit_of_work(account.target.user_id) as conn:
+        with self.db.unit_of_work(target.user_id) as conn:
             row = conn.execute("SELECT max(exchange_ts) FROM private_executions"
-                               " WHERE account_id = %s", [account.target.account_id]
-                               ).fetchone()
-        account.resume_ms = ms(row[0]) if row[0] is not None else \
+                               " WHERE account_id = %s", [target.account_id]).fetchone()
+        return ms(row[0]) if row[0] is not None else \
             now_ms() - self.config.initial_lookback_s * 1000
 
     def snapshot(self) -> dict:

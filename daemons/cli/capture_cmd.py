@@ -81,8 +81,6 @@ def capture(
                 typer.echo(f"capturing {environment}: symbols {', '.join(targets.symbols) or '-'};"
                            f" accounts {', '.join(a.name for a in targets.accounts) or '-'};"
                            f" status: gridbot capture status")
-                for name, reason in targets.refused:
-                    typer.echo(f"not capturing {name}: {reason}", err=True)
                 if targets.other_environments:
                     typer.echo(f"{targets.other_environments} enabled account(s) of other "
                                "environments are left to their own capture daemon")

@@ -157,3 +157,28 @@ def test_discover_reuses_known_targets_and_decrypts_only_rotated_credentials(
     decrypted_new_secret = rotated.secret.reveal() == new_secret  # no secret in a failure
     assert rotated.api_key == new_key and decrypted_new_secret
     assert kept is {t.account_id: t for t in again.accounts}[ids["trader2"]]
+
+
+def test_refresh_that_fails_midway_changes_nothing_and_the_next_one_applies(
+        db: Database, keyring: Keyring, venue2: RunningVenue, capture_home: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = store_tenants(db, keyring, venue2)
+    set_account_status(db, ids["trader2"], "disabled")
+    daemon = make_daemon(db, keyring, venue2, capture_home).start()
+    try:
+        before = list(daemon.accounts)
+        set_account_status(db, ids["trader2"], "enabled")
+        set_account_status(db, ids["trader1"], "disabled")
+        real_resume_ms = daemon._resume_ms
+
+        def database_gone(target: object) -> int:
+            raise OSError("connection refused")
+
+        monkeypatch.setattr(daemon, "_resume_ms", database_gone)
+        daemon.refresh()  # logged, not raised: the refresh thread must outlive it
+        assert daemon.accounts == before and not before[0].closed
+        monkeypatch.setattr(daemon, "_resume_ms", real_resume_ms)
+        daemon.refresh()
+        assert daemon.account_names == ["user-trader2/trader2"] and before[0].closed
+    finally:
+        daemon.stop()
