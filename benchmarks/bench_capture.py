@@ -23,13 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import psycopg
 
+from benchmarks.bench_venue import trades_played
 from daemons.bybit.endpoints import endpoints_for
 from daemons.capture.daemon import CaptureConfig, CaptureDaemon
 from daemons.capture.reconciler import ReconcileConfig
@@ -44,11 +44,6 @@ SPEED = 100.0
 WARMUP_S = 4.0
 MEASURE_S = 12.0
 SYMBOL = "BTCUSDT"
-
-
-def _played(port: int) -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/status", timeout=5) as answer:
-        return int(json.load(answer)["trades_played"])
 
 
 def run() -> Iterator[dict]:
@@ -97,11 +92,11 @@ def _measure() -> dict[str, float]:
         try:
             time.sleep(WARMUP_S)
             stats = daemon.writer.stats
-            stored0, played0 = stats.inserted["public_trades"], _played(port)
+            stored0, played0 = stats.inserted["public_trades"], trades_played(port)
             stats.lags_ms.clear()
             since_ms = time.time_ns() // 1_000_000
             time.sleep(MEASURE_S)
-            stored1, played1 = stats.inserted["public_trades"], _played(port)
+            stored1, played1 = stats.inserted["public_trades"], trades_played(port)
             lags = np.array(list(stats.lags_ms), dtype=np.float64)
             reconnects = daemon.public.stream.stats.reconnects
         finally:

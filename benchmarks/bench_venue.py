@@ -131,9 +131,9 @@ def _measure(port: int, workdir: Path) -> tuple[list[int], np.ndarray, int]:
             child.stdin.write(window)
             child.stdin.flush()
         time.sleep(WARMUP_S)
-        played_before = _played(port)
+        played_before = trades_played(port)
         time.sleep(MEASURE_S)
-        offered = _played(port) - played_before
+        offered = trades_played(port) - played_before
         counts = [c for child in children for c in json.loads(child.communicate(timeout=60)[0])]
     finally:
         for child in children:
@@ -143,7 +143,8 @@ def _measure(port: int, workdir: Path) -> tuple[list[int], np.ndarray, int]:
     return counts, np.concatenate(delays), offered
 
 
-def _played(port: int) -> int:
+def trades_played(port: int) -> int:
+    """How many tape trades the venue on ``port`` has played (its offered rate, over time)."""
     status = requests.get(f"http://127.0.0.1:{port}/admin/status", timeout=5).json()
     return int(status["trades_played"])
 

@@ -105,9 +105,11 @@ def generated_day(symbol: str = "BTCUSDT", *, seed: int = 1, trades: int = 1_500
 def tape_from_trade_file(symbol: str, path: Path | str) -> MarketTape:
     """A trade CSV (Bybit public dump or the bundled Binance format) as a tape."""
     cols = load_trade_arrays(path)
-    order = np.argsort(cols["ts_ms"], kind="stable")
-    return tape_from_trades(symbol, cols["ts_ms"][order], cols["price"][order],
-                            cols["size"][order], cols["is_buy"][order])
+    ts = cols["ts_ms"]
+    if ts.size > 1 and bool(np.any(ts[1:] < ts[:-1])):  # files are in time order; be sure
+        order = np.argsort(ts, kind="stable")
+        cols = {name: column[order] for name, column in cols.items()}
+    return tape_from_trades(symbol, cols["ts_ms"], cols["price"], cols["size"], cols["is_buy"])
 
 
 def tape_from_bars(symbol: str, bars: list[Bar] | None = None) -> MarketTape:

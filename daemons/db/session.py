@@ -16,6 +16,7 @@ Two kinds of access, kept apart on purpose:
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Iterator
@@ -163,10 +164,7 @@ class Database:
         return conn
 
 
-_set_role_warned = False
-_warn_lock = threading.Lock()
-
-
+@functools.cache
 def _warn_set_role_once() -> None:
     """Say once per process that tenants are separated only by ``SET LOCAL ROLE``.
 
@@ -175,11 +173,6 @@ def _warn_set_role_once() -> None:
     the ``SET LOCAL ROLE``, but any code on that connection could ``RESET ROLE`` and see
     every tenant. Operators must know they chose that.
     """
-    global _set_role_warned
-    with _warn_lock:
-        if _set_role_warned:
-            return
-        _set_role_warned = True
     log.warning(
         "GRIDBOT_APP_DATABASE_URL is not set: the application connects as the DATABASE_URL "
         "owner and only SET LOCAL ROLE %s separates tenants (code that ran RESET ROLE would "

@@ -85,7 +85,7 @@ def test_capture_daemon_start_creates_next_months_partition(db: Database,
 def test_database_url_without_app_login_warns_once(
         pg_server: PgTestServer, db_name: str, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture, app_login: bool) -> None:
-    monkeypatch.setattr(session, "_set_role_warned", False)
+    session._warn_set_role_once.cache_clear()  # once per process: start this test afresh
     monkeypatch.setenv("DATABASE_URL", pg_server.admin_url(db_name))
     if app_login:
         monkeypatch.setenv("GRIDBOT_APP_DATABASE_URL", pg_server.app_url(db_name))
