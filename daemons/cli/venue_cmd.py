@@ -130,6 +130,7 @@ def venue(
     import asyncio
     import signal
 
+    from daemons.db.cli_support import USAGE_ERROR, fail
     from daemons.venue.clock import wall_ms
     from daemons.venue.config import ConfigError, VenueConfig, load_accounts
     from daemons.venue.server import VenueServer, serve
@@ -146,8 +147,7 @@ def venue(
             start_paused=start_paused,
         )
     except ConfigError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
+        fail(str(e), exit_code=USAGE_ERROR)
     faults = _fault_accounts(parsed, config.accounts)
 
     def ready(server: VenueServer) -> None:
@@ -173,6 +173,5 @@ def venue(
     try:
         asyncio.run(main())
     except (ConfigError, OSError, ValueError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
+        fail(str(e), exit_code=USAGE_ERROR)
     typer.echo("venue stopped")
