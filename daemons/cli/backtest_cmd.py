@@ -91,7 +91,7 @@ def backtest(
                 symbol=base.symbol, tick_size=_decimal("--tick-size", tick_size or "0.1"),
                 qty_step=_decimal("--qty-step", qty_step or "0.001"), fill_model=fill_model,
                 latency_ms=latency_ms, queue_ahead=queue_ahead,
-                maker_fee_rate=_fee(maker_fee) if maker_fee is not None else base.maker_fee,
+                **({"maker_fee_rate": _fee(maker_fee)} if maker_fee is not None else {}),
                 starting_balance=_decimal("--balance", balance or "10000"),
                 start_ms=_time_ms("--from", start), end_ms=_time_ms("--to", end),
             )
@@ -150,8 +150,7 @@ class _Request:
         self.symbol: str | None = None
 
     def resolve_owner(self, symbol: str) -> _Base:
-        """Open the database if needed; find the owner, config, symbol and fee to use."""
-        from daemons.backtest.live_seed import captured_maker_fee
+        """Open the database if needed; find the owner, config and symbol to use."""
         from daemons.db import strategies, users
         from daemons.db.cli_support import open_database
 
@@ -174,10 +173,6 @@ class _Request:
                 if row is None:
                     raise ValueError(f"--seed-run: unknown run {self.seed_run}")
                 self.owner = row[0]
-        if self.account_id is not None and not self.fee_given:
-            with self.db.unit_of_work(self.owner) as conn:
-                base.maker_fee = captured_maker_fee(conn, self.account_id, base.symbol,
-                                                    base.maker_fee)
         return base
 
     def check_source_symbol(self, symbol: str) -> None:
@@ -196,6 +191,7 @@ class _Request:
 
         if self.seed_run is not None:
             spec = self._seeded(spec)
+        spec = self._account_fee(spec)
         if self.source == "db":
             tapes, total = self._db_tapes(spec), None
         else:
@@ -212,21 +208,29 @@ class _Request:
                 seeded_from=self.live_seed.run_id if self.live_seed else None))
         return summary
 
-    def _seeded(self, spec):
-        """Read the live run's snapshot; the spec takes its parameters, instrument, wallet,
-        start and (unless --maker-fee was given) the account's captured maker fee."""
+    def _account_fee(self, spec):
+        """A stored strategy's or a live run's account pays its own maker fee: the rate its
+        newest captured maker execution shows, unless --maker-fee was given."""
         from dataclasses import replace
 
-        from daemons.backtest.live_seed import captured_maker_fee, load_live_seed
+        from daemons.backtest.live_seed import captured_maker_fee
+
+        if self.account_id is None or self.fee_given:
+            return spec
+        with self.db.unit_of_work(self.owner) as conn:
+            return replace(spec, maker_fee_rate=captured_maker_fee(
+                conn, self.account_id, spec.symbol, spec.maker_fee_rate))
+
+    def _seeded(self, spec):
+        """Read the live run's snapshot; the spec takes its parameters, instrument, wallet
+        and start."""
+        from daemons.backtest.live_seed import load_live_seed
         from daemons.backtest.runner import BacktestInputError, seeded_spec
 
         if spec.start_ms is None:
             raise BacktestInputError("--seed-run needs --from (the moment to start from)")
         with self.db.unit_of_work(self.owner) as conn:
             self.live_seed = load_live_seed(conn, _uuid(self.seed_run), spec.start_ms)
-            if not self.fee_given:
-                spec = replace(spec, maker_fee_rate=captured_maker_fee(
-                    conn, self.live_seed.account_id, self.live_seed.symbol, spec.maker_fee_rate))
         self.account_id = self.live_seed.account_id
         self.strategy_id = self.live_seed.strategy_id
         self.symbol = self.live_seed.symbol
@@ -249,9 +253,7 @@ class _Base:
     """Parameters a stored strategy provides (none for an ad-hoc backtest)."""
 
     def __init__(self, config, symbol: str) -> None:
-        from gridcore.sim.broker import DEFAULT_MAKER_FEE
-
-        self.config, self.symbol, self.maker_fee = config, symbol, DEFAULT_MAKER_FEE
+        self.config, self.symbol = config, symbol
 
 
 def _progress(console, total: int | None, *, enabled: bool):
