@@ -9,8 +9,9 @@ Fast path: most ticker events change nothing. After a step that emitted nothing 
 the grid as it was, the engine remembers the open price interval around the last price
 in which every price comparison of the rules keeps its outcome, and the few levels that
 could become placeable inside it (:mod:`gridcore.quiet`). A later ticker inside that
-interval, with no other event in between and no change of size multipliers by a due
-position check, provably gives the same empty result, so it returns at once. The tests
+interval, with no other event in between and no change by a due position check of
+anything a step reads from it (multipliers, checked position sizes, ``long_koef``),
+provably gives the same empty result, so it returns at once. The tests
 compare every scenario against the engine with the fast path off.
 """
 
@@ -35,16 +36,10 @@ from gridcore.latch import RecentFill, SameOrderLatch
 from gridcore.order_view import HeldOrder, OrderView
 from gridcore.prices import decimals_of, price_to_ticks, to_decimal
 from gridcore.quiet import QuietCell, is_eligible, quiet_cell
-from gridcore.risk import (
-    Multipliers,
-    PositionSnapshot,
-    check_positions,
-    long_koef_applies,
-    neutral_multipliers,
-)
+from gridcore.risk import CheckState, PositionSnapshot, run_position_check
 from gridcore.sizing import order_qty
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 #: Rule 3.4.2: more open orders than levels + this many means something went wrong.
 EXCESS_ORDERS = 10
 _POSITION_IDX = {LONG: 1, SHORT: 2}
@@ -91,7 +86,7 @@ class GridEngine:
         self.orders = OrderView()
         self.positions = {LONG: PositionSnapshot(), SHORT: PositionSnapshot()}
         self.wallet_balance: float | None = None
-        self.multipliers: Multipliers = neutral_multipliers()
+        self.check = CheckState()
         self.last_filled_price: float | None = None
         self.last_close: float | None = None
         self.last_check_ts: int | None = None
@@ -118,7 +113,13 @@ class GridEngine:
             return []
         return handler(event)
 
+    @property
+    def multipliers(self) -> dict[tuple[str, str], float]:
+        """The size multipliers of the last position check (section 6)."""
+        return self.check.multipliers
+
     def _on_ticker(self, event: TickerEvent) -> list[Intent]:
+        self.latch.end_batch()
         if event.symbol != self.symbol:
             return []
         close = float(event.last_price)
@@ -140,27 +141,29 @@ class GridEngine:
         return self._step(close, event.exchange_ts)
 
     def _check_keeps_multipliers(self, close: float, ts: int) -> bool:
-        """Run a due position check on the fast path; False if it would change sizes.
+        """Run a due position check on the fast path; False if a step would read it differently.
 
-        A check that leaves every multiplier as it was cannot change the step's outcome,
-        so the step stays quiet (with a 63 s check and one-minute bars, nearly every bar
-        is due).
+        A check that leaves the multipliers, the checked position sizes and the ``long_koef``
+        test as they were cannot change the step's outcome, so the step stays quiet and the
+        check is kept (with a 63 s check and one-minute bars, nearly every bar is due).
         """
         if self.last_check_ts is not None and (
             ts - self.last_check_ts < self.config.position_check_interval_ms
         ):
             return True
-        multipliers = self._position_check(close)
-        if multipliers != self.multipliers:
+        check = self._position_check(close)
+        if check.sizing_view() != self.check.sizing_view():
             return False
+        self.check = check
         self.last_check_ts = ts
         return True
 
-    def _position_check(self, close: float) -> Multipliers:
-        return check_positions(self.config, self.positions[LONG], self.positions[SHORT],
-                               self.wallet_balance, close)
+    def _position_check(self, close: float) -> CheckState:
+        return run_position_check(self.config, self.positions[LONG], self.positions[SHORT],
+                                  self.wallet_balance, close, self.check)
 
     def _on_order_update(self, event: OrderUpdateEvent) -> list[Intent]:
+        self.latch.end_batch()
         if event.symbol == self.symbol and self.orders.apply_update(event):
             self._quiet = None
         return []
@@ -168,16 +171,20 @@ class GridEngine:
     def _on_execution(self, event: ExecutionEvent) -> list[Intent]:
         if event.symbol != self.symbol or not event.is_full_fill:
             return []
-        price = float(event.exec_price)
-        self.last_filled_price = price
         self.orders.remove_filled(event.order_link_id, event.order_id)
         self.latch.on_full_fill(
-            RecentFill(event.order_id, event.side, price, event.closed_size > 0)
+            RecentFill(event.order_id, event.side, float(event.exec_price),
+                       event.closed_size > 0, event.exchange_ts),
+            batch_key=event.local_ts,
         )
+        newest = self.latch.newest
+        if newest is not None:
+            self.last_filled_price = newest.price  # rule 4: the newest of the sorted list
         self._quiet = None
         return []
 
     def _on_position(self, event: PositionEvent) -> list[Intent]:
+        self.latch.end_batch()
         if event.symbol != self.symbol or event.position_idx not in (1, 2):
             return []
         direction = LONG if event.position_idx == 1 else SHORT
@@ -192,6 +199,7 @@ class GridEngine:
         return []
 
     def _on_wallet(self, event: WalletEvent) -> list[Intent]:
+        self.latch.end_batch()
         self.wallet_balance = float(event.sizing_balance)
         self._quiet = None
         return []
@@ -242,7 +250,7 @@ class GridEngine:
             grid.build(close)
         if (self.steps == 0 or self.last_check_ts is None
                 or ts - self.last_check_ts >= self.config.position_check_interval_ms):
-            self.multipliers = self._position_check(close)
+            self.check = self._position_check(close)
             self.last_check_ts = ts
         self.steps += 1
         for direction in (LONG, SHORT):
@@ -283,7 +291,8 @@ class GridEngine:
                 self._cancel(order, "level changed side", intents)
             if len(other_side) == len(at_price):
                 self._place(direction, index, level, close, intents)
-        for order in held:
+        # Rule 3.4.4.4: off-grid orders are cancelled in ascending price order (stable).
+        for order in sorted(held, key=_held_price):
             if order.price not in exact_prices and round(order.price, 8) not in level_prices:
                 self._cancel(order, "price is not a grid level", intents)
 
@@ -291,10 +300,12 @@ class GridEngine:
         """Whether some direction would try to place at ``level`` (see :mod:`gridcore.quiet`).
 
         A direction tries unless it holds an order of the level's side at its price, or
-        the order would close a position that is empty (refused whatever the price).
+        the order would close a position that was empty at the last position check
+        (refused whatever the price).
         """
         for direction in (LONG, SHORT):
-            if is_closing(direction, level.side) and not self.positions[direction].size > 0:
+            if (is_closing(direction, level.side)
+                    and not self.check.position(direction).size > 0):
                 continue
             held = self.orders.direction_orders(direction)
             if not any(o.price == level.price and o.side == level.side for o in held):
@@ -329,12 +340,13 @@ class GridEngine:
         if not is_eligible(side, level.price, close, self._half_step_pct):
             return
         reduce_only = is_closing(direction, side)
-        if reduce_only and not self.positions[direction].size > 0:
+        # Rule 3.5: the closing guard reads the position as of the last position check.
+        checked_size = self.check.position(direction).size
+        if reduce_only and not checked_size > 0:
             return  # nothing to close (the size guard below would refuse any quantity)
-        long, short = self.positions[LONG], self.positions[SHORT]
-        koef = self.config.long_koef if long_koef_applies(long, short) else 1.0
+        koef = self.config.long_koef if self.check.long_koef_applies() else 1.0
         qty = order_qty(self._amount, level.price, self.qty_step, self.wallet_balance,
-                        self.multipliers[(direction, side)], koef)
+                        self.check.multipliers[(direction, side)], koef)
         if qty is None or qty <= 0:
             return
         for order in self.orders.orders.values():
@@ -344,7 +356,7 @@ class GridEngine:
         if reduce_only:
             closing = sum(order.qty for order in self.orders.direction_orders(direction)
                           if order.reduce_only)
-            if not self.positions[direction].size > closing + qty:
+            if not checked_size > closing + qty:
                 return
         client_id = order_ids.encode(order_ids.OrderKey(
             strategy_id=self.strategy_id, direction=direction, side=side,
@@ -387,10 +399,14 @@ class GridEngine:
             "grid": self.grid.to_state(),
             "grid_builds": self.grid.builds,
             "orders": self.orders.to_state(),
-            "positions": {d: [p.size, p.entry_price, p.leverage, p.liq_price, p.position_value]
-                          for d, p in self.positions.items()},
+            "positions": {d: _position_state(p) for d, p in self.positions.items()},
             "wallet_balance": self.wallet_balance,
-            "multipliers": [[d, s, v] for (d, s), v in self.multipliers.items()],
+            "check": {
+                "multipliers": [[d, s, v] for (d, s), v in self.check.multipliers.items()],
+                "positions": [_position_state(p) for p in self.check.positions],
+                "ratio": self.check.ratio,
+                "margins": list(self.check.margins),
+            },
             "last_filled_price": self.last_filled_price,
             "last_close": self.last_close,
             "last_check_ts": self.last_check_ts,
@@ -414,7 +430,14 @@ class GridEngine:
         for direction, values in state["positions"].items():
             engine.positions[direction] = PositionSnapshot(*(float(v) for v in values))
         engine.wallet_balance = state["wallet_balance"]
-        engine.multipliers = {(d, s): float(v) for d, s, v in state["multipliers"]}
+        check = state["check"]
+        long, short = (PositionSnapshot(*(float(v) for v in p)) for p in check["positions"])
+        engine.check = CheckState(
+            multipliers={(d, s): float(v) for d, s, v in check["multipliers"]},
+            positions=(long, short),
+            ratio=check["ratio"],
+            margins=tuple(check["margins"]),  # type: ignore[arg-type]
+        )
         engine.last_filled_price = state["last_filled_price"]
         engine.last_close = state["last_close"]
         engine.last_check_ts = state["last_check_ts"]
@@ -422,6 +445,15 @@ class GridEngine:
         engine.sequence = state["sequence"]
         engine.latch.load_state(state["latch"])
         return engine
+
+
+def _position_state(position: PositionSnapshot) -> list[float]:
+    return [position.size, position.entry_price, position.leverage, position.liq_price,
+            position.position_value]
+
+
+def _held_price(order: HeldOrder) -> float:
+    return order.price
 
 
 def _positive_float(name: str, value: Decimal | str | float) -> float:

@@ -112,10 +112,14 @@ def fill(intent: PlaceLimitIntent, *, price: float | str | None = None,
 
 
 def raw_fill(*, side: str, price: float | str, order_id: str, closed_size: float | str = 0,
-             ts: int = T0) -> ExecutionEvent:
-    """A full fill of any order (for the latch, which looks at fills only)."""
+             ts: int = T0, local_ts: int | None = None) -> ExecutionEvent:
+    """A full fill of any order (for the latch, which looks at fills only).
+
+    Fills with one ``local_ts`` (receipt time, default ``ts``) arrived in one message.
+    """
     return ExecutionEvent(
-        symbol=SYMBOL, exchange_ts=ts, local_ts=ts, exec_id=f"e-{next(_ids)}",
+        symbol=SYMBOL, exchange_ts=ts, local_ts=ts if local_ts is None else local_ts,
+        exec_id=f"e-{next(_ids)}",
         order_id=order_id, order_link_id="", side=side, exec_price=d(price),
         exec_qty=d("0.1"), leaves_qty=d(0), closed_size=d(closed_size),
     )

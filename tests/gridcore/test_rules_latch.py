@@ -21,10 +21,12 @@ from tests.gridcore.conftest import (
 
 
 def latched(*fills: tuple[str, float, str, float]) -> bool:
-    """Feed full fills given oldest first as (side, price, order id, closed size)."""
+    """Feed full fills given oldest first as (side, price, order id, closed size), each in
+    its own message one millisecond after the previous one."""
     engine = make_engine()
-    feed(engine, *[raw_fill(side=side, price=price, order_id=oid, closed_size=closed)
-                   for side, price, oid, closed in fills])
+    feed(engine, *[raw_fill(side=side, price=price, order_id=oid, closed_size=closed,
+                            ts=T0 + n)
+                   for n, (side, price, oid, closed) in enumerate(fills)])
     return engine.latch.is_set
 
 

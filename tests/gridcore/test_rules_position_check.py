@@ -1,7 +1,9 @@
-"""Rule 6: the position check and its size multipliers, run by the engine's first step.
+"""Rule 6: the position check and its size multipliers.
 
-Each case feeds positions (and a wallet) and one ticker, then reads the multipliers the
-check left; ``changed`` lists only those that are not 1.0.
+Each case feeds positions (and a wallet), then two tickers 63 s apart, and reads the
+multipliers the second check left; ``changed`` lists only those that are not 1.0. Two
+checks, because the rules read the ratio and the short margin of the *previous* check
+(rules 6.3 and 6.4, tested on their own at the end).
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ LB, LS, SB, SS = (LONG, BUY), (LONG, SELL), (SHORT, BUY), (SHORT, SELL)
 
 
 def changed(long: dict, short: dict, *, close: str = "100.0", balance: float | None = None,
-            **config) -> dict[tuple[str, str], float]:
-    """Multipliers other than 1.0 after the first step with these positions."""
+            checks: int = 2, **config) -> dict[tuple[str, str], float]:
+    """Multipliers other than 1.0 after ``checks`` position checks with these positions."""
     engine = make_engine(**config)
     events = [position(1, **long), position(2, **short)]
     if balance is not None:
         events.append(wallet(balance))
     feed(engine, *events, ticker(close))
+    for later in range(1, checks):
+        feed(engine, ticker(close, ts=T0 + 63_000 * later))
     return {key: value for key, value in engine.multipliers.items() if value != 1.0}
 
 
@@ -44,11 +48,15 @@ def test_position_check_reset_to_one_at_next_check() -> None:
     assert set(engine.multipliers.values()) == {1.0}
 
 
-@pytest.mark.parametrize(("long", "short"), [(pos(0, 0), pos(1, liq=110)),
-                                              (pos(1, liq=85), pos(0, 0))])
-def test_position_check_empty_side_skips_all_rules(long, short) -> None:
-    """Rule 6.3: a size of 0 skips the rest (liq ratios that would count are ignored)."""
-    assert changed(long, short) == {}
+def test_position_check_empty_long_ends_the_check() -> None:
+    """Rule 6.7: an empty long (entry 0) ends the check: the short's liq rule is not read."""
+    assert changed(pos(0, 0), pos(1, liq=110)) == {}
+
+
+def test_position_check_empty_short_still_runs_the_long_rules() -> None:
+    """Rule 6.7: the long rules run before the check reaches the empty short."""
+    assert changed(pos(1, liq=85), pos(0, 0)) == {LS: 1.5}
+    assert changed(pos(1, liq=85), pos(0, 0, liq=110)) == {LS: 1.5}
 
 
 def test_position_check_empty_positions_place_both_directions() -> None:

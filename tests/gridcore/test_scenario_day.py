@@ -15,11 +15,12 @@ import pytest
 
 import tests.gridcore.driver as driver
 from gridcore.config import GridConfig
+from gridcore.engine import GridEngine
 from gridcore.events import BUY, SELL, TickerEvent
 from gridcore.grid import WAIT
-from gridcore.intents import PlaceLimitIntent
+from gridcore.intents import Intent, PlaceLimitIntent
 from gridcore.quiet import is_eligible
-from tests.gridcore.driver import SYMBOL, drive, new_engine
+from tests.gridcore.driver import SYMBOL, drive
 
 DAY_MS = 86_400_000
 STEP_MS = 5_000
@@ -70,7 +71,6 @@ class Snapshot:
     close: float
     levels: tuple[tuple[float, str], ...]
     orders: tuple[tuple[float, str, bool, Decimal, int], ...]  # price, side, reduce-only, qty, idx
-    position_sizes: dict[int, Decimal]
     latch_set: bool
 
 
@@ -80,16 +80,35 @@ def _snapshot(close: Decimal, engine, broker) -> Snapshot:
         levels=tuple((level.price, level.side) for level in engine.grid.levels),
         orders=tuple((o.price_f, o.side, o.reduce_only, o.qty, o.position_idx)
                      for o in broker.orders.values()),
-        position_sizes={idx: broker.positions[idx].size for idx in (1, 2)},
         latch_set=engine.latch.is_set,
     )
+
+
+class GuardedEngine(GridEngine):
+    """The engine, recording after every closing placement what rule 3.5 compared.
+
+    Each record is (checked position size, closing quantity held in that direction with
+    the new order) for one direction; the rule asks for size > quantity.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.guards: list[tuple[float, float]] = []
+
+    def on_event(self, event: object) -> list[Intent]:
+        intents = super().on_event(event)
+        for direction in {i.direction for i in intents
+                          if isinstance(i, PlaceLimitIntent) and i.reduce_only}:
+            held = sum(o.qty for o in self.orders.direction_orders(direction) if o.reduce_only)
+            self.guards.append((self.check.position(direction).size, held))
+        return intents
 
 
 @pytest.fixture(scope="module")
 def day():
     """The whole day, with a snapshot at every checkpoint (taken between two events)."""
     events = synthetic_day()
-    engine = new_engine(CONFIG)
+    engine = GuardedEngine(CONFIG, "0.1", "0.001", "s1", symbol=SYMBOL)
     brokers = []
     snapshots: dict[str, Snapshot] = {}
     at_index = {round(t * N_EVENTS): name for name, (t, _) in CHECKPOINTS.items()}
@@ -137,8 +156,11 @@ def resting_order_problems(snap: Snapshot) -> list[str]:
     - every resting order sits on a grid level, an opening one on the right side of the
       close (rule 3.5: a BUY below, a SELL above);
     - no two identical orders (rule 3.5, D3);
-    - every eligible opening level holds an order (rule 3.4.4);
-    - the closing orders of a direction stay below its position (rule 3.5, D6).
+    - every eligible opening level holds an order (rule 3.4.4).
+
+    The closing-order guard (rule 3.5) reads the position of the last position check, not
+    the position now, so it is checked where the engine decides
+    (``test_day_closing_orders_stay_below_the_checked_position``).
     """
     problems = []
     half = CONFIG.grid_step_pct / 2
@@ -155,11 +177,6 @@ def resting_order_problems(snap: Snapshot) -> list[str]:
         if side != WAIT and is_eligible(side, price, snap.close, half):
             if (price, side, False) not in resting:
                 problems.append(f"missing opening {side} at {price}")
-    for idx in (1, 2):
-        closing = sum(qty for _, _, reduce_only, qty, i in snap.orders
-                      if reduce_only and i == idx)
-        if not (closing == 0 or closing < snap.position_sizes[idx]):
-            problems.append(f"closing orders {closing} >= position {snap.position_sizes[idx]}")
     if snap.latch_set:
         problems.append("the same-order latch is set")
     return problems
@@ -182,17 +199,23 @@ def test_rule_check_finds_broken_order_sets(day) -> None:
                    if not o[2] and is_eligible(o[1], o[0], snap.close, half))
     off_grid = (first[0] + 0.05, *first[1:])
     wrong_side = (opening[0], SELL if opening[1] == BUY else BUY, False, opening[3], opening[4])
-    too_much = (snap.levels[-1][0], SELL, True, Decimal(1_000), 1)
     cases = {
         "not a grid level": snap.orders + (off_grid,),
         "wrong side": snap.orders + (wrong_side,),
         "two identical": snap.orders + (first,),
         "missing opening": tuple(o for o in snap.orders if o != opening),
-        "closing orders": snap.orders + (too_much,),
     }
     for problem, orders in cases.items():
-        broken = Snapshot(snap.close, snap.levels, orders, snap.position_sizes, snap.latch_set)
+        broken = Snapshot(snap.close, snap.levels, orders, snap.latch_set)
         assert any(problem in p for p in resting_order_problems(broken)), problem
+
+
+def test_day_closing_orders_stay_below_the_checked_position(day) -> None:
+    """Rule 3.5: after each closing placement, the direction's closing orders (the new one
+    included) stay below the position the last position check read."""
+    engine = day[2]
+    assert len(engine.guards) > 20, "the day places closing orders"
+    assert all(size > held for size, held in engine.guards), engine.guards
 
 
 def test_day_orders_never_exceed_the_grid(day) -> None:
