@@ -8,7 +8,7 @@ import pytest
 
 from gridcore.events import BUY
 from gridcore.intents import LONG, SHORT
-from tests.gridcore.conftest import feed, make_engine, places, position, ticker, wallet
+from tests.gridcore.conftest import T0, ack, feed, make_engine, places, position, ticker, wallet
 
 
 def ceil_step(value: Decimal, step: str = "0.001") -> Decimal:
@@ -113,3 +113,14 @@ def test_sizing_multiplier_product_on_the_step_is_not_rounded_up() -> None:
     intents = feed(engine, position(1, 1, 100), position(2, 1, 100, liq=110), ticker("100.0"))
     short_buys = {i.qty for i in places(intents) if i.direction == SHORT and i.side == BUY}
     assert short_buys == {Decimal("0.150")}
+
+
+def test_sizing_reads_the_newest_wallet_event_at_once() -> None:
+    """D12: a wallet event changes the next order's size at once (the legacy bot read the
+    wallet by REST at most every 620 s)."""
+    engine = make_engine(amount="x0.001")
+    first = feed(engine, wallet(10_000), ticker("100.0"))
+    for intent in places(first):
+        engine.on_event(ack(intent, status="Cancelled"))
+    again = feed(engine, wallet(20_000, ts=T0 + 1), ticker("100.0", ts=T0 + 2))
+    assert qty_by_price(again)[99.0] == Decimal("0.203")
