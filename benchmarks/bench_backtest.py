@@ -42,7 +42,7 @@ def _engine_and_broker(model: str, fast_path: bool = True, step_pct: float = 0.2
     from gridcore.config import GridConfig
     from gridcore.engine import GridEngine
     from gridcore.sim.broker import SimBroker
-    from gridcore.sim.fills import make_fill_model
+    from gridcore.sim.models import make_fill_model
 
     engine = GridEngine(GridConfig(amount="x0.001", grid_step_pct=step_pct), "0.1", "0.001",
                         "bench", symbol="BTCUSDT", fast_path=fast_path)
@@ -68,7 +68,7 @@ def _replay_row(tape, model: str, step_pct: float = 0.2) -> dict[str, object]:
 
 def _child(trades: int, reference_events: int) -> None:
     from daemons.backtest.sources import generated_day
-    from gridcore.sim.fills import FillModelName
+    from gridcore.sim.models import FillModelName
     from gridcore.sim.replay import replay
 
     tape = generated_day(seed=1, trades=trades)

@@ -22,7 +22,7 @@ from gridcore.engine import GridEngine
 from gridcore.sim.broker import DEFAULT_MAKER_FEE, SimBroker
 from gridcore.sim.digest import result_digest
 from gridcore.sim.fast_replay import replay_tape
-from gridcore.sim.fills import make_fill_model
+from gridcore.sim.models import make_fill_model
 from gridcore.sim.replay import ReplayResult
 from gridcore.sim.tape import MarketTape
 

@@ -14,22 +14,12 @@ definition: the legacy price-only rule, where reaching the price fills whatever 
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 from typing import Protocol
 
 from gridcore.events import BUY
 from gridcore.sim.orders import SimOrder
 
 NOTHING = (Decimal(0), 0.0)
-
-
-class FillModelName(StrEnum):
-    """The fill models a backtest can be asked for."""
-
-    OPTIMISTIC = "OPTIMISTIC"
-    CONSERVATIVE = "CONSERVATIVE"
-    PESSIMISTIC = "PESSIMISTIC"
-    QUEUE = "QUEUE"
 
 
 class FillModel(Protocol):
@@ -108,22 +98,3 @@ class PessimisticFill:
         if order.volume_seen > float(order.leaves_qty):
             return order.leaves_qty, float(order.leaves_qty) - before
         return Decimal(0), size
-
-
-def make_fill_model(name: FillModelName | str, *, queue_ahead: float = 0.0) -> FillModel:
-    """The model called ``name`` (case-insensitive); ``ValueError`` names the known ones.
-
-    ``queue_ahead`` (base units resting ahead of a new order) is the QUEUE model's
-    parameter, to be calibrated from captured live fills.
-    """
-    from gridcore.sim.queue_fill import QueueFill
-
-    try:
-        model = FillModelName(str(name).upper())
-    except ValueError:
-        known = ", ".join(m.value for m in FillModelName)
-        raise ValueError(f"fill model: unknown {name!r} (known: {known})") from None
-    if model is FillModelName.QUEUE:
-        return QueueFill(queue_ahead)
-    return {FillModelName.OPTIMISTIC: OptimisticFill, FillModelName.CONSERVATIVE: ConservativeFill,
-            FillModelName.PESSIMISTIC: PessimisticFill}[model]()

@@ -30,7 +30,7 @@ from gridcore.config import GridConfig
 from gridcore.engine import GridEngine
 from gridcore.sim.broker import SimBroker
 from gridcore.sim.fast_replay import replay_tape
-from gridcore.sim.fills import make_fill_model
+from gridcore.sim.models import make_fill_model
 from gridcore.sim.replay import ReplayLoop
 from gridcore.sim.tape import FUNDING, MarketTape
 from tests.daemons.backtest.captured import store_tape

@@ -19,7 +19,7 @@ from daemons.backtest.sources import tape_from_trade_file
 from daemons.cli.main import app
 from daemons.marketdata.bars import BUNDLED_BARS
 from gridcore.config import GridConfig
-from gridcore.sim.fills import FillModelName
+from gridcore.sim.models import FillModelName
 
 CONFIG = GridConfig(amount="0.001", grid_count=20, grid_step_pct=0.1)
 TRADES = BUNDLED_BARS.parent / "binance_usdm_btcusdt_trades_2024-08-08T2354.csv.gz"

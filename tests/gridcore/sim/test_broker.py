@@ -19,7 +19,8 @@ from gridcore.events import (
 from gridcore.grid import WAIT
 from gridcore.intents import LONG, SHORT, CancelIntent, PlaceLimitIntent
 from gridcore.sim.broker import SimBroker
-from gridcore.sim.fills import OptimisticFill, make_fill_model
+from gridcore.sim.fills import OptimisticFill
+from gridcore.sim.models import make_fill_model
 from gridcore.sim.orders import SimOrder
 from gridcore.sim.replay import replay
 from tests.gridcore.conftest import SYMBOL, T0, levels, make_engine, ticker

@@ -11,7 +11,7 @@ from gridcore.config import GridConfig
 from gridcore.engine import GridEngine
 from gridcore.sim.broker import SimBroker
 from gridcore.sim.fast_replay import replay_tape
-from gridcore.sim.fills import FillModelName, make_fill_model
+from gridcore.sim.models import FillModelName, make_fill_model
 from gridcore.sim.replay import replay
 from gridcore.sim.tape import FUNDING, MarketTape
 from tests.gridcore.sim.tape_factory import synthetic_tape

@@ -20,7 +20,7 @@ import pytest
 from gridcore.events import BUY, SELL, PublicTradeEvent, TickerEvent
 from gridcore.intents import LONG, SHORT, CancelIntent, PlaceLimitIntent
 from gridcore.sim.broker import SimBroker
-from gridcore.sim.fills import FillModelName, make_fill_model
+from gridcore.sim.models import FillModelName, make_fill_model
 
 SYMBOL = "BTCUSDT"
 T0 = 1_700_000_000_000
