@@ -136,21 +136,28 @@ def test_capture_cli_sigterm_flushes_everything_and_status_shows_streams(
     assert fills and set(captured_fills(db, owner(db, account_id), account_id)) == fills
 
 
-def test_capture_cli_sigterm_before_its_duration_exits_and_status_says_stopped(
-        db: Database, db_env: dict[str, str], tmp_path: Path) -> None:
-    home = Path(db_env["GRIDBOT_HOME"])
+def signalled_capture(db: Database, home: Path, log: Path, sig: signal.Signals,
+                      *options: str) -> subprocess.Popen[str]:
+    """Run `gridbot capture` until its status says running, send ``sig``, wait for the exit."""
     venue = start_capture_venue(1, start_paused=True)
-    log = tmp_path / "capture.log"
     try:
         store_tenants(db, load_keyring(home), venue)
-        with capture_process(venue, log, "--duration-s", "600") as proc:
+        with capture_process(venue, log, *options) as proc:
             wait_streaming(home)
             assert ": running" in capture_status()
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=60)  # a timer thread used to keep it alive for the 600 s
+            proc.send_signal(sig)
+            proc.wait(timeout=60)
     finally:
         venue.stop()
-    output = process_output(log)
+    return proc
+
+
+def test_capture_cli_sigterm_before_its_duration_exits_and_status_says_stopped(
+        db: Database, db_env: dict[str, str], tmp_path: Path) -> None:
+    # a timer thread used to keep the process alive for the whole 600 s
+    proc = signalled_capture(db, Path(db_env["GRIDBOT_HOME"]), tmp_path / "capture.log",
+                             signal.SIGTERM, "--duration-s", "600")
+    output = process_output(tmp_path / "capture.log")
     assert proc.returncode == 0 and "capture stopped" in output, output
     shown = capture_status()
     assert f"pid {proc.pid}: stopped (last seen " in shown and "running" not in shown
@@ -158,19 +165,10 @@ def test_capture_cli_sigterm_before_its_duration_exits_and_status_says_stopped(
 
 def test_capture_status_of_a_killed_daemon_says_stopped(
         db: Database, db_env: dict[str, str], tmp_path: Path) -> None:
-    home = Path(db_env["GRIDBOT_HOME"])
-    venue = start_capture_venue(1, start_paused=True)
-    log = tmp_path / "capture.log"
-    try:
-        store_tenants(db, load_keyring(home), venue)
-        with capture_process(venue, log) as proc:
-            wait_streaming(home)
-            assert ": running" in capture_status()
-            proc.kill()  # no clean stop: the status file still says what it said a moment ago
-            proc.wait(timeout=30)
-    finally:
-        venue.stop()
-    process_output(log)
+    # no clean stop: the status file still says what it said a moment before
+    proc = signalled_capture(db, Path(db_env["GRIDBOT_HOME"]), tmp_path / "capture.log",
+                             signal.SIGKILL)
+    process_output(tmp_path / "capture.log")
     shown = capture_status()
     assert f"pid {proc.pid}: stopped (last seen " in shown and "running" not in shown
     assert json.loads(capture_status("--json"))["state"].startswith("stopped (last seen ")
