@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import math
 import os
 import threading
 import time
@@ -60,10 +61,14 @@ class CaptureConfig:
     reconcile: ReconcileConfig = field(default_factory=ReconcileConfig)
 
     def __post_init__(self) -> None:
-        if min(self.public_stale_after_s, self.status_interval_s, self.refresh_interval_s,
-               self.upkeep_interval_s) <= 0:
+        # NaN or infinity would end the thread that waits on it, and the daemon run on
+        # without it: refused like a negative value (NaN fails every comparison).
+        if not all(0 < value < math.inf for value in (
+                self.public_stale_after_s, self.status_interval_s, self.refresh_interval_s,
+                self.upkeep_interval_s)):
             raise ValueError("capture: public_stale_after_s, status_interval_s, "
-                             "refresh_interval_s and upkeep_interval_s must be positive")
+                             "refresh_interval_s and upkeep_interval_s must be positive "
+                             "and finite")
         if self.ping_interval_s <= 0:
             raise ValueError("capture: ping_interval_s must be positive")
 
@@ -158,11 +163,15 @@ class CaptureDaemon:
         log.info("capture stopped: %d rows buffered at exit, %d spilled in total",
                  self.writer.backlog(), self.writer.stats.spilled_rows)
 
-    def run(self, stop: threading.Event) -> None:
-        """Start, wait for ``stop`` (set by the signal handlers), stop."""
+    def run(self, stop: threading.Event, duration_s: float | None = None) -> None:
+        """Start, wait for ``stop`` (set by the signal handlers) or ``duration_s``, stop.
+
+        The duration is a timeout of that wait, not a timer thread: a signal ends the
+        process at once, with nothing left behind to keep it alive.
+        """
         self.start()
         try:
-            stop.wait()
+            stop.wait(duration_s)
         finally:
             self.stop()
 

@@ -4,8 +4,10 @@ The daemon rewrites ``$GRIDBOT_HOME/capture/status.json`` (atomically) every sec
 ``gridbot capture status`` reads it, so an operator needs no port and no credentials to
 look. Per stream: last event time (exchange and local), events per second over the last
 interval, reconnects of its connection, gaps detected and gaps still open (recorded
-unfilled), and rows of its table waiting in the writer. A file older than a few seconds
-means the daemon is not running (or is stuck), and the command says so.
+unfilled), and rows of its table waiting in the writer. The file names the process that
+wrote it (pid and start time, since pids are reused): if that process is gone the daemon
+is shown as stopped, whatever the file's age; a live one whose file is older than a few
+seconds is stuck.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 STALE_AFTER_S = 5.0
+#: Two readings of one process's start time differ by less than this: the OS derives it
+#: from the boot time, which it keeps in whole seconds. A reused pid belongs to a process
+#: started later, after the daemon it replaced had run and died.
+SAME_START_S = 1.0
 
 
 @dataclass
@@ -45,6 +53,7 @@ class StatusBoard:
         self.streams: dict[str, StreamCounters] = {}
         self._lock = threading.Lock()
         self.started_ms = time.time_ns() // 1_000_000
+        self.process_started = process_started(os.getpid())
 
     def register(self, name: str, connection: str, table: str) -> None:
         with self._lock:
@@ -101,7 +110,8 @@ class StatusBoard:
                     "connected": conn.get("connected", False), "gaps": s.gaps,
                     "gaps_open": s.gaps_open, "quarantined": s.quarantined,
                     "buffered_rows": backlog.get(s.table, 0)})
-        return {"pid": os.getpid(), "updated_ms": time.time_ns() // 1_000_000,
+        return {"pid": os.getpid(), "process_started": self.process_started,
+                "updated_ms": time.time_ns() // 1_000_000,
                 "started_ms": self.started_ms, "streams": rows, "writer": writer}
 
 
@@ -120,6 +130,33 @@ def read_status(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def process_started(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), or None if it is gone."""
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def writer_alive(snapshot: dict[str, Any]) -> bool:
+    """Whether the process that wrote ``snapshot`` still runs (not another one on its pid)."""
+    recorded = snapshot.get("process_started")
+    started = process_started(snapshot["pid"])
+    return recorded is not None and started is not None \
+        and abs(started - recorded) < SAME_START_S
+
+
+def state(snapshot: dict[str, Any], now_ms: int | None = None) -> str:
+    """``running``, ``NOT UPDATING for N s`` (alive but stuck) or ``stopped (last seen ...)``."""
+    now_ms = now_ms if now_ms is not None else time.time_ns() // 1_000_000
+    updated_ms = snapshot["updated_ms"]
+    age_s = (now_ms - updated_ms) / 1000
+    if not writer_alive(snapshot):
+        seen = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(updated_ms / 1000))
+        return f"stopped (last seen {seen} UTC, {age_s:.0f} s ago)"
+    return "running" if age_s <= STALE_AFTER_S else f"NOT UPDATING for {age_s:.0f} s"
+
+
 def _clock(ms: int) -> str:
     if not ms:
         return "-"
@@ -128,12 +165,9 @@ def _clock(ms: int) -> str:
 
 def render(snapshot: dict[str, Any], now_ms: int | None = None) -> str:
     """The status as a table for people."""
-    now_ms = now_ms if now_ms is not None else time.time_ns() // 1_000_000
-    age_s = (now_ms - snapshot["updated_ms"]) / 1000
-    state = "running" if age_s <= STALE_AFTER_S else f"NOT UPDATING for {age_s:.0f} s"
     writer = snapshot["writer"]
     lines = [
-        f"capture daemon pid {snapshot['pid']}: {state}",
+        f"capture daemon pid {snapshot['pid']}: {state(snapshot, now_ms)}",
         f"database {'up' if writer['db_up'] else 'DOWN'}; buffered {writer['buffered_rows']}"
         f" rows, spilled {writer['spilled_rows']}, replayed {writer['replayed_rows']},"
         f" spill files {writer['spill_files']}, commit lag p99 {writer['lag_p99_ms']} ms",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import queue
 import threading
@@ -60,9 +61,11 @@ class WriterConfig:
     retry_max_s: float = 5.0
 
     def __post_init__(self) -> None:
-        if self.flush_interval_s <= 0 or self.batch_rows <= 0 or self.max_buffer_rows <= 0:
-            raise ValueError("writer: flush_interval_s, batch_rows and max_buffer_rows "
-                             "must be positive")
+        if not all(0 < value < math.inf for value in (
+                self.flush_interval_s, self.batch_rows, self.max_buffer_rows,
+                self.retry_min_s, self.retry_max_s)):  # NaN fails every comparison
+            raise ValueError("writer: flush_interval_s, batch_rows, max_buffer_rows and the "
+                             "retry delays must be positive and finite")
 
 
 @dataclass

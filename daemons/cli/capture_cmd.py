@@ -13,8 +13,16 @@ import json
 
 import typer
 
-app = typer.Typer(help="Capture streams into PostgreSQL (run) and show what it does (status).",
+app = typer.Typer(help="Capture streams into PostgreSQL (`gridbot capture`) and show what it "
+                       "does (`gridbot capture status`).",
                   no_args_is_help=False, invoke_without_command=True)
+
+#: Upper bounds of the numeric options: past them a value is a typo, and infinity would end
+#: the thread that waits on it while the daemon ran on without it. (NaN fails every bound.)
+DAY_S = 86_400.0
+MAX_DURATION_S = 366 * DAY_S
+MAX_RATE = 1_000
+MAX_SPILL_AFTER_ROWS = 5_000_000
 
 
 @app.callback()
@@ -28,17 +36,23 @@ def capture(
         None, "--venue-url",
         help="The local venue's REST URL (environment local); default GRIDBOT_LOCAL_VENUE_URL."),
     duration_s: float = typer.Option(
-        0.0, "--duration-s", min=0.0, help="Stop after this many seconds (0: run until stopped)."),
+        0.0, "--duration-s", min=0.0, max=MAX_DURATION_S,
+        help="Stop after this many seconds (0: run until stopped)."),
     reconcile_interval_s: float = typer.Option(
-        60.0, "--reconcile-interval-s", min=1.0, help="Seconds between timer reconciliations."),
+        60.0, "--reconcile-interval-s", min=1.0, max=DAY_S,
+        help="Seconds between timer reconciliations."),
     refresh_interval_s: float = typer.Option(
-        60.0, "--refresh-interval-s", min=1.0,
+        60.0, "--refresh-interval-s", min=1.0, max=DAY_S,
         help="Seconds between re-reading enabled accounts, strategies and credentials "
              "(SIGHUP: now)."),
-    order_rate: int = typer.Option(10, "--order-rate", min=1,
+    order_rate: int = typer.Option(10, "--order-rate", min=1, max=MAX_RATE,
                                    help="Order requests per second per account (REST)."),
-    query_rate: int = typer.Option(20, "--query-rate", min=1,
+    query_rate: int = typer.Option(20, "--query-rate", min=1, max=MAX_RATE,
                                    help="Queries per second per account (REST)."),
+    spill_after_rows: int = typer.Option(
+        200_000, "--spill-after-rows", min=1, max=MAX_SPILL_AFTER_ROWS,
+        help="While the database is down, rows kept in memory before they are appended to "
+             "the spill file under $GRIDBOT_HOME/capture/spill (replayed when it is back)."),
 ) -> None:
     """Capture public trades, tickers, funding and private streams until interrupted."""
     if ctx.invoked_subcommand is not None:
@@ -51,6 +65,7 @@ def capture(
     from daemons.capture.daemon import CaptureConfig, CaptureDaemon, single_instance
     from daemons.capture.reconciler import ReconcileConfig
     from daemons.capture.targets import discover
+    from daemons.capture.writer import WriterConfig
     from daemons.db.cli_support import cli_errors, fail, open_database
     from daemons.db.settings import load_settings
     from daemons.secrets.keys import load_keyring
@@ -59,6 +74,7 @@ def capture(
         endpoints = endpoints_for(environment, venue_url)
         config = CaptureConfig(rest_limits=RateLimits(order_rate, query_rate),
                                refresh_interval_s=refresh_interval_s,
+                               writer=WriterConfig(max_buffer_rows=spill_after_rows),
                                reconcile=ReconcileConfig(interval_s=reconcile_interval_s))
     except ValueError as e:
         fail(str(e))
@@ -84,9 +100,7 @@ def capture(
                 if targets.other_environments:
                     typer.echo(f"{targets.other_environments} enabled account(s) of other "
                                "environments are left to their own capture daemon")
-                if duration_s:
-                    threading.Timer(duration_s, stop.set).start()
-                daemon.run(stop)
+                daemon.run(stop, duration_s or None)
         except RuntimeError as e:
             fail(str(e))
     typer.echo("capture stopped")
@@ -94,10 +108,11 @@ def capture(
 
 @app.command("status")
 def status(
-    as_json: bool = typer.Option(False, "--json", help="Print the raw status JSON."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the status file's JSON, with the daemon's state added."),
 ) -> None:
-    """Per stream: last event, events/s, reconnects, gaps open, buffered rows."""
-    from daemons.capture.status import read_status, render
+    """Running or stopped; per stream: last event, events/s, reconnects, gaps, buffered rows."""
+    from daemons.capture.status import read_status, render, state
     from daemons.db.cli_support import fail
     from daemons.db.settings import load_settings
 
@@ -106,4 +121,7 @@ def status(
     if snapshot is None:
         fail(f"no capture status at {path}: is `gridbot capture` running with this "
              "GRIDBOT_HOME?")
-    typer.echo(json.dumps(snapshot, indent=1) if as_json else render(snapshot))
+    if as_json:
+        typer.echo(json.dumps({"state": state(snapshot), **snapshot}, indent=1))
+    else:
+        typer.echo(render(snapshot))

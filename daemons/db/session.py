@@ -134,10 +134,7 @@ class Database:
 
     @contextmanager
     def _borrow(self, kind: str) -> Iterator[psycopg.Connection]:
-        with self._lock:
-            conn = self._idle[kind].pop() if self._idle[kind] else None
-        if conn is None:
-            conn = self._connect(kind)
+        conn = self._idle_alive(kind) or self._connect(kind)
         try:
             yield conn
         finally:
@@ -148,6 +145,27 @@ class Database:
                     self._idle[kind].append(conn)
                     conn = None
             if conn is not None:
+                conn.close()
+
+    def _idle_alive(self, kind: str) -> psycopg.Connection | None:
+        """An idle connection that still answers, or None; the dead ones are closed.
+
+        A server restart (or an administrator's ``pg_terminate_backend``) kills idle
+        connections without the client noticing until it next speaks, so each one is
+        checked before it is lent, as psycopg_pool's ``check_connection`` does: one empty
+        query, a round trip that costs far less than the failed command it prevents (a
+        capture refresh that would otherwise wait a whole interval).
+        """
+        while True:
+            with self._lock:
+                if not self._idle[kind]:
+                    return None
+                conn = self._idle[kind].pop()
+            try:
+                conn.execute("")
+                return conn
+            except psycopg.Error as e:
+                log.debug("dropped a dead pooled %s connection (%s)", kind, type(e).__name__)
                 conn.close()
 
     def _connect(self, kind: str) -> psycopg.Connection:

@@ -7,6 +7,7 @@ daemon decrypts them exactly as in production.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from daemons.secrets.keys import Keyring
 from daemons.venue.config import AccountSpec, VenueConfig
 from daemons.venue.server import RunningVenue, start_venue
 from daemons.venue.testing import pybit_http
+from tests.fixtures.postgres import PgTestServer, start_throwaway_server
 from tests.fixtures.secrets import make_secret_text
 
 SYMBOL = "BTCUSDT"
@@ -183,6 +185,40 @@ class OrderFlow:
                 self.placed += 1
             except Exception:  # the venue may refuse (e.g. margin); keep the flow going
                 self.errors += 1
+
+
+@dataclass(frozen=True)
+class OwnServer:
+    """A dedicated embedded server (not the suite's, so a test may stop it) and a database."""
+
+    pg: PgTestServer
+    name: str
+    db: Database
+
+    def stop(self) -> None:
+        """Stop PostgreSQL: every connection to it dies."""
+        self.pg.server.stop()
+
+    def start(self) -> None:
+        """Start it again where clients look for it."""
+        assert self.pg.server.ensure_running().socket_dir == self.pg.info.socket_dir
+
+    def env(self, home: Path) -> dict[str, str]:
+        """Environment variables that point a gridbot process at this database and ``home``."""
+        return {"DATABASE_URL": self.pg.admin_url(self.name),
+                "GRIDBOT_APP_DATABASE_URL": self.pg.app_url(self.name),
+                "GRIDBOT_HOME": str(home)}
+
+
+@pytest.fixture
+def own_server() -> Iterator[OwnServer]:
+    running = start_throwaway_server()
+    name = running.create_database()
+    own = OwnServer(running, name, Database(running.admin_url(name), running.app_url(name)))
+    yield own
+    own.db.close()
+    running.server.destroy()
+    shutil.rmtree(running.home, ignore_errors=True)
 
 
 @pytest.fixture

@@ -8,24 +8,17 @@ disturbs no other test.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from daemons.capture.writer import WriterConfig
-from daemons.db import migrations
-from daemons.db.embedded import FAST_SETTINGS, EmbeddedServer
-from daemons.db.session import Database
-from daemons.db.settings import APP_ROLE
 from daemons.secrets.keys import Keyring
 from tests.daemons.capture.conftest import (
     OrderFlow,
+    OwnServer,
     captured_fills,
     captured_trades,
     fast_config,
@@ -45,22 +38,6 @@ DROPS = 20
 DROP_EVERY_S = 3.0
 
 
-@pytest.fixture
-def own_server() -> Iterator[tuple[EmbeddedServer, Database]]:
-    home = Path(tempfile.mkdtemp(prefix="gridbot-pg-e2e-"))
-    server = EmbeddedServer(home, settings=FAST_SETTINGS)
-    info = server.ensure_running()
-    with psycopg.connect(info.url("postgres"), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE capture")
-    with psycopg.connect(info.url("capture"), autocommit=True) as conn:
-        migrations.migrate(conn)
-    db = Database(info.url("capture"), info.url("capture", APP_ROLE))
-    yield server, db
-    db.close()
-    server.destroy()
-    shutil.rmtree(home, ignore_errors=True)
-
-
 def _admin(base_url: str, path: str) -> None:
     request = urllib.request.Request(f"{base_url}{path}", method="POST")
     with urllib.request.urlopen(request, timeout=5) as answer:
@@ -69,8 +46,8 @@ def _admin(base_url: str, path: str) -> None:
 
 @pytest.mark.slow
 def test_capture_drops_and_db_restart_lose_nothing_and_double_nothing(
-        own_server: tuple[EmbeddedServer, Database], keyring: Keyring, tmp_path: Path) -> None:
-    server, db = own_server
+        own_server: OwnServer, keyring: Keyring, tmp_path: Path) -> None:
+    db = own_server.db
     venue = start_capture_venue(2, speed=SPEED, start_paused=True, funding_interval_s=600)
     ids = store_tenants(db, keyring, venue)
     prints = record_prints(venue)
@@ -91,10 +68,9 @@ def test_capture_drops_and_db_restart_lose_nothing_and_double_nothing(
             time.sleep(DROP_EVERY_S)
             _admin(venue.base_url, f"/admin/ws/drop?{targets[number % len(targets)]}")
             if number == DROPS // 2:
-                socket_dir = server.info().socket_dir
-                server.stop()
+                own_server.stop()
                 time.sleep(2.0)
-                assert server.ensure_running().socket_dir == socket_dir
+                own_server.start()
         time.sleep(DROP_EVERY_S)
         flow.stop()
         time.sleep(1.0)
@@ -113,7 +89,6 @@ def test_capture_drops_and_db_restart_lose_nothing_and_double_nothing(
         flow.stop()
         daemon.stop()
         venue.stop()
-    db.close()  # the test's own pooled connections did not survive the restart
     assert reconnects["public"] >= DROPS // 2, reconnects
     assert all(count >= DROPS // 4 for count in reconnects.values()), reconnects
     assert spilled > 0, "the restart should have pushed rows through the spill file"

@@ -25,6 +25,7 @@ from daemons.secrets.keys import Keyring
 from daemons.venue.server import RunningVenue
 from gridcore.events import PublicTradeEvent
 from tests.daemons.capture.conftest import (
+    OwnServer,
     captured_trades,
     fast_config,
     make_daemon,
@@ -180,5 +181,26 @@ def test_refresh_that_fails_midway_changes_nothing_and_the_next_one_applies(
         monkeypatch.setattr(daemon, "_resume_ms", real_resume_ms)
         daemon.refresh()
         assert daemon.account_names == ["user-trader2/trader2"] and before[0].closed
+    finally:
+        daemon.stop()
+
+
+def test_refresh_right_after_a_database_restart_applies_new_targets(
+        own_server: OwnServer, keyring: Keyring, venue2: RunningVenue, capture_home: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    db = own_server.db
+    ids = store_tenants(db, keyring, venue2)
+    set_account_status(db, ids["trader2"], "disabled")
+    # refreshed by hand below: the timer must not get there first
+    daemon = make_daemon(db, keyring, venue2, capture_home,
+                         fast_config(refresh_interval_s=3600.0)).start()
+    try:
+        assert daemon.account_names == ["user-trader1/trader1"]
+        set_account_status(db, ids["trader2"], "enabled")
+        own_server.stop()  # kills the connections the daemon keeps for its next refresh
+        own_server.start()
+        daemon.refresh()
+        assert "not refreshed" not in caplog.text
+        assert daemon.account_names == ["user-trader1/trader1", "user-trader2/trader2"]
     finally:
         daemon.stop()

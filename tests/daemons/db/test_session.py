@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+import psycopg
 import pytest
 
 from daemons.db import accounts
@@ -62,3 +63,17 @@ def test_market_data_ignores_a_user_left_behind_by_a_plain_set(db: Database) -> 
         conn.execute(f"SET gridbot.user_id = '{user_id}'")  # session-wide: a bug elsewhere
     with db.market_data() as conn:
         assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+
+
+def test_pooled_connections_killed_by_the_server_are_replaced_not_lent(
+        db: Database, pg_server: PgTestServer, db_name: str) -> None:
+    with db.admin() as first, db.admin() as second:  # two idle admin connections after this
+        pids = {first.info.backend_pid, second.info.backend_pid}
+    with psycopg.connect(pg_server.admin_url(), autocommit=True) as other:
+        # what a server restart does to idle connections (AdminShutdown), done to these only;
+        # the timeout waits until they are gone
+        other.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                      " WHERE datname = %s AND pid = ANY(%s)", [db_name, list(pids)])
+    with db.admin() as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert conn.info.backend_pid not in pids
