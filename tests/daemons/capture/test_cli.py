@@ -41,7 +41,7 @@ def test_capture_cli_sigterm_flushes_everything_and_status_shows_streams(
     venue = start_capture_venue(1, speed=10.0, start_paused=True)
     proc = None
     try:
-        ids = store_tenants(db, load_keyring(home), venue)
+        ids = store_tenants(db, load_keyring(home, create=True), venue)
         prints = record_prints(venue)
         proc = subprocess.Popen(
             [sys.executable, "-c", "from daemons.cli.main import app; app()", "capture",
