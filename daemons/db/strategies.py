@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 from daemons.db.errors import AlreadyExists, InvalidInput, NotFound
 from gridcore.config import ConfigError, GridConfig
 
-_SYMBOL = re.compile(r"^[A-Z0-9]{2,32}$")
+_SYMBOL = re.compile(r"[A-Z0-9]{2,32}")
 _COLUMNS = ("strategy_id, user_id, account_id, strategy_type, symbol, config_json, is_enabled,"
             " created_at")
 
@@ -48,7 +48,7 @@ def validate_config(values: Mapping[str, Any]) -> GridConfig:
 def add_strategy(conn: psycopg.Connection, account_id: UUID, symbol: str,
                  config: Mapping[str, Any]) -> Strategy:
     """Store a validated grid config for ``account_id`` and ``symbol``."""
-    if not _SYMBOL.match(symbol):
+    if not _SYMBOL.fullmatch(symbol):
         raise InvalidInput(f"symbol {symbol!r}: use 2-32 of A-Z and 0-9, e.g. BTCUSDT")
     checked = validate_config(config).to_mapping()
     try:
