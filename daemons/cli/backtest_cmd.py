@@ -85,6 +85,7 @@ def backtest(
     from daemons.backtest.runner import BacktestInputError, BacktestSpec
     from daemons.cli.config_args import load_config
     from daemons.db.cli_support import cli_errors, fail
+    from daemons.db.strategies import check_symbol
     from gridcore.config import ConfigError
 
     console = Console(stderr=as_json)
@@ -97,6 +98,8 @@ def backtest(
                                if source is None else source,
                                strategy=strategy, seed_run=seed_run, user=user,
                                store=not no_store, seed=seed, fee_given=maker_fee is not None)
+            if symbol is not None:
+                check_symbol(symbol)
             base = request.resolve_owner(DEFAULT_SYMBOL if symbol is None else symbol)
             request.check_source_symbol(base.symbol)
             spec = BacktestSpec(

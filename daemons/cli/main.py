@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,6 +40,8 @@ from daemons.secrets.redaction import redact
 
 #: ``GRIDBOT_DEBUG=1`` (or ``--debug``) adds the redacted traceback of an unexpected error.
 DEBUG_ENV = "GRIDBOT_DEBUG"
+#: Longest command-line value: PATH_MAX; no name, key, number or path needs more.
+MAX_ARGUMENT_CHARS = 4096
 
 
 @contextmanager
@@ -74,17 +77,26 @@ def _debug_asked(args: list[str]) -> bool:
     return asked or "--debug" in args
 
 
-def _refuse_empty_arguments(args: list[str]) -> None:
-    """An empty value is never meaningful, and some would be read as "no filter at all"
-    (``credentials list --user ''`` listing every tenant): refuse it before parsing."""
+def _refuse_unusable_arguments(args: list[str]) -> None:
+    """Refuse, before parsing, what no option or argument of any command can mean.
+
+    * An empty value: some would read as "no filter at all" (``credentials list --user ''``
+      listing every tenant), others fall back to a default without saying so.
+    * A control character (an escape sequence, a NUL): it would reach the terminal of
+      whoever reads the value back, or be stored where nothing expects it.
+    * More than :data:`MAX_ARGUMENT_CHARS` characters (the longest path Linux takes).
+    """
     for index, arg in enumerate(args):
-        if arg.strip() == "":
-            where = f" after {args[index - 1]}" if index else ""
-        elif arg.startswith("--") and arg.endswith("="):
-            where = f" in {arg}"
+        after = f" after {args[index - 1][:40]}" if index else ""
+        if arg.strip() == "" or (arg.startswith("--") and arg.endswith("=")):
+            problem = "empty value"
+        elif len(arg) > MAX_ARGUMENT_CHARS:
+            problem = f"a value of {len(arg)} characters (at most {MAX_ARGUMENT_CHARS})"
+        elif any(unicodedata.category(ch) == "Cc" for ch in arg):
+            problem = "a control character"
         else:
             continue
-        raise UsageError(f"empty value{where}: give a value or leave the option out")
+        raise UsageError(f"{problem}{after}: give a usable value or leave the option out")
 
 
 class _GridbotGroup(TyperGroup):
@@ -98,7 +110,7 @@ class _GridbotGroup(TyperGroup):
     def make_context(self, info_name: str | None, args: list[str],
                      parent: Context | None = None, **extra: Any) -> Context:
         with _errors_as_one_line(_debug_asked(args)):
-            _refuse_empty_arguments(args)
+            _refuse_unusable_arguments(args)
             return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: Context) -> Any:

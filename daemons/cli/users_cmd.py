@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 import typer
 
 from daemons.db.cli_support import USAGE_ERROR, cli_errors, fail, open_database, print_table
+
+if TYPE_CHECKING:
+    from psycopg import Connection
 
 app = typer.Typer(help="Users (tenants).", no_args_is_help=True)
 
@@ -51,23 +58,27 @@ def edit(
 
     if (email is None) == (not clear_email):
         fail("give --email ADDRESS or --clear-email (one of them)", exit_code=USAGE_ERROR)
-    with cli_errors():
-        db = open_database()
-        with db.admin() as conn:
-            user = users.get_user(conn, username)
-            users.set_email(conn, user.user_id, email)
-    typer.echo(f"user {user.username}: e-mail {'removed' if email is None else 'changed'}")
+    name = _update(username, lambda conn, user_id: users.set_email(conn, user_id, email))
+    typer.echo(f"user {name}: e-mail {'removed' if email is None else 'changed'}")
 
 
-def _set_status(username: str, status: str) -> None:
+def _update(username: str, change: Callable[[Connection, UUID], None]) -> str:
+    """Apply ``change(conn, user_id)`` to the named user as the operator; return the name."""
     from daemons.db import users
 
     with cli_errors():
         db = open_database()
         with db.admin() as conn:
             user = users.get_user(conn, username)
-            users.set_status(conn, user.user_id, status)
-    typer.echo(f"user {user.username} is {status}")
+            change(conn, user.user_id)
+    return user.username
+
+
+def _set_status(username: str, status: str) -> None:
+    from daemons.db import users
+
+    name = _update(username, lambda conn, user_id: users.set_status(conn, user_id, status))
+    typer.echo(f"user {name} is {status}")
 
 
 @app.command("disable")

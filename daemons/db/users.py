@@ -77,21 +77,20 @@ def list_users(conn: psycopg.Connection) -> list[User]:
 
 def get_user(conn: psycopg.Connection, username: str) -> User:
     """Find a user by username (never by id); raise :class:`NotFound` naming it."""
-    with conn.cursor(row_factory=class_row(User)) as cur:
-        user = cur.execute(f"SELECT {_COLUMNS} FROM users WHERE username = %s",
-                           [username]).fetchone()
-    if user is None:
-        raise NotFound(f"unknown user {username!r}")
-    return user
+    return _find(conn, "username", username, f"unknown user {username!r}")
 
 
 def get_user_by_id(conn: psycopg.Connection, user_id: UUID) -> User:
     """Find a user by id; raise :class:`NotFound` naming it."""
+    return _find(conn, "user_id", user_id, f"unknown user id {str(user_id)!r}")
+
+
+def _find(conn: psycopg.Connection, column: str, value: object, missing: str) -> User:
     with conn.cursor(row_factory=class_row(User)) as cur:
-        user = cur.execute(f"SELECT {_COLUMNS} FROM users WHERE user_id = %s",
-                           [user_id]).fetchone()
+        user = cur.execute(f"SELECT {_COLUMNS} FROM users WHERE {column} = %s",
+                           [value]).fetchone()
     if user is None:
-        raise NotFound(f"unknown user id {str(user_id)!r}")
+        raise NotFound(missing)
     return user
 
 

@@ -11,6 +11,8 @@ from uuid import UUID
 
 import pytest
 
+from daemons.db import users
+from daemons.db.errors import InvalidInput
 from daemons.db.session import Database
 from daemons.secrets.keys import Keyring, MasterKey
 from tests.fixtures.cli import ok, refused, row_counts
@@ -79,7 +81,7 @@ def test_cli_a_legacy_name_shaped_like_an_id_is_looked_up_as_a_name(
     with db.admin() as conn:
         owners = conn.execute("SELECT u.username FROM bybit_accounts a JOIN users u"
                               " USING (user_id) ORDER BY 1").fetchall()
-    assert owners == [("alice",), ("bob",), (str(bob.user_id),)]
+    assert sorted(owners) == sorted([("alice",), ("bob",), (str(bob.user_id),)])
 
 
 @pytest.mark.parametrize("name", ["0f0e0d0c-0b0a-4908-8706-050403020100",
@@ -98,15 +100,28 @@ def test_cli_names_shaped_like_ids_are_refused(tenants: dict[str, Tenant], db: D
 
 HOSTILE_EMAILS = ["[/]@x", "[link=https://evil.example]x[/link]@x.example",
                   "a\x1b]8;;https://evil.example\x1b\\@x.example", "x" * 10_000 + "@x.example",
-                  "alice@example.com\n", "a b@x.example"]
+                  "x" * 250 + "@x.example", "alice@example.com\n", "a b@x.example", "a@-x.example"]
 
 
 @pytest.mark.parametrize("email", HOSTILE_EMAILS, ids=range(len(HOSTILE_EMAILS)))
+def test_users_hostile_email_is_refused_by_the_data_layer(db: Database, email: str) -> None:
+    with pytest.raises(InvalidInput, match="is not an e-mail address") as caught, \
+            db.admin() as conn:
+        users.add_user(conn, "eve", email)
+    assert "\x1b" not in str(caught.value) and len(str(caught.value)) < 200
+
+
+@pytest.mark.parametrize(("email", "message"), [
+    ("[/]@x", "is not an e-mail address"), ("x" * 250 + "@x.example", "at most 254"),
+    ("a\x1b[31m@x.example", "a control character after --email"),
+    ("x" * 5000 + "@x.example", "a value of 5010 characters (at most 4096)"),
+])
 def test_cli_users_add_hostile_email_is_refused(db_env: dict[str, str], db: Database,
-                                                email: str) -> None:
+                                                email: str, message: str) -> None:
     before = row_counts(db)
-    line = refused("users", "add", "eve", "--email", email)
-    assert "is not an e-mail address" in line and "\x1b" not in line and len(line) < 600
+    line = refused("users", "add", "eve", "--email", email, exit_code=2 if "value" in message
+                   or "control" in message else 1)
+    assert message in line and "\x1b" not in line and len(line) < 600
     assert row_counts(db) == before
 
 
