@@ -57,19 +57,19 @@ def backtest(
         None, "--maker-fee", min=-MAX_FEE, max=MAX_FEE,
         help="Maker fee rate paid on every fill, e.g. 0.0002 (default: the account's last "
              "captured maker rate with --strategy or --seed-run, else 0.0002)."),
-    seed_run: UUID | None = typer.Option(
+    seed_run: str | None = typer.Option(
         None, "--seed-run", help="Start from where this live run stood at --from (its newest "
                                  "engine snapshot), with its parameters, positions, wallet, "
                                  "orders and requests in flight."),
     user: str | None = typer.Option(None, "--user", help="Store the results for this user."),
     no_store: bool = typer.Option(False, "--no-store", help="Print only, store nothing."),
-    balance: Decimal | None = typer.Option(None, "--balance", min=0, max=MAX_AMOUNT,
+    balance: Decimal | None = typer.Option(None, "--balance", max=MAX_AMOUNT,
                                            help="Starting USDT balance (default 10000)."),
     symbol: str | None = typer.Option(None, "--symbol", help="Instrument symbol (default "
                                                               "BTCUSDT)."),
-    tick_size: Decimal | None = typer.Option(None, "--tick-size", min=0, max=MAX_STEP,
+    tick_size: Decimal | None = typer.Option(None, "--tick-size", max=MAX_STEP,
                                              help="Price tick (default 0.1)."),
-    qty_step: Decimal | None = typer.Option(None, "--qty-step", min=0, max=MAX_STEP,
+    qty_step: Decimal | None = typer.Option(None, "--qty-step", max=MAX_STEP,
                                             help="Quantity step (default 0.001)."),
     seed: int = typer.Option(1, "--seed", min=0, max=2**32 - 1,
                              help="Seed of the generated source."),
@@ -125,13 +125,13 @@ def backtest(
         _print_summary(console, request.symbol or spec.symbol, summary)
 
 
-def _default_source(strategy: int | None, seed_run: UUID | None) -> str:
+def _default_source(strategy: int | None, seed_run: str | None) -> str:
     """A stored strategy or a live run trades what was captured, not the bundled BTC bars."""
     return "db" if strategy is not None or seed_run is not None else "bundled"
 
 
 def _refuse_conflicts(*, config_file: Path | None, config_set: list[str], strategy: int | None,
-                      seed_run: UUID | None, symbol: str | None, tick_size: Decimal | None,
+                      seed_run: str | None, symbol: str | None, tick_size: Decimal | None,
                       qty_step: Decimal | None, balance: Decimal | None) -> None:
     """Options that would silently fight each other are refused, one line each.
 
@@ -160,7 +160,7 @@ def _refuse_conflicts(*, config_file: Path | None, config_set: list[str], strate
 class _Request:
     """Resolves where data comes from and whose run it is, then runs and stores."""
 
-    def __init__(self, *, source: str, strategy: int | None, seed_run: UUID | None,
+    def __init__(self, *, source: str, strategy: int | None, seed_run: str | None,
                  user: str | None, store: bool, seed: int, fee_given: bool) -> None:
         self.source, self.strategy_id, self.seed_run = source, strategy, seed_run
         self.user, self.store, self.seed, self.fee_given = user, store, seed, fee_given
@@ -190,7 +190,7 @@ class _Request:
                 self.owner, self.account_id = found.user_id, found.account_id
                 base = _Base(found.config, found.symbol)
             if self.seed_run is not None:
-                row = conn.execute("SELECT user_id FROM runs WHERE run_id = %s",
+                row = conn.execute("SELECT user_id FROM runs WHERE run_id::text = %s",
                                    [self.seed_run]).fetchone()
                 if row is None:
                     raise ValueError(f"--seed-run: unknown run {self.seed_run}")
@@ -261,7 +261,7 @@ class _Request:
         if spec.start_ms is None:
             raise BacktestInputError("--seed-run needs --from (the moment to start from)")
         with self.db.unit_of_work(self.owner) as conn:
-            self.live_seed = load_live_seed(conn, self.seed_run, spec.start_ms)
+            self.live_seed = load_live_seed(conn, _uuid(self.seed_run), spec.start_ms)
         self.account_id = self.live_seed.account_id
         self.strategy_id = self.live_seed.strategy_id
         self.symbol = self.live_seed.symbol
@@ -337,11 +337,19 @@ def _print_summary(console, symbol: str, summary: dict[str, object]) -> None:
 
 
 def _step(option: str, value: Decimal | None, default: str) -> Decimal:
-    """A size that must be positive (the option's range already excluded the rest)."""
+    """A size that must be positive (the option's type refused NaN, infinities and what
+    is above its maximum)."""
     value = Decimal(default) if value is None else value
     if value <= 0:
         raise ValueError(f"{option}: must be > 0, got {value}")
     return value
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise ValueError(f"--seed-run: not a run id: {text!r}") from None
 
 
 def _fee(value: Decimal) -> Decimal:
