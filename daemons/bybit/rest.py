@@ -36,6 +36,14 @@ from daemons.secrets.envelope import Secret
 
 log = logging.getLogger(__name__)
 
+
+class _QuietHTTP(HTTP):
+    """pybit's client without its dataclass repr, which prints ``api_secret`` in clear
+    (a debugger, a rich traceback with locals or a log of ``vars(client)`` would show it)."""
+
+    def __repr__(self) -> str:
+        return f"HTTP(endpoint={self.endpoint!r}, signed={self.api_key is not None})"
+
 CATEGORY = "linear"
 RECENT_TRADES_MAX = 1000
 EXECUTIONS_PAGE_MAX = 100
@@ -78,10 +86,10 @@ class BybitRest:
         self.backoff_s = backoff_s
         self.retries = 0
         self._sleep = sleep
-        self._http = HTTP(api_key=api_key,
-                          api_secret=api_secret.reveal() if api_secret is not None else None,
-                          max_retries=1, retry_codes={-1}, timeout=timeout_s,
-                          recv_window=recv_window_ms)
+        self._http = _QuietHTTP(api_key=api_key,
+                                api_secret=api_secret.reveal() if api_secret is not None
+                                else None, max_retries=1, retry_codes={-1},
+                                timeout=timeout_s, recv_window=recv_window_ms)
         self._http.endpoint = endpoints.rest_url
         self._key_hint = f"{api_key[:4]}..." if api_key else "public"
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import typer
 
-from daemons.db.cli_support import cli_errors, open_database, print_table
+from daemons.db.cli_support import USAGE_ERROR, cli_errors, fail, open_database, print_table
 
 app = typer.Typer(help="Bybit accounts.", no_args_is_help=True)
 
@@ -46,27 +48,39 @@ def list_(user: str | None = _USER) -> None:
                  for a in rows])
 
 
-def _set_status(account: str, user: str | None, status: str) -> None:
+def _set_status(account: str | None, account_id: UUID | None, user: str | None,
+                status: str) -> None:
     from daemons.db import accounts
 
+    if (account is None) == (account_id is None):
+        fail("name the account, or give its id with --id (not both)", exit_code=USAGE_ERROR)
     with cli_errors():
         db = open_database()
         with db.admin() as conn:
-            found = accounts.resolve_account(conn, account, user)
+            if account_id is None:
+                found = accounts.resolve_account(conn, account, user)
+            else:
+                found = accounts.get_account(conn, account_id)
+                if user is not None and found.username != user:
+                    fail(f"account {account_id} does not belong to user {user!r}")
         with db.unit_of_work(found.user_id) as conn:
             accounts.set_status(conn, found.account_id, status)
     typer.echo(f"account {found.account_name} of {found.username} is {status}")
 
 
+_NAME = typer.Argument(None, help="Account name (or give --id).", show_default=False)
+_ID = typer.Option(None, "--id", help="Account id (see `accounts list`), instead of the name.")
+
+
 @app.command("disable")
-def disable(account: str = typer.Argument(..., help="Account name or id."),
+def disable(account: str | None = _NAME, account_id: UUID | None = _ID,
             user: str | None = _USER) -> None:
     """Disable an account: daemons stop trading and capturing it."""
-    _set_status(account, user, "disabled")
+    _set_status(account, account_id, user, "disabled")
 
 
 @app.command("enable")
-def enable(account: str = typer.Argument(..., help="Account name or id."),
+def enable(account: str | None = _NAME, account_id: UUID | None = _ID,
            user: str | None = _USER) -> None:
     """Enable an account again."""
-    _set_status(account, user, "enabled")
+    _set_status(account, account_id, user, "enabled")

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
+from uuid import UUID
 
 import typer
 
 #: File sources that hold BTCUSDT data only (the bundled bars, the BTC-calibrated day).
 BTC_ONLY_SOURCES = ("bundled", "generated")
 DEFAULT_SYMBOL = "BTCUSDT"
+#: Bounds of the numeric options: beyond them a value is a typo, not a scenario.
+MAX_ID = 2**63 - 1  # PostgreSQL bigint
+MAX_AMOUNT = 10**12  # USDT of a balance, base units queued ahead
+MAX_STEP = 10**6  # a price tick or quantity step
+MAX_FEE = Decimal("0.01")  # a maker fee rate (1 %), either sign
+MAX_LATENCY_MS = 3_600_000
+MAX_TIME_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
 
 
 def backtest(
@@ -24,8 +32,9 @@ def backtest(
         help="Override one parameter (repeatable); with --strategy, overrides its stored ones.",
     ),
     strategy: int | None = typer.Option(
-        None, "--strategy", help="Use a stored strategy's parameters, symbol and account fee "
-                                 "rate; results are stored for its owner. Not with --config."),
+        None, "--strategy", min=1, max=MAX_ID,
+        help="Use a stored strategy's parameters, symbol and account fee rate; results are "
+             "stored for its owner. Not with --config."),
     source: str | None = typer.Option(
         None, "--source",
         help="db (captured data; the default with --strategy or --seed-run), bundled (the "
@@ -40,27 +49,30 @@ def backtest(
         "conservative", "--fill-model",
         help="optimistic, conservative, pessimistic or queue (validation.md).",
     ),
-    queue_ahead: float = typer.Option(0.0, "--queue-ahead", min=0.0,
+    queue_ahead: float = typer.Option(0.0, "--queue-ahead", min=0.0, max=MAX_AMOUNT,
                                       help="QUEUE model: base units resting ahead of each order."),
-    latency_ms: int = typer.Option(0, "--latency-ms", min=0, help="Order latency in ms."),
-    maker_fee: str | None = typer.Option(
-        None, "--maker-fee", help="Maker fee rate paid on every fill, e.g. 0.0002 (default: the "
-                                  "account's last captured maker rate with --strategy or "
-                                  "--seed-run, else 0.0002)."),
+    latency_ms: int = typer.Option(0, "--latency-ms", min=0, max=MAX_LATENCY_MS,
+                                   help="Order latency in ms."),
+    maker_fee: Decimal | None = typer.Option(
+        None, "--maker-fee", min=-MAX_FEE, max=MAX_FEE,
+        help="Maker fee rate paid on every fill, e.g. 0.0002 (default: the account's last "
+             "captured maker rate with --strategy or --seed-run, else 0.0002)."),
     seed_run: str | None = typer.Option(
         None, "--seed-run", help="Start from where this live run stood at --from (its newest "
                                  "engine snapshot), with its parameters, positions, wallet, "
                                  "orders and requests in flight."),
     user: str | None = typer.Option(None, "--user", help="Store the results for this user."),
     no_store: bool = typer.Option(False, "--no-store", help="Print only, store nothing."),
-    balance: str | None = typer.Option(None, "--balance", help="Starting USDT balance "
-                                                                "(default 10000)."),
+    balance: Decimal | None = typer.Option(None, "--balance", max=MAX_AMOUNT,
+                                           help="Starting USDT balance (default 10000)."),
     symbol: str | None = typer.Option(None, "--symbol", help="Instrument symbol (default "
                                                               "BTCUSDT)."),
-    tick_size: str | None = typer.Option(None, "--tick-size", help="Price tick (default 0.1)."),
-    qty_step: str | None = typer.Option(None, "--qty-step", help="Quantity step (default "
-                                                                  "0.001)."),
-    seed: int = typer.Option(1, "--seed", help="Seed of the generated source."),
+    tick_size: Decimal | None = typer.Option(None, "--tick-size", max=MAX_STEP,
+                                             help="Price tick (default 0.1)."),
+    qty_step: Decimal | None = typer.Option(None, "--qty-step", max=MAX_STEP,
+                                            help="Quantity step (default 0.001)."),
+    seed: int = typer.Option(1, "--seed", min=0, max=2**32 - 1,
+                             help="Seed of the generated source."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Replay market data through the live bot's engine and print what it would have done.
@@ -73,6 +85,7 @@ def backtest(
     from daemons.backtest.runner import BacktestInputError, BacktestSpec
     from daemons.cli.config_args import load_config
     from daemons.db.cli_support import cli_errors, fail
+    from daemons.db.strategies import check_symbol
     from gridcore.config import ConfigError
 
     console = Console(stderr=as_json)
@@ -81,21 +94,29 @@ def backtest(
             _refuse_conflicts(config_file=config_file, config_set=config_set,
                               strategy=strategy, seed_run=seed_run, symbol=symbol,
                               tick_size=tick_size, qty_step=qty_step, balance=balance)
-            request = _Request(source=source or _default_source(strategy, seed_run),
+            request = _Request(source=_default_source(strategy, seed_run)
+                               if source is None else source,
                                strategy=strategy, seed_run=seed_run, user=user,
                                store=not no_store, seed=seed, fee_given=maker_fee is not None)
-            base = request.resolve_owner(symbol or DEFAULT_SYMBOL)
+            if symbol is not None:
+                check_symbol(symbol)
+            base = request.resolve_owner(DEFAULT_SYMBOL if symbol is None else symbol)
             request.check_source_symbol(base.symbol)
             spec = BacktestSpec(
                 config=load_config(config_file, config_set, base=base.config),
-                symbol=base.symbol, tick_size=_decimal("--tick-size", tick_size or "0.1"),
-                qty_step=_decimal("--qty-step", qty_step or "0.001"), fill_model=fill_model,
+                symbol=base.symbol, tick_size=_step("--tick-size", tick_size, "0.1"),
+                qty_step=_step("--qty-step", qty_step, "0.001"), fill_model=fill_model,
                 latency_ms=latency_ms, queue_ahead=queue_ahead,
                 **({"maker_fee_rate": _fee(maker_fee)} if maker_fee is not None else {}),
-                starting_balance=_decimal("--balance", balance or "10000"),
+                starting_balance=_step("--balance", balance, "10000"),
                 start_ms=_time_ms("--from", start), end_ms=_time_ms("--to", end),
             )
             summary = request.run(spec, Console(stderr=True), show_progress=not as_json)
+        except UnicodeDecodeError:
+            fail(f"--source {source}: not UTF-8 text")
+        except OSError as error:
+            fail(f"cannot read {error.filename or source}: "
+                 f"{error.strerror or type(error).__name__}")
         except (BacktestInputError, ConfigError, ValueError) as error:
             fail(str(error))
     if as_json:
@@ -110,8 +131,8 @@ def _default_source(strategy: int | None, seed_run: str | None) -> str:
 
 
 def _refuse_conflicts(*, config_file: Path | None, config_set: list[str], strategy: int | None,
-                      seed_run: str | None, symbol: str | None, tick_size: str | None,
-                      qty_step: str | None, balance: str | None) -> None:
+                      seed_run: str | None, symbol: str | None, tick_size: Decimal | None,
+                      qty_step: Decimal | None, balance: Decimal | None) -> None:
     """Options that would silently fight each other are refused, one line each.
 
     A seeded run continues the live engine: its snapshot fixes the parameters, instrument
@@ -165,6 +186,7 @@ class _Request:
                 self.owner = users.get_user(conn, self.user).user_id
             if self.strategy_id is not None:
                 found = strategies.get_strategy(conn, self.strategy_id)
+                self._same_owner(found.user_id, f"strategy {self.strategy_id}")
                 self.owner, self.account_id = found.user_id, found.account_id
                 base = _Base(found.config, found.symbol)
             if self.seed_run is not None:
@@ -172,8 +194,17 @@ class _Request:
                                    [self.seed_run]).fetchone()
                 if row is None:
                     raise ValueError(f"--seed-run: unknown run {self.seed_run}")
+                self._same_owner(row[0], f"run {self.seed_run}")
                 self.owner = row[0]
         return base
+
+    def _same_owner(self, owner_id, what: str) -> None:
+        """--user names whose results these are: a strategy or run of another user is
+        refused (its data, wallet and fee are not theirs), as ``accounts`` refuses."""
+        from daemons.backtest.runner import BacktestInputError
+
+        if self.owner is not None and owner_id != self.owner:
+            raise BacktestInputError(f"{what} does not belong to user {self.user!r}")
 
     def check_source_symbol(self, symbol: str) -> None:
         """The bundled and generated sources are BTCUSDT prices: never label them as another
@@ -291,60 +322,59 @@ def _progress(console, total: int | None, *, enabled: bool):
 
 def _print_summary(console, symbol: str, summary: dict[str, object]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from daemons.backtest.runner import iso_ms
+    from daemons.db.cli_support import printable
 
-    table = Table(title=f"backtest {symbol}, {summary['fill_model']} fills", show_header=False)
+    table = Table(title=Text(f"backtest {symbol}, {summary['fill_model']} fills"),
+                  show_header=False)
     for key, value in summary.items():
         is_time = key in ("first_ts", "last_ts") and isinstance(value, int)
-        table.add_row(key.replace("_", " "), str(iso_ms(value) if is_time else value))
+        shown = str(iso_ms(value) if is_time else value)  # a source path is the user's text
+        table.add_row(Text(key.replace("_", " ")), Text(printable(shown)))
     console.print(table)
 
 
-def _uuid(text: str):
-    from uuid import UUID
+def _step(option: str, value: Decimal | None, default: str) -> Decimal:
+    """A size that must be positive (the option's type refused NaN, infinities and what
+    is above its maximum)."""
+    value = Decimal(default) if value is None else value
+    if value <= 0:
+        raise ValueError(f"{option}: must be > 0, got {value}")
+    return value
 
+
+def _uuid(text: str) -> UUID:
     try:
         return UUID(text)
     except ValueError:
         raise ValueError(f"--seed-run: not a run id: {text!r}") from None
 
 
-def _number(option: str, text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{option}: not a number: {text!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"{option}: not a finite number: {text!r}")
-    return value
-
-
-def _decimal(option: str, text: str) -> Decimal:
-    value = _number(option, text)
-    if value <= 0:
-        raise ValueError(f"{option}: must be > 0, got {text!r}")
-    return value
-
-
-def _fee(text: str) -> Decimal:
+def _fee(value: Decimal) -> Decimal:
     """A maker fee rate: a fraction (0.0002 is 0.02 %); negative is a rebate."""
-    value = _number("--maker-fee", text)
-    if abs(value) >= Decimal("0.01"):
-        raise ValueError(f"--maker-fee: a rate as a fraction (0.0002 = 0.02 %), got {text!r}")
+    if abs(value) >= MAX_FEE:
+        raise ValueError(f"--maker-fee: a rate as a fraction (0.0002 = 0.02 %), got {value}")
     return value
 
 
 def _time_ms(option: str, text: str | None) -> int | None:
-    """ISO date or date-time (UTC unless an offset is given), or epoch milliseconds."""
+    """ISO date or date-time (UTC unless an offset is given), or epoch milliseconds; from
+    1970 to the end of year 9999 (what a timestamp of the data can be)."""
     if text is None:
         return None
-    if text.isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{option}: expected an ISO date/time or epoch ms, got {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    if text.isascii() and text.isdigit():
+        moment_ms = int(text)
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{option}: expected an ISO date/time or epoch ms, got {text!r}"
+                             ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment_ms = int(moment.timestamp() * 1000)
+    if not 0 <= moment_ms <= MAX_TIME_MS:
+        raise ValueError(f"{option}: {text!r} is not between 1970 and 9999")
+    return moment_ms

@@ -67,8 +67,8 @@ def capture(
     from daemons.capture.targets import discover
     from daemons.capture.writer import WriterConfig
     from daemons.db.cli_support import cli_errors, fail, open_database
+    from daemons.db.keyring import open_keyring
     from daemons.db.settings import load_settings
-    from daemons.secrets.keys import load_keyring
 
     try:
         endpoints = endpoints_for(environment, venue_url)
@@ -84,7 +84,7 @@ def capture(
         signal.signal(sig, lambda *_: stop.set())
     with cli_errors():
         db = open_database()
-        keyring = load_keyring(home)
+        keyring = open_keyring(db, home)
         targets = discover(db, keyring, environment)
         if not targets.symbols and not targets.accounts:
             fail(f"nothing to capture: no enabled strategy or account in {environment!r}")

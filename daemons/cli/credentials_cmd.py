@@ -19,9 +19,11 @@ from daemons.db.cli_support import (
 app = typer.Typer(help="API credentials (secrets are encrypted, never shown).",
                   no_args_is_help=True)
 
-_ACCOUNT = typer.Option(..., "--account", help="Account name or id.")
+_ACCOUNT = typer.Option(..., "--account", help="Account name.")
 _USER = typer.Option(None, "--user", help="Owner's username (needed if the name is shared).")
 _API_KEY = typer.Option(..., "--api-key", help="The API key id (public half of the pair).")
+#: Longest grace period of a rotated API key: a month covers any order still in flight.
+MAX_GRACE_HOURS = 24.0 * 31
 
 
 def _store(account: str, user: str | None, api_key: str, *, rotate: bool,
@@ -29,14 +31,14 @@ def _store(account: str, user: str | None, api_key: str, *, rotate: bool,
     from datetime import timedelta
 
     from daemons.db import accounts, credentials
+    from daemons.db.keyring import open_keyring
     from daemons.db.settings import load_settings
-    from daemons.secrets.keys import load_keyring
 
     with cli_errors():
         db = open_database()
         with db.admin() as conn:
             found = accounts.resolve_account(conn, account, user)
-        keyring = load_keyring(load_settings().home)
+        keyring = open_keyring(db, load_settings().home)
         secret = read_secret("API secret")
         with db.unit_of_work(found.user_id) as conn:
             if rotate:
@@ -61,7 +63,7 @@ def rotate(
     account: str = _ACCOUNT,
     api_key: str = _API_KEY,
     user: str | None = _USER,
-    grace_hours: float = typer.Option(24.0, "--grace-hours",
+    grace_hours: float = typer.Option(24.0, "--grace-hours", min=0.0, max=MAX_GRACE_HOURS,
                                       help="Keep the old key (inactive) this long."),
 ) -> None:
     """Replace an account's API key: the new one becomes active, the old one inactive."""
@@ -69,7 +71,7 @@ def rotate(
 
 
 @app.command("list")
-def list_(account: str | None = typer.Option(None, "--account", help="Account name or id."),
+def list_(account: str | None = typer.Option(None, "--account", help="Account name."),
           user: str | None = _USER) -> None:
     """List credentials: key ids and master key ids, never secrets."""
     from daemons.db import credentials

@@ -109,7 +109,8 @@ def stop() -> None:
 
 @app.command("partitions")
 def partitions(
-    months_ahead: int = typer.Option(3, "--months-ahead", help="Months to create ahead."),
+    months_ahead: int = typer.Option(3, "--months-ahead",
+                                     help="Months to create ahead (0 to 24)."),
     expire: bool = typer.Option(False, "--expire", help="Also drop/archive expired months."),
 ) -> None:
     """Create the coming months' partitions, report strays in DEFAULT partitions."""

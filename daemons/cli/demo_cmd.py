@@ -7,6 +7,7 @@ local venue, capture, live trading and the comparison report to the same command
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,9 +20,10 @@ def demo(
         help="One-minute bars CSV (timestamp,open,high,low,close,volume); default: bundled month.",
     ),
     max_bars: int | None = typer.Option(
-        None, "--max-bars", min=1, help="Replay only the first N bars (quick look)."
+        None, "--max-bars", min=1, max=10**7, help="Replay only the first N bars (quick look)."
     ),
-    balance: float = typer.Option(10_000.0, "--balance", min=1.0, help="Starting USDT balance."),
+    balance: float = typer.Option(10_000.0, "--balance", min=1.0, max=1e12,
+                                  help="Starting USDT balance."),
     config_set: list[str] = typer.Option(
         [], "--set", metavar="KEY=VALUE",
         help="Override a strategy parameter, e.g. --set grid_step=0.5 (repeatable).",
@@ -34,6 +36,7 @@ def demo(
 
     from daemons.backtest.bundled import DEMO_CONFIG, run_bundled_replay
     from daemons.cli.config_args import load_config
+    from daemons.db.cli_support import fail
     from daemons.marketdata.bars import load_bars
     from gridcore.config import ConfigError
 
@@ -42,21 +45,30 @@ def demo(
         config = load_config(None, config_set, base=DEMO_CONFIG)
     except ConfigError as error:
         raise typer.BadParameter(str(error), param_hint="--set") from None
-    # Each bar becomes 8 events: a trade and a ticker at its open, extremes and close.
-    total = (len(load_bars(bars)) if max_bars is None else max_bars) * 8
-    with Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.completed:,} events"),
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("replay", total=total)
-        run = run_bundled_replay(
-            config, bars_path=bars, max_bars=max_bars, starting_balance=Decimal(str(balance)),
-            progress=lambda done: progress.update(task, completed=done),
-        )
+    try:
+        # Each bar becomes 8 events: a trade and a ticker at its open, extremes and close.
+        total = (len(load_bars(bars)) if max_bars is None else max_bars) * 8
+        with Progress(TextColumn("replaying"), BarColumn(),
+                      TextColumn("{task.completed:,} events"), TimeRemainingColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("replay", total=total)
+            run = run_bundled_replay(
+                config, bars_path=bars, max_bars=max_bars,
+                starting_balance=Decimal(str(balance)),
+                progress=lambda done: progress.update(task, completed=done),
+            )
+    except UnicodeDecodeError:
+        fail(f"--bars {bars}: not UTF-8 text")
+    except (OSError, ValueError, KeyError, TypeError, csv.Error) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        fail(f"cannot replay the bars of {bars or 'the bundled file'}: "
+             f"{type(error).__name__} {detail}")
     summary = run.summary()
     table = Table(title="gridbot demo: bundled BTC-PERP month, OPTIMISTIC fills", show_header=False)
     for key, label in _ROWS:
         table.add_row(label, _fmt(summary[key]))
     console.print(table)
-    console.print(f"strategy: {config.to_mapping()}")
+    console.print(f"strategy: {config.to_mapping()}", markup=False, highlight=False)
 
 
 _ROWS = [

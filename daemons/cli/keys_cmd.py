@@ -1,12 +1,28 @@
-"""`gridbot keys rotate|list|retire`: the master keys that wrap the credentials' data keys."""
+"""`gridbot keys init|rotate|list|retire`: the master keys that wrap the data keys."""
 
 from __future__ import annotations
 
+import os
+
 import typer
 
-from daemons.db.cli_support import cli_errors, open_database, print_table
+from daemons.db.cli_support import cli_errors, fail, open_database, print_table
 
 app = typer.Typer(help="Master keys (key-encryption keys).", no_args_is_help=True)
+
+
+@app.command("init")
+def init() -> None:
+    """Create the key directory's first master key (refused if it already holds one)."""
+    from daemons.db.settings import load_settings
+    from daemons.secrets.keys import ENV_VAR, KeyDirectory, key_directory
+
+    with cli_errors():
+        if os.environ.get(ENV_VAR):
+            fail(f"{ENV_VAR} is set: the keys come from it, not from a key directory")
+        directory = KeyDirectory(key_directory(load_settings().home))
+        key = directory.init()
+    typer.echo(f"master key {key.key_id} created in {directory.path}")
 
 
 @app.command("rotate")
@@ -30,12 +46,12 @@ def rotate() -> None:
 def list_() -> None:
     """List the available master keys and how many credentials each one wraps."""
     from daemons.db import credentials
+    from daemons.db.keyring import open_keyring
     from daemons.db.settings import load_settings
-    from daemons.secrets.keys import load_keyring
 
     with cli_errors():
-        keyring = load_keyring(load_settings().home)
         db = open_database()
+        keyring = open_keyring(db, load_settings().home, create=False)
         with db.admin() as conn:
             counts = credentials.count_by_key(conn)
     rows = []

@@ -6,13 +6,18 @@ heavy imports stay inside the commands so that ``gridbot --help`` answers at onc
 
 from __future__ import annotations
 
+import os
+import sys
+import traceback
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import typer
+from typer import Abort, Exit
 from typer._click import Context  # typer vendors click and does not re-export these
-from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from daemons.cli import (
@@ -31,39 +36,85 @@ from daemons.cli import (
 )
 from daemons.db.cli_support import USAGE_ERROR, fail
 from daemons.logs import configure_logging
+from daemons.secrets.redaction import redact
+
+#: ``GRIDBOT_DEBUG=1`` (or ``--debug``) adds the redacted traceback of an unexpected error.
+DEBUG_ENV = "GRIDBOT_DEBUG"
+#: Longest command-line value: PATH_MAX; no name, key, number or path needs more.
+MAX_ARGUMENT_CHARS = 4096
 
 
 @contextmanager
-def _usage_errors_as_one_line() -> Iterator[None]:
-    """Print a usage error as one ``error: ...`` line instead of click's usage box.
+def _errors_as_one_line(debug: bool) -> Iterator[None]:
+    """Every failure of every command ends as one redacted ``error: ...`` line.
 
-    Operators (and scripts reading stderr) get the same shape as every other refusal;
-    ``gridbot`` alone or a bare command group still shows its help.
+    A usage error exits 2 (click's convention), any other error 1. An unexpected
+    exception (a bug, or input nothing checked) is reported the same way, with its
+    redacted traceback only under ``--debug``: a traceback can quote whatever the failing
+    code held (a database URL with its password, say), and typer's own exception hook would
+    print it unredacted. ``gridbot`` alone or a bare command group still shows its help.
     """
     try:
         yield
-    except NoArgsIsHelpError:
+    except (NoArgsIsHelpError, Exit, Abort):
         raise
     except UsageError as e:
         path = e.ctx.command_path if e.ctx is not None else "gridbot"
         fail(f"{e.format_message()} (see `{path} --help`)", exit_code=USAGE_ERROR)
+    except ClickException as e:
+        fail(e.format_message())
+    except Exception as e:  # noqa: BLE001 - the one place every other error ends
+        if debug:
+            sys.stderr.write(redact("".join(traceback.format_exception(e))))
+        detail = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        hint = "" if debug else f" (traceback: --debug or {DEBUG_ENV}=1)"
+        fail(f"unexpected {type(e).__name__}{': ' if detail else ''}{detail}{hint}")
+
+
+def _debug_asked(args: list[str]) -> bool:
+    """Whether the traceback was asked for (before ``--debug`` itself is parsed)."""
+    asked = os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
+    return asked or "--debug" in args
+
+
+def _refuse_unusable_arguments(args: list[str]) -> None:
+    """Refuse, before parsing, what no option or argument of any command can mean.
+
+    * An empty value: some would read as "no filter at all" (``credentials list --user ''``
+      listing every tenant), others fall back to a default without saying so.
+    * A control character (an escape sequence, a NUL): it would reach the terminal of
+      whoever reads the value back, or be stored where nothing expects it.
+    * More than :data:`MAX_ARGUMENT_CHARS` characters (the longest path Linux takes).
+    """
+    for index, arg in enumerate(args):
+        after = f" after {args[index - 1][:40]}" if index else ""
+        if arg.strip() == "" or (arg.startswith("--") and arg.endswith("=")):
+            problem = "empty value"
+        elif len(arg) > MAX_ARGUMENT_CHARS:
+            problem = f"a value of {len(arg)} characters (at most {MAX_ARGUMENT_CHARS})"
+        elif any(unicodedata.category(ch) == "Cc" for ch in arg):
+            problem = "a control character"
+        else:
+            continue
+        raise UsageError(f"{problem}{after}: give a usable value or leave the option out")
 
 
 class _GridbotGroup(TyperGroup):
-    """The root command group, where every usage error is turned into one line.
+    """The root command group, where every error is turned into one line.
 
-    Usage errors are raised while a (sub)command's context is made or while it is invoked,
-    and both pass through here whether ``gridbot`` runs as the console script, as ``app()``
+    Errors are raised while a (sub)command's context is made or while it is invoked, and
+    both pass through here whether ``gridbot`` runs as the console script, as ``app()``
     or under ``typer.testing.CliRunner``, so no separate ``main()`` wrapper is needed.
     """
 
     def make_context(self, info_name: str | None, args: list[str],
                      parent: Context | None = None, **extra: Any) -> Context:
-        with _usage_errors_as_one_line():
+        with _errors_as_one_line(_debug_asked(args)):
+            _refuse_unusable_arguments(args)
             return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: Context) -> Any:
-        with _usage_errors_as_one_line():
+        with _errors_as_one_line(bool(ctx.params.get("debug"))):
             return super().invoke(ctx)
 
 
@@ -80,6 +131,8 @@ app = typer.Typer(
 @app.callback()
 def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+    debug: bool = typer.Option(False, "--debug", envvar=DEBUG_ENV,
+                               help="Print the (redacted) traceback of an unexpected error."),
 ) -> None:
     """Grid-bot validation platform for Bybit USDT perpetuals (cross margin, hedge mode)."""
     configure_logging(verbose=verbose)

@@ -17,35 +17,20 @@ _SET = typer.Option([], "--set", help="Parameter as key=value (repeatable; wins 
 
 def _load_config(path: Path | None, assignments: list[str]) -> dict[str, Any]:
     """Merge a JSON/YAML file with ``--set k=v`` values (the latter win)."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        import json
+    from daemons.cli.config_args import parse_sets, read_mapping
+    from gridcore.config import ConfigError
 
-        import yaml
-
-        try:
-            text = path.read_text()
-        except OSError as e:
-            fail(f"cannot read config file {path}: {e.strerror}")
-        try:
-            loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (ValueError, yaml.YAMLError) as e:
-            fail(f"config file {path} is not valid {path.suffix.lstrip('.') or 'YAML'}: "
-                 f"{str(e).splitlines()[0]}")
-        if not isinstance(loaded, dict):
-            fail(f"config file {path} must hold a mapping of parameters")
-        values.update(loaded)
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            fail(f"--set {item!r}: use key=value")
-        values[key.strip()] = value
+    try:
+        values = dict(read_mapping(path)) if path is not None else {}
+    except ConfigError as e:
+        fail(str(e))
+    values.update(parse_sets(assignments))
     return values
 
 
 @app.command("add")
 def add(
-    account: str = typer.Option(..., "--account", help="Account name or id."),
+    account: str = typer.Option(..., "--account", help="Account name."),
     symbol: str = typer.Option(..., "--symbol", help="Linear perpetual, e.g. BTCUSDT."),
     config: Path | None = _CONFIG,
     assignments: list[str] = _SET,
@@ -67,7 +52,7 @@ def add(
 
 
 @app.command("list")
-def list_(account: str | None = typer.Option(None, "--account", help="Account name or id."),
+def list_(account: str | None = typer.Option(None, "--account", help="Account name."),
           user: str | None = typer.Option(None, "--user", help="Owner's username.")) -> None:
     """List strategies with their configs."""
     import json
@@ -94,13 +79,17 @@ def _set_enabled(strategy_id: int, enabled: bool) -> None:
                f"{'enabled' if enabled else 'disabled'}")
 
 
+#: A strategy id: PostgreSQL bigint, positive.
+_STRATEGY_ID = typer.Argument(..., min=1, max=2**63 - 1, help="Strategy id (see `list`).")
+
+
 @app.command("disable")
-def disable(strategy_id: int = typer.Argument(..., help="Strategy id (see `list`).")) -> None:
+def disable(strategy_id: int = _STRATEGY_ID) -> None:
     """Disable a strategy: daemons stop trading it (capture drops its symbol on restart)."""
     _set_enabled(strategy_id, False)
 
 
 @app.command("enable")
-def enable(strategy_id: int = typer.Argument(..., help="Strategy id (see `list`).")) -> None:
+def enable(strategy_id: int = _STRATEGY_ID) -> None:
     """Enable a strategy again."""
     _set_enabled(strategy_id, True)

@@ -11,11 +11,11 @@ import psycopg
 from psycopg.rows import class_row
 
 from daemons.db.errors import AlreadyExists, InvalidInput, NotFound
-from daemons.db.users import _as_uuid, get_user
+from daemons.db.users import check_name, get_user
 
 ENVIRONMENTS = ("mainnet", "testnet", "local")
 STATUSES = ("enabled", "disabled", "error")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 _COLUMNS = ("a.account_id, a.user_id, u.username, a.account_name, a.environment, a.status,"
             " a.created_at")
 _FROM = "bybit_accounts a JOIN users u USING (user_id)"
@@ -34,8 +34,7 @@ class Account:
 
 def add_account(conn: psycopg.Connection, user_id: UUID, name: str, environment: str) -> Account:
     """Create an account for ``user_id`` (in that user's unit of work, or admin)."""
-    if not _NAME.match(name):
-        raise InvalidInput(f"account name {name!r}: use 1-63 of A-Z, a-z, 0-9, '_', '.', '-'")
+    check_name("account name", name, _NAME, "use 1-63 of A-Z, a-z, 0-9, '_', '.', '-'")
     if environment not in ENVIRONMENTS:
         raise InvalidInput(f"environment {environment!r}: use one of {', '.join(ENVIRONMENTS)}")
     try:
@@ -67,19 +66,14 @@ def get_account(conn: psycopg.Connection, account_id: UUID) -> Account:
 
 
 def resolve_account(conn: psycopg.Connection, account: str, username: str | None = None) -> Account:
-    """Find an account by id, by name, or by name within ``username``'s accounts.
+    """Find an account by name, or by name within ``username``'s accounts (never by id:
+    :func:`get_account` takes ids, so a name cannot stand for another tenant's account).
 
     An unknown user is named as such (not as a missing account), and a name shared by
     several users is refused with the list of owners, so an operator command never acts
     on the wrong user's account.
     """
     owner_id = get_user(conn, username).user_id if username is not None else None
-    account_id = _as_uuid(account)
-    if account_id is not None:
-        found = get_account(conn, account_id)
-        if owner_id is not None and found.user_id != owner_id:
-            raise NotFound(f"account {account!r} does not belong to user {username!r}")
-        return found
     with conn.cursor(row_factory=class_row(Account)) as cur:
         matches = cur.execute(
             f"SELECT {_COLUMNS} FROM {_FROM} WHERE a.account_name = %s"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -24,10 +25,32 @@ REFUSED = 1
 USAGE_ERROR = 2
 
 
+#: Characters an error line shows at most: a 10 kB value quoted in a message stays readable.
+MAX_ERROR_CHARS = 500
+#: Unicode categories never printed: controls (escape sequences), format characters
+#: (bidirectional overrides), line and paragraph separators, surrogates, private use.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def printable(text: str) -> str:
+    """``text`` without the characters that could steer a terminal.
+
+    Names, e-mails and messages can carry what an operator typed or a file held; shown
+    as they are, an escape sequence could recolour the terminal, move the cursor or hide
+    text, so every command prints stored and quoted text through this (and never as rich
+    markup: see :func:`print_table`).
+    """
+    return "".join(ch for ch in text if unicodedata.category(ch) not in _UNPRINTABLE)
+
+
 def fail(message: str, exit_code: int = REFUSED) -> NoReturn:
-    """Print ``error: message`` (one line, redacted) to stderr and exit with ``exit_code``."""
-    line = " ".join(str(message).split())
-    typer.echo(f"error: {redact(line)}", err=True)
+    """Print ``error: message`` (one line, redacted, printable, at most
+    :data:`MAX_ERROR_CHARS` characters) to stderr and exit with ``exit_code``."""
+    line = redact(" ".join(str(message).split()))
+    line = printable(line)
+    if len(line) > MAX_ERROR_CHARS:
+        line = line[:MAX_ERROR_CHARS - 3] + "..."
+    typer.echo(f"error: {line}", err=True)
     raise typer.Exit(exit_code)
 
 
@@ -59,16 +82,28 @@ def open_database(*, migrated: bool = True):  # -> Database (import kept lazy)
 
 
 def read_secret(prompt: str):  # -> Secret
-    """Read a secret from the terminal (hidden) or from stdin: never from the command line."""
+    """Read a secret from the terminal (hidden) or from stdin: never from the command line.
+
+    At most :data:`~daemons.db.credentials.MAX_SECRET_CHARS` (and two for the line end)
+    are read, so a huge stdin is refused without being held in memory; the data layer
+    checks the rest (:func:`daemons.db.credentials.check_secret`).
+    """
+    from daemons.db.credentials import MAX_SECRET_CHARS
     from daemons.secrets.envelope import Secret
 
-    if sys.stdin is not None and sys.stdin.isatty():
-        value = getpass.getpass(f"{prompt}: ")
-    else:
-        value = (sys.stdin.readline() if sys.stdin is not None else "").rstrip("\r\n")
-    if not value.strip():
+    try:
+        if sys.stdin is not None and sys.stdin.isatty():
+            value = getpass.getpass(f"{prompt}: ")
+        else:
+            value = sys.stdin.readline(MAX_SECRET_CHARS + 2) if sys.stdin is not None else ""
+    except UnicodeDecodeError:
+        fail(f"the {prompt.lower()} is not UTF-8 text")
+    value = value.rstrip("\r\n").strip()
+    if not value:
         fail(f"no {prompt.lower()} given (type it at the prompt or pipe it on stdin)")
-    return Secret(value.strip())
+    if len(value) > MAX_SECRET_CHARS:
+        fail(f"the {prompt.lower()} is longer than {MAX_SECRET_CHARS} characters")
+    return Secret(value)
 
 
 def rows_of_account(lister, account: str | None, user: str | None):
@@ -85,8 +120,9 @@ def rows_of_account(lister, account: str | None, user: str | None):
         db = open_database()
         with db.admin() as conn:
             account_id = accounts.resolve_account(conn, account, user).account_id \
-                if account else None
-            user_id = users.get_user(conn, user).user_id if user and not account else None
+                if account is not None else None
+            user_id = users.get_user(conn, user).user_id \
+                if user is not None and account is None else None
             rows = lister(conn, account_id=account_id, user_id=user_id)
             names = {a.account_id: f"{a.username}/{a.account_name}"
                      for a in accounts.list_accounts(conn)}
@@ -95,13 +131,18 @@ def rows_of_account(lister, account: str | None, user: str | None):
 
 def print_table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]],
                 width: int = 160) -> None:
-    """Print a rich table (list commands)."""
+    """Print a rich table (list commands); every cell literally, never as rich markup.
+
+    A cell holds stored text (an e-mail, a name, a config): as markup, ``[/]`` in it
+    would crash every later listing and ``[link=...]`` would reach the terminal.
+    """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title)
+    table = Table(title=Text(printable(title)))
     for column in columns:
-        table.add_column(column)
+        table.add_column(Text(column))
     for row in rows:
-        table.add_row(*row)
-    Console(width=width).print(table)
+        table.add_row(*(Text(printable(cell)) for cell in row))
+    Console(width=width, highlight=False).print(table)

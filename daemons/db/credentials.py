@@ -9,6 +9,7 @@ Rotating the *master* key re-wraps data keys (:func:`rewrap_all`), never exposin
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
@@ -20,7 +21,10 @@ from daemons.db.errors import AlreadyExists, InvalidInput, NotFound
 from daemons.secrets.envelope import SealedSecret, Secret, open_sealed, rewrap, seal
 from daemons.secrets.keys import Keyring, MasterKey
 
-_API_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_API_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+#: Longest API secret stored: Bybit's HMAC secrets are 36 characters, an RSA private key
+#: on one line about 1,700; anything far longer is a mistake (a file piped by accident).
+MAX_SECRET_CHARS = 4096
 DEFAULT_GRACE = timedelta(hours=24)
 _INFO_COLUMNS = ("credential_id, account_id, api_key_id, encryption_key_id, is_active,"
                  " created_at, rotated_at, delete_after")
@@ -54,6 +58,7 @@ def add_credential(conn: psycopg.Connection, keyring: Keyring, account_id: UUID,
                    api_key_id: str, secret: Secret) -> CredentialInfo:
     """Store the account's first active credential (use :func:`rotate_credential` after)."""
     _check_key_id(api_key_id)
+    check_secret(secret)
     active = conn.execute("SELECT 1 FROM api_credentials WHERE account_id = %s AND is_active",
                           [account_id]).fetchone()
     if active is not None:
@@ -67,6 +72,7 @@ def rotate_credential(conn: psycopg.Connection, keyring: Keyring, account_id: UU
                       grace: timedelta = DEFAULT_GRACE) -> CredentialInfo:
     """Make a new credential active; the old one turns inactive, deleted after ``grace``."""
     _check_key_id(api_key_id)
+    check_secret(secret)
     if grace < timedelta(0):
         raise InvalidInput("the grace period cannot be negative")
     with conn.transaction():
@@ -168,5 +174,15 @@ def _no_account(account_id: UUID) -> CredentialInfo:
 
 
 def _check_key_id(api_key_id: str) -> None:
-    if not _API_KEY_ID.match(api_key_id):
+    if not _API_KEY_ID.fullmatch(api_key_id):
         raise InvalidInput("API key id: use 1-128 of A-Z, a-z, 0-9, '_', '-'")
+
+
+def check_secret(secret: Secret) -> None:
+    """Refuse a secret no exchange issues: too long, or holding control characters (a
+    NUL, an escape) that would only corrupt signatures or the terminal of whoever sees it."""
+    value = secret.reveal()
+    if len(value) > MAX_SECRET_CHARS:
+        raise InvalidInput(f"the API secret is longer than {MAX_SECRET_CHARS} characters")
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise InvalidInput("the API secret holds control characters (a NUL, an escape)")

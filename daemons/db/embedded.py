@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from daemons.secrets.child_env import server_environment
+
 log = logging.getLogger(__name__)
 
 SUPERUSER = "postgres"
@@ -216,13 +218,17 @@ def _run(program: str, args: list[str], user: str | None, *, detach: bool = Fals
 
     Output goes to a temporary file, not a pipe: the server started by ``pg_ctl start``
     inherits the descriptors and would keep a pipe open forever. As root, the program runs
-    as ``user`` with that user's group only.
+    as ``user`` with that user's group only. Its environment holds only the search path and
+    locale (:func:`~daemons.secrets.child_env.server_environment`): the server it starts
+    keeps that environment, readable from SQL by the database owner, so no secret such as
+    ``GRIDBOT_MASTER_KEY`` may be in it.
     """
     with tempfile.TemporaryFile("w+") as output:
         try:
             subprocess.run([str(_bin_dir() / program), *args], check=True, cwd="/",
-                           stdin=subprocess.DEVNULL, stdout=output, stderr=output, timeout=90,
-                           start_new_session=detach, **_drop_privileges(user))
+                           env=server_environment(), stdin=subprocess.DEVNULL, stdout=output,
+                           stderr=output, timeout=90, start_new_session=detach,
+                           **_drop_privileges(user))
         except subprocess.CalledProcessError as e:
             output.seek(0)
             detail = " ".join(output.read().split())[-500:]
@@ -263,7 +269,8 @@ def _prepare_root_run() -> None:
         pwd.getpwnam(_SYSTEM_USER)
     except KeyError:
         done = subprocess.run(["useradd", "--system", "--no-create-home", "-s",
-                               "/usr/sbin/nologin", _SYSTEM_USER], capture_output=True, text=True)
+                               "/usr/sbin/nologin", _SYSTEM_USER], capture_output=True, text=True,
+                              env=server_environment())
         if done.returncode not in (0, 9):  # 9: created meanwhile by another process
             raise EmbeddedServerError(
                 f"cannot create the system user {_SYSTEM_USER}: {done.stderr.strip()}"

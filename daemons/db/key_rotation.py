@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemons.db import credentials
+from daemons.db.keyring import open_keyring
 from daemons.db.session import Database
 from daemons.secrets.keys import (
     ENV_VAR,
@@ -48,7 +49,7 @@ def rotate_master_key(db: Database, home: Path, *, batch_size: int = 100,
         target, directory = keyring.active, None
     else:
         directory = KeyDirectory(key_directory(home))
-        directory.load()  # creates the first key on a fresh install
+        open_keyring(db, home)  # a first key only while no credential needs an older one
         target = directory.begin_rotation()
         keyring = directory.load()
     old_ids = tuple(k for k in keyring.keys if k != target.key_id)

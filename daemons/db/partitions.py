@@ -10,6 +10,12 @@ from datetime import datetime
 
 import psycopg
 
+from daemons.db.errors import InvalidInput
+
+#: Most months created ahead (or behind) in one call: each month is one partition per
+#: partitioned table, and a run of hundreds exhausts the server's lock table.
+MAX_MONTHS = 24
+
 
 @dataclass(frozen=True, slots=True)
 class StrayReport:
@@ -24,6 +30,9 @@ class StrayReport:
 def ensure_partitions(conn: psycopg.Connection, months_ahead: int = 3, months_behind: int = 0,
                       now: datetime | None = None) -> list[tuple[str, str]]:
     """Create the missing monthly partitions around ``now``; return (table, partition)."""
+    for name, months in (("months ahead", months_ahead), ("months behind", months_behind)):
+        if not 0 <= months <= MAX_MONTHS:
+            raise InvalidInput(f"{name}: {months} is not between 0 and {MAX_MONTHS}")
     return conn.execute(
         "SELECT table_name, partition_name FROM"
         " gridbot_ensure_partitions(%s, %s, coalesce(%s, now()))",

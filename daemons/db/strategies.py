@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 from daemons.db.errors import AlreadyExists, InvalidInput, NotFound
 from gridcore.config import ConfigError, GridConfig
 
-_SYMBOL = re.compile(r"^[A-Z0-9]{2,32}$")
+_SYMBOL = re.compile(r"[A-Z0-9]{2,32}")
 _COLUMNS = ("strategy_id, user_id, account_id, strategy_type, symbol, config_json, is_enabled,"
             " created_at")
 
@@ -45,11 +45,17 @@ def validate_config(values: Mapping[str, Any]) -> GridConfig:
         raise InvalidInput(f"invalid config: {e}") from None
 
 
+def check_symbol(symbol: str) -> None:
+    """Refuse what cannot be a Bybit linear symbol (``InvalidInput``)."""
+    if not _SYMBOL.fullmatch(symbol):
+        shown = symbol if len(symbol) <= 40 else symbol[:37] + "..."
+        raise InvalidInput(f"symbol {shown!r}: use 2-32 of A-Z and 0-9, e.g. BTCUSDT")
+
+
 def add_strategy(conn: psycopg.Connection, account_id: UUID, symbol: str,
                  config: Mapping[str, Any]) -> Strategy:
     """Store a validated grid config for ``account_id`` and ``symbol``."""
-    if not _SYMBOL.match(symbol):
-        raise InvalidInput(f"symbol {symbol!r}: use 2-32 of A-Z and 0-9, e.g. BTCUSDT")
+    check_symbol(symbol)
     checked = validate_config(config).to_mapping()
     try:
         with conn.transaction(), conn.cursor(row_factory=class_row(Strategy)) as cur:

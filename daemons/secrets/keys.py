@@ -8,7 +8,9 @@ places, never from the database:
 * otherwise a key directory (``GRIDBOT_KEY_DIR``, default ``GRIDBOT_HOME/keys``, mode
   0700) of files ``<key id>.key`` (mode 0600), with ``ACTIVE`` naming the key that
   encrypts and, while a rotation runs, ``PENDING`` naming the key it moves to. The first
-  key is created on first use.
+  key is created only on purpose: ``gridbot keys init``, or the first credential stored
+  while the database holds none (``daemons/db/keyring.py``). A directory without a key is
+  otherwise an error, so a mistyped ``GRIDBOT_KEY_DIR`` never yields a stray new key.
 
 A key's id is derived from the key (a truncated SHA-256 under a fixed label): stored
 beside every credential, it says which key unwraps the credential's data key and reveals
@@ -23,6 +25,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator, Mapping
@@ -32,6 +35,7 @@ from pathlib import Path
 from daemons.secrets.redaction import register_secret
 
 KEY_BYTES = 32
+_KEY_ID = re.compile(r"mk-[0-9a-f]{16}")
 ENV_VAR = "GRIDBOT_MASTER_KEY"
 DIR_ENV_VAR = "GRIDBOT_KEY_DIR"
 
@@ -50,6 +54,15 @@ class MissingKeyError(SecretsError):
 
 class KeyFileError(SecretsError):
     """The key directory is unusable (e.g. readable by other users)."""
+
+
+class NoMasterKey(KeyFileError):
+    """The key directory holds no key: nothing was created (see the module docstring)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        super().__init__(f"no master key in {directory}: `gridbot keys init` creates the first"
+                         f" one (or set {ENV_VAR})")
 
 
 class MasterKey:
@@ -121,15 +134,22 @@ class Keyring:
         return cls(active=active, keys=keys, source=source)
 
 
-def load_keyring(home: Path, environ: Mapping[str, str] | None = None) -> Keyring:
-    """Return the keyring the environment configures (creating the first key file)."""
+def load_keyring(home: Path, environ: Mapping[str, str] | None = None, *,
+                 create: bool = False) -> Keyring:
+    """Return the keyring the environment configures.
+
+    A key directory without a key raises :class:`NoMasterKey` unless ``create`` (then its
+    first key is made): only callers that know no credential needs an older key pass it.
+    """
     environ = os.environ if environ is None else environ
     if environ.get(ENV_VAR):
         parts = [p for p in environ[ENV_VAR].split(",") if p.strip()]
+        if not parts:
+            raise KeyFormatError(f"{ENV_VAR} holds no key (unset it to use the key directory)")
         keys = [MasterKey.decode(p, source=f"{ENV_VAR} (key {i + 1})")
                 for i, p in enumerate(parts)]
         return Keyring.of(*keys, source=ENV_VAR)
-    return KeyDirectory(key_directory(home, environ)).load()
+    return KeyDirectory(key_directory(home, environ)).load(create=create)
 
 
 def key_directory(home: Path, environ: Mapping[str, str] | None = None) -> Path:
@@ -147,25 +167,32 @@ class KeyDirectory:
     def __repr__(self) -> str:
         return f"KeyDirectory({str(self.path)!r})"
 
-    def load(self, *, create: bool = True) -> Keyring:
-        """Read every key; with ``create``, make the first key if there is none."""
-        with self._locked():
+    def load(self, *, create: bool = False) -> Keyring:
+        """Read every key; with ``create``, make the first key if there is none (else
+        :class:`NoMasterKey`, and a missing directory is not created either)."""
+        with self._locked(create=create):
             active_id = self._read_pointer("ACTIVE")
             if active_id is None:
-                if not create or self._key_files():
+                if self._key_files():
                     raise KeyFileError(f"{self.path}: no ACTIVE key pointer")
-                first = MasterKey.generate()
-                self._write_key(first)
-                self._write_pointer("ACTIVE", first.key_id)
-                active_id = first.key_id
+                if not create:
+                    raise NoMasterKey(self.path)
+                active_id = self._create_first().key_id
             keys = {key.key_id: key for key in self._read_keys()}
         if active_id not in keys:
             raise KeyFileError(f"{self.path}: ACTIVE names {active_id}, which has no key file")
         return Keyring(active=keys[active_id], keys=keys, source=str(self.path))
 
+    def init(self) -> MasterKey:
+        """Create the directory's first key (``gridbot keys init``); refuse if it has one."""
+        with self._locked(create=True):
+            if self._read_pointer("ACTIVE") is not None or self._key_files():
+                raise KeyFileError(f"{self.path} already holds a master key")
+            return self._create_first()
+
     def begin_rotation(self) -> MasterKey:
         """Return the key a rotation moves to: the pending one, or a new one made now."""
-        with self._locked():
+        with self._locked(create=False):
             pending_id = self._read_pointer("PENDING")
             if pending_id is not None:
                 for key in self._read_keys():
@@ -180,7 +207,7 @@ class KeyDirectory:
 
     def complete_rotation(self, key_id: str) -> None:
         """Make ``key_id`` the active key and end the rotation."""
-        with self._locked():
+        with self._locked(create=False):
             self._write_pointer("ACTIVE", key_id)
             (self.path / "PENDING").unlink(missing_ok=True)
 
@@ -189,7 +216,7 @@ class KeyDirectory:
 
     def remove_key(self, key_id: str) -> None:
         """Delete a retired key file (the caller checked nothing still uses it)."""
-        with self._locked():
+        with self._locked(create=False):
             if key_id in {self._read_pointer("ACTIVE"), self._read_pointer("PENDING")}:
                 raise KeyFileError(f"{key_id} is the active or pending key")
             (self.path / f"{key_id}.key").unlink()
@@ -197,18 +224,39 @@ class KeyDirectory:
     # -- files ------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    def _locked(self, *, create: bool) -> Iterator[None]:
+        """Hold the directory's lock; make the directory (mode 0700) only with ``create``."""
+        if self.path.exists() and not self.path.is_dir():
+            raise KeyFileError(f"{self.path}: the key directory is not a directory")
+        if create:
+            try:
+                self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as e:
+                raise KeyFileError(f"{self.path}: cannot create the key directory "
+                                   f"({e.strerror or type(e).__name__})") from None
+        elif not self.path.exists():
+            raise NoMasterKey(self.path)
         mode = stat.S_IMODE(self.path.stat().st_mode)
         if mode & 0o077:
             raise KeyFileError(f"{self.path}: key directory is open to other users "
                                f"(mode {mode:04o}); chmod 700 it")
-        with open(self.path / ".lock", "a+") as handle:
+        try:
+            handle = open(self.path / ".lock", "a+")
+        except OSError as e:
+            raise KeyFileError(f"{self.path}: cannot lock the key directory "
+                               f"({e.strerror or type(e).__name__})") from None
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _create_first(self) -> MasterKey:
+        first = MasterKey.generate()
+        self._write_key(first)
+        self._write_pointer("ACTIVE", first.key_id)
+        return first
 
     def _key_files(self) -> list[Path]:
         return sorted(self.path.glob("mk-*.key"))
@@ -220,7 +268,7 @@ class KeyDirectory:
             if mode & 0o077:
                 raise KeyFileError(f"{path}: key file is readable by other users "
                                    f"(mode {mode:04o}); chmod 600 it")
-            key = MasterKey.decode(path.read_text(), source=str(path))
+            key = MasterKey.decode(_read_text(path), source=str(path))
             if f"{key.key_id}.key" != path.name:
                 raise KeyFileError(f"{path}: file name does not match the key it holds")
             keys.append(key)
@@ -239,7 +287,10 @@ class KeyDirectory:
         path = self.path / name
         if not path.exists():
             return None
-        return path.read_text().strip() or None
+        key_id = _read_text(path).strip()
+        if key_id and not _KEY_ID.fullmatch(key_id):
+            raise KeyFileError(f"{path}: does not hold a key id (mk- and 16 hex digits)")
+        return key_id or None
 
     def _write_pointer(self, name: str, key_id: str) -> None:
         tmp = self.path / f".{name}.tmp"
@@ -249,6 +300,16 @@ class KeyDirectory:
             os.fsync(handle.fileno())
         tmp.replace(self.path / name)
         _fsync_dir(self.path)
+
+
+def _read_text(path: Path) -> str:
+    """A key or pointer file's text; an unreadable or binary file is a one-line error."""
+    try:
+        return path.read_text(encoding="ascii")
+    except UnicodeDecodeError:
+        raise KeyFileError(f"{path}: not a text file (binary content)") from None
+    except OSError as e:
+        raise KeyFileError(f"{path}: cannot read it ({e.strerror or type(e).__name__})") from None
 
 
 def _fsync_dir(path: Path) -> None:

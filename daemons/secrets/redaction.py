@@ -6,7 +6,8 @@ the message is formatted with its arguments and redacted, the arguments dropped,
 traceback is formatted, redacted and kept as ``exc_text`` (``exc_info`` is cleared so no
 handler can render the live traceback, locals included, on its own). It also puts
 :class:`RedactingFilter` on the root logger's handlers, for records built without the
-record factory (``logging.makeLogRecord``), and a redacting ``sys.excepthook``.
+record factory (``logging.makeLogRecord``), and redacting ``sys.excepthook`` and
+``threading.excepthook``.
 
 Code that handles a secret registers its value with :func:`register_secret` (the
 ``Secret`` type and the key loaders do it), so it is redacted even where no pattern would
@@ -27,12 +28,17 @@ REDACTED = "***"
 #: Values shorter than this are not registered: redacting them would mangle ordinary text.
 MIN_SECRET_LENGTH = 8
 
-_SENSITIVE_KEY = (r"(?:secret|passw(?:or)?d|pwd|token|api[_-]?key|master[_-]?key|"
+#: Words that mark a name (a key of ``key=value``, an environment variable) as a secret's.
+SENSITIVE_NAME = (r"(?:secret|passw(?:or)?d|pwd|token|api[_-]?key|master[_-]?key|"
                   r"private[_-]?key|data[_-]?key)")
+#: Words that begin a message about a value (``api_secret: required non-empty string``),
+#: never a value themselves: an unquoted value starting with one is left as it is.
+_MESSAGE_WORDS = (r"(?:must|is|are|not|required|missing|expected|empty|invalid|should|"
+                  r"cannot|unknown|needs?|none|null)\b")
 _KEY_VALUE = re.compile(
-    r"(?i)(?P<key>[\w.-]*" + _SENSITIVE_KEY + r"[\w.-]*)"
+    r"(?i)(?P<key>[\w.-]*" + SENSITIVE_NAME + r"[\w.-]*)"
     r"(?P<sep>[\"']?\s*(?:=|:)\s*)"
-    r"(?P<value>\"[^\"]*\"|'[^']*'|b'[^']*'|[^\s,;&)}\]]+)"
+    r"(?P<value>\"[^\"]*\"|'[^']*'|b'[^']*'|(?!" + _MESSAGE_WORDS + r")[^\s,;&)}\]]+)"
 )
 _URL_PASSWORD = re.compile(r"(?i)(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+(?P<at>@)")
 
@@ -104,6 +110,11 @@ def install() -> None:
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+    # Every time: typer puts its own (unredacting) hook back at each ``app()``. A thread
+    # hook someone else installed (a test runner's) is left alone.
+    sys.excepthook = _redacting_excepthook
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _redacting_thread_excepthook
     with _lock:
         if _installed:
             return
@@ -114,8 +125,6 @@ def install() -> None:
 
         factory._gridbot_redacting = True  # type: ignore[attr-defined]
         logging.setLogRecordFactory(factory)
-        if sys.excepthook is sys.__excepthook__:
-            sys.excepthook = _redacting_excepthook
         _installed = True
 
 
@@ -123,3 +132,12 @@ def _redacting_excepthook(exc_type: type[BaseException], exc: BaseException,
                           tb: TracebackType | None) -> None:
     text = "".join(traceback.format_exception(exc_type, exc, tb))
     sys.stderr.write(redact(text))
+
+
+def _redacting_thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    """A thread's uncaught exception, redacted (the default hook prints it as it is)."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "unknown"
+    sys.stderr.write(f"Exception in thread {name}:\n")
+    _redacting_excepthook(args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)

@@ -92,7 +92,7 @@ def test_capture_cli_sigterm_flushes_everything_and_status_shows_streams(
     venue = start_capture_venue(1, speed=10.0, start_paused=True)
     log = tmp_path / "capture.log"
     try:
-        ids = store_tenants(db, load_keyring(home), venue)
+        ids = store_tenants(db, load_keyring(home, create=True), venue)
         prints = record_prints(venue)
         with capture_process(venue, log) as proc:
             status_path = wait_streaming(home)

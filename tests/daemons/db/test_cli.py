@@ -73,8 +73,6 @@ BAD_INPUTS = [
       "--set", "amount=0.01"), "symbol 'ethusdt'"),
     (("strategies", "add", "--account", "main", "--user", "alice", "--symbol", "ETHUSDT",
       "--config", "/nonexistent/grid.json"), "cannot read config file"),
-    (("strategies", "add", "--account", "main", "--user", "alice", "--symbol", "ETHUSDT",
-      "--set", "amount"), "--set 'amount': use key=value"),
     (("credentials", "add", "--account", "main", "--user", "alice", "--api-key", "AK2"),
      "already has an active credential"),
     (("credentials", "rotate", "--account", "main", "--user", "bob", "--api-key", "BK2"),
@@ -98,6 +96,8 @@ USAGE_ERRORS = [
     (("users", "nosuch"), "No such command 'nosuch'"),
     (("strategies", "add", "--account", "main", "--symbol", "ETHUSDT", "--set"),
      "Option '--set' requires an argument"),
+    (("strategies", "add", "--account", "main", "--user", "alice", "--symbol", "ETHUSDT",
+      "--set", "amount"), "expected KEY=VALUE, got 'amount'"),
 ]
 CASES = [(args, message, 1) for args, message in BAD_INPUTS] + \
     [(args, message, 2) for args, message in USAGE_ERRORS]

@@ -55,7 +55,7 @@ def test_grants_suspended_user_cannot_unsuspend_itself(db: Database, keyring: Ke
                 db.unit_of_work(alice.user_id) as conn:
             conn.execute(statement, [alice.user_id])
     with db.admin() as conn:
-        user = users.get_user(conn, alice.user_id)
+        user = users.get_user_by_id(conn, alice.user_id)
     assert (user.status, user.email) == ("suspended", "alice@example.com")
 
 

@@ -51,7 +51,7 @@ def _key_ids(db: Database) -> list[str]:
 
 def test_rotate_interrupted_then_rerun_moves_every_credential(db: Database, home: Path) -> None:
     directory = KeyDirectory(home / "keys")
-    old = directory.load().active
+    old = directory.init()
     stored = _store(db, directory.load(), 5)
 
     partial = rotate_master_key(db, home, batch_size=2, stop_after_batches=1)
@@ -71,6 +71,7 @@ def test_rotate_interrupted_then_rerun_moves_every_credential(db: Database, home
 
 def test_rotate_writes_no_secret_or_key_in_clear(db: Database, home: Path) -> None:
     directory = KeyDirectory(home / "keys")
+    directory.init()
     stored = _store(db, directory.load(), 3)
     rotate_master_key(db, home)
     keys = directory.load().keys.values()
@@ -97,7 +98,7 @@ def test_rotate_with_environment_keys_moves_to_the_first(
 
 def test_retire_unused_keys_deletes_only_unused_files(db: Database, home: Path) -> None:
     directory = KeyDirectory(home / "keys")
-    old = directory.load().active
+    old = directory.init()
     _store(db, directory.load(), 1)
     assert retire_unused_keys(db, home) == []  # the only key is in use
     rotate_master_key(db, home)

@@ -26,10 +26,10 @@ def test_users_unknown_name_is_not_found(db: Database) -> None:
 def test_users_updated_at_moves_on_update(db: Database) -> None:
     user_id = make_user(db, "jo")
     with db.admin() as conn:
-        before = users.get_user(conn, user_id)
+        before = users.get_user_by_id(conn, user_id)
     with db.admin() as conn:
         users.set_status(conn, user_id, "suspended")
-        after = users.get_user(conn, user_id)
+        after = users.get_user_by_id(conn, user_id)
     assert after.status == "suspended" and after.updated_at > before.updated_at
 
 

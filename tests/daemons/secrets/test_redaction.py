@@ -80,3 +80,47 @@ def test_uncaught_exception_in_an_entry_point_prints_redacted_traceback(
     assert done.returncode == 1
     assert "RuntimeError: login failed for ***" in done.stderr
     assert secret_text not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("message", [
+    "accounts[0].api_secret: required non-empty string",
+    "api_key: must be unique", "password: is too short", "token: missing",
+])
+def test_redact_keeps_messages_about_a_missing_or_invalid_value(message: str) -> None:
+    assert redaction.redact(message) == message
+
+
+def test_redact_still_masks_a_value_beside_a_message_word(secret_text: str) -> None:
+    assert redaction.redact(f"api_secret: {secret_text} must rotate") == \
+        "api_secret: *** must rotate"
+    assert redaction.redact(f"password='must {secret_text}'") == "password='***'"
+
+
+def test_install_takes_back_the_excepthook_a_framework_replaced(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """typer puts its own hook in place at every ``app()``, before logging is set up."""
+    import typer.main
+
+    monkeypatch.setattr(sys, "excepthook", typer.main.except_hook)
+    configure_logging()
+    assert sys.excepthook is redaction._redacting_excepthook
+
+
+def test_uncaught_thread_exception_is_printed_redacted(secret_text: str) -> None:
+    program = textwrap.dedent(f"""
+        import threading
+        from daemons.logs import configure_logging
+        from daemons.secrets.envelope import Secret
+        configure_logging()
+        secret = Secret({secret_text!r})
+        def work():
+            raise RuntimeError("signing with " + secret.reveal())
+        thread = threading.Thread(target=work, name="signer")
+        thread.start()
+        thread.join()
+    """)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60)
+    assert "Exception in thread signer" in done.stderr
+    assert "RuntimeError: signing with ***" in done.stderr
+    assert secret_text not in done.stderr + done.stdout
