@@ -150,10 +150,6 @@ OTHER_HELPERS = {
     ("venue", "funding_interval_s", "huge"), ("venue", "latency_ms", "inf"),
     ("venue", "latency_ms", "huge"), ("venue", "depth_median_qty", "inf"),
     ("venue", "depth_median_qty", "huge"),
-    ("capture", "duration_s", "inf"), ("capture", "duration_s", "huge"),
-    ("capture", "reconcile_interval_s", "inf"), ("capture", "reconcile_interval_s", "huge"),
-    ("capture", "refresh_interval_s", "inf"), ("capture", "refresh_interval_s", "huge"),
-    ("capture", "order_rate", "huge"), ("capture", "query_rate", "huge"),
 }
 
 
