@@ -24,7 +24,7 @@ from gridcore.events import (
 )
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "bybit_samples"
-LOCAL = 1_700_000_000_000
+LOCAL = 1_760_500_000_000  # after every sample (October 2025): times must not be future
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -32,7 +32,8 @@ def sample(name: str) -> dict[str, Any]:
 
 
 def _ticker(item: dict[str, Any]) -> TickerEvent:
-    return TickerMerger().apply({"type": "snapshot", "data": item, "ts": 1, "cs": 2}, LOCAL)
+    return TickerMerger().apply({"type": "snapshot", "data": item, "ts": LOCAL - 1, "cs": 2},
+                                LOCAL).event
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,12 @@ CASES = [
     Case("rest_execution_list", _rest, lambda i: parsing.execution(i, LOCAL),
          ("symbol", "execId", "orderId", "side", "execPrice", "execQty", "execTime",
           "execType"), positive=("execPrice", "execQty"), sizes=("execQty", "leavesQty")),
-    Case("ws_position", _data, lambda i: parsing.position(i, LOCAL, 5),
+    Case("ws_position", _data, lambda i: parsing.position(i, LOCAL, LOCAL - 5),
          ("symbol", "positionIdx", "size"), sizes=("size",)),
-    Case("rest_position_list", _rest, lambda i: parsing.position(i, LOCAL, 5),
+    Case("rest_position_list", _rest, lambda i: parsing.position(i, LOCAL, LOCAL - 5),
          ("symbol", "positionIdx", "size"), sizes=("size",)),
-    Case("ws_wallet", _data, lambda i: parsing.wallet(i, 7, LOCAL), ("coin",)),
-    Case("rest_wallet_balance", _rest, lambda i: parsing.wallet(i, 7, LOCAL), ("coin",)),
+    Case("ws_wallet", _data, lambda i: parsing.wallet(i, LOCAL - 7, LOCAL), ("coin",)),
+    Case("rest_wallet_balance", _rest, lambda i: parsing.wallet(i, LOCAL - 7, LOCAL), ("coin",)),
 ]
 EXPECTED = {
     "ws_public_trade": PublicTradeEvent, "rest_recent_trade": PublicTradeEvent,
@@ -178,10 +179,10 @@ def test_public_trade_float_price_is_refused() -> None:
 def test_ticker_delta_keeps_fields_it_does_not_carry() -> None:
     merger = TickerMerger()
     snapshot = sample("ws_ticker_linear")
-    first = merger.apply(snapshot, LOCAL)
+    first = merger.apply(snapshot, LOCAL).event
     delta = {"topic": snapshot["topic"], "type": "delta", "cs": snapshot["cs"] + 1,
              "ts": snapshot["ts"] + 100, "data": {"symbol": "BTCUSDT", "lastPrice": "66670.1"}}
-    second = merger.apply(delta, LOCAL)
+    second = merger.apply(delta, LOCAL).event
     assert second.last_price == Decimal("66670.1") and second.seq == snapshot["cs"] + 1
     assert second.mark_price == first.mark_price == Decimal("66666.60")
     assert second.next_funding_time == 1760342400000
@@ -190,7 +191,7 @@ def test_ticker_delta_keeps_fields_it_does_not_carry() -> None:
 
 def test_ticker_delta_before_snapshot_raises_parse_error() -> None:
     with pytest.raises(ParseError, match="delta before any snapshot"):
-        TickerMerger().apply({"type": "delta", "data": {"lastPrice": "1"}, "ts": 1}, LOCAL)
+        TickerMerger().apply({"type": "delta", "data": {"lastPrice": "1"}, "ts": LOCAL}, LOCAL)
 
 
 def test_ticker_invalid_delta_leaves_merged_state_unchanged() -> None:
@@ -198,7 +199,7 @@ def test_ticker_invalid_delta_leaves_merged_state_unchanged() -> None:
     merger.apply(sample("ws_ticker_linear"), LOCAL)
     before = dict(merger.state or {})
     with pytest.raises(ParseError):
-        merger.apply({"type": "delta", "ts": 2, "data": {"lastPrice": "-1"}}, LOCAL)
+        merger.apply({"type": "delta", "ts": LOCAL, "data": {"lastPrice": "-1"}}, LOCAL)
     assert merger.state == before
 
 
@@ -220,14 +221,14 @@ def test_funding_history_row_gives_funding_event() -> None:
 
 def test_position_without_updated_time_uses_message_time() -> None:
     item = {**sample("ws_position")["data"][0], "updatedTime": ""}
-    assert parsing.position(item, LOCAL, 99).exchange_ts == 99
+    assert parsing.position(item, LOCAL, LOCAL - 99).exchange_ts == LOCAL - 99
 
 
 def test_private_envelope_without_data_list_raises_parse_error() -> None:
     with pytest.raises(ParseError, match="data"):
         parsing.data_list({"topic": "order", "data": {"a": 1}}, "order")
     with pytest.raises(ParseError, match="creationTime"):
-        parsing.creation_time({"topic": "order", "data": []}, "order")
+        parsing.creation_time({"topic": "order", "data": []}, "order", LOCAL)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("", ""), ("UNKNOWN", ""), (None, ""),
