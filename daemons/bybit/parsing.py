@@ -110,9 +110,10 @@ def envelope(body: Any, local_ts: int) -> Envelope:
     cursor = result.get("nextPageCursor")
     category = result.get("category")
     time_ms = opt_time(body, "time", where, local_ts)
-    return Envelope(rows, "" if cursor is None else as_text(cursor, f"{where}.nextPageCursor"),
-                    local_ts if time_ms is None else time_ms,
-                    None if category is None else as_text(category, f"{where}.category"))
+    return Envelope(
+        rows, "" if cursor is None else as_text(cursor, f"{where}.result.nextPageCursor"),
+        local_ts if time_ms is None else time_ms,
+        None if category is None else as_text(category, f"{where}.result.category"))
 
 
 def creation_time(message: Mapping[str, Any], where: str, local_ts: int) -> int:
@@ -123,13 +124,12 @@ def creation_time(message: Mapping[str, Any], where: str, local_ts: int) -> int:
 def other_category(item: Any, default: str | None, where: str) -> str | None:
     """The item's ``category`` if it is not ``linear`` (drop the item), else None.
 
-    An item without one takes ``default``: the REST answer's category, or ``linear``
+    An item without one (or with "") takes ``default``: the REST answer's category, or ``linear``
     that the request asked for. A WebSocket item has no default: the all-in-one private
     topics carry every market, so an item that names none cannot be attributed.
     """
-    d = obj(item, where)
-    value = d.get("category")
-    category = default if value is None else as_text(value, f"{where}.category")
+    value = obj(item, where).get("category")
+    category = default if value is None or value == "" else as_text(value, f"{where}.category")
     if category is None:
         raise ParseError(f"{where}.category", "missing")
     return None if category == LINEAR else category
@@ -207,7 +207,8 @@ class TickerMerger:
     next delta merges into the last good state.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, symbol: str | None = None) -> None:
+        self.symbol = symbol  # the topic's: a message of another symbol is refused
         self.state: dict[str, Any] | None = None
 
     def reset(self) -> None:
@@ -224,13 +225,14 @@ class TickerMerger:
         elif kind == "delta":
             if self.state is None:
                 raise ParseError(f"{where}.type", "delta before any snapshot")
-            if data.get("symbol", self.state["symbol"]) != self.state["symbol"]:
-                raise ParseError(f"{where}.data.symbol", "a delta of another symbol")
             merged = {**self.state, **data}
         else:
             raise ParseError(f"{where}.type", "expected snapshot or delta")
         event = ticker(merged, req_time(m, "ts", where, local_ts), opt_int(m, "cs", where),
                        local_ts)
+        symbol = self.symbol if self.state is None else self.state["symbol"]
+        if symbol is not None and event.symbol != symbol:
+            raise ParseError(f"{where}.data.symbol", "another symbol than the topic's")
         update = TickerUpdate(event, ticker_extras(merged))
         self.state = merged
         return update

@@ -53,7 +53,7 @@ class PublicCapture:
         for s in symbols:
             self.board.register(f"public/publicTrade.{s}", CONNECTION, "public_trades")
             self.board.register(f"public/tickers.{s}", CONNECTION, "tickers")
-            self.tickers[s] = parsing.TickerMerger()
+            self.tickers[s] = parsing.TickerMerger(s)
             self.trades[s] = TradeContinuity(s, self._contiguous_seq)
             if resume and s in resume:
                 self.resume_from(s, resume[s])

@@ -30,7 +30,7 @@ MIN_SECRET_LENGTH = 8
 _SENSITIVE_KEY = (r"(?:secret|passw(?:or)?d|pwd|token|api[_-]?key|master[_-]?key|"
                   r"private[_-]?key|data[_-]?key)")
 _KEY_VALUE = re.compile(
-    r"(?i)(?P<key>[\w.-]*" + _SENSITIVE_KEY + r"[\w.-]*)"
+    r"(?i)(?P<key>(?<![\w.-])[\w.-]*" + _SENSITIVE_KEY + r"[\w.-]*)"
     r"(?P<sep>[\"']?\s*(?:=|:)\s*)"
     r"(?P<value>\"[^\"]*\"|'[^']*'|b'[^']*'|[^\s,;&)}\]]+)"
 )
