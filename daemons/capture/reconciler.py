@@ -266,8 +266,10 @@ class Reconciler:
             self.writer.put(scope, rows.PRIVATE_TABLES[topic], fetched[topic])
             if error is not None:
                 failed[topic] = error
+        for topic, error in failed.items():
+            if topic != "execution":
                 log.warning("reconcile %s of %s: %s", topic, target.name, _reason(error))
-        if "execution" in failed:
+        if "execution" in failed:  # logged by whoever runs the task (which retries it)
             raise failed["execution"]
         executions, orders = len(fetched["execution"]), len(fetched["order"])
         if reason in ("reconnect", "stale", "startup-resume"):
