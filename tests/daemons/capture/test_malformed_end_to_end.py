@@ -192,3 +192,36 @@ def _inject(venue: RunningVenue, account: str, now: int) -> None:
     _send(venue, "private", "position", json.dumps(
         {"id": "y", "topic": "position", "creationTime": now + 7, "data": [flat]}), account)
 
+
+
+def test_capture_failed_execution_fetch_keeps_the_rest_and_leaves_its_gap_unrecorded(
+        db: Database, keyring: Keyring, capture_home: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    executions = venue_rest.PRIVATE[EXECUTIONS]
+    envelope = venue_rest.envelope
+    monkeypatch.setitem(venue_rest.PRIVATE, EXECUTIONS,
+                        lambda call: {**executions(call), BAD_TIME: True})
+    monkeypatch.setattr(venue_rest, "envelope", lambda code, message, result, now_ms: {
+        **envelope(code, message, result, now_ms),
+        **({"time": "soon"} if isinstance(result, dict) and result.pop(BAD_TIME, False)
+           else {})})
+    venue = start_capture_venue(1, speed=5.0, start_paused=True)
+    try:
+        account_id = next(iter(store_tenants(db, keyring, venue).values()))
+        daemon = make_daemon(db, keyring, venue, capture_home).start()
+        try:
+            wait_until(lambda: any("failed for good" in r.getMessage()
+                                   for r in caplog.records), 20, "the retries to give up")
+            assert daemon.writer.wait_idle(10)
+        finally:
+            daemon.stop()
+    finally:
+        venue.stop()
+    with db.unit_of_work(owner(db, account_id)) as conn:
+        sides, wallets, gaps = conn.execute(
+            "SELECT (SELECT count(DISTINCT position_idx) FROM positions WHERE size = 0"
+            " AND exchange_ts >= %s), (SELECT count(*) FROM wallets),"
+            " (SELECT count(*) FROM capture_gaps WHERE stream = 'private')",
+            [EARLIEST]).fetchone()
+    assert sides == 2 and wallets >= 1  # hedge mode: both flat sides, at each try's time
+    assert gaps == 0  # the executions never came: the gap is not recorded as filled
