@@ -100,28 +100,30 @@ def _parse_int(digits: str) -> int | OversizedNumber:
 
 
 def check_depth(value: Any, where: str) -> None:
-    """Refuse containers nested deeper than :data:`MAX_DEPTH` (checked without recursion)."""
-    _walk(value, where, leaves=False)
+    """Refuse JSON containers nested deeper than :data:`MAX_DEPTH` (checked without
+    recursion, level by level: every frame passes here, so only containers are visited)."""
+    level, depth = [value], 1
+    while level:
+        if depth > MAX_DEPTH:
+            raise ParseError(where, f"nested deeper than {MAX_DEPTH} levels")
+        level = [child for node in level
+                 for child in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(child, (dict, list))]
+        depth += 1
 
 
 def storable(item: Mapping[str, Any], where: str) -> None:
     """Refuse an item PostgreSQL's ``jsonb`` cannot hold (kept verbatim as ``raw_json``)."""
-    _walk(item, where, leaves=True)
-
-
-def _walk(value: Any, where: str, leaves: bool) -> None:
-    stack = [(value, 1)]
+    check_depth(item, where)
+    stack: list[Any] = [item]
     while stack:
-        node, depth = stack.pop()
-        if isinstance(node, (Mapping, list)):
-            if depth > MAX_DEPTH:
-                raise ParseError(where, f"nested deeper than {MAX_DEPTH} levels")
-            if isinstance(node, Mapping):
-                if leaves and not all(isinstance(k, str) and clean_text(k) for k in node):
-                    raise ParseError(where, "a key is not storable text")
-                node = node.values()
-            stack.extend((child, depth + 1) for child in node
-                         if leaves or isinstance(child, (Mapping, list)))
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            if not all(isinstance(k, str) and clean_text(k) for k in node):
+                raise ParseError(where, "a key is not storable text")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
         elif isinstance(node, OversizedNumber):
             raise ParseError(where, "holds a number too long to store")
         elif isinstance(node, str) and not clean_text(node):
@@ -134,6 +136,8 @@ def clean_text(text: str) -> bool:
     """Text PostgreSQL can store: no NUL, valid UTF-8 (no lone surrogate)."""
     if "\x00" in text:
         return False
+    if text.isascii():
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -144,7 +148,7 @@ def clean_text(text: str) -> bool:
 # -- field readers ------------------------------------------------------------------------
 
 def obj(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, (dict, Mapping)):  # dict first: the common case, and fast
         raise ParseError(where, f"expected an object, got {type(value).__name__}")
     return value
 
