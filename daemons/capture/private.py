@@ -4,6 +4,11 @@ Each account has its own authenticated connection and REST client (its own rate 
 Rows are written in the unit of work of the account's owner, so row-level security
 checks every one. The credential stays in memory (pybit signs with it); nothing here logs
 it. On every connect the reconciler fetches the window since the last message.
+
+WebSocket pushes and the reconciler's REST pages go through the same item-to-rows path
+(:meth:`PrivateCapture.item_rows`): each bad item is quarantined alone, and an item of
+another market (the topics carry every category of a unified account) is counted and
+dropped.
 """
 
 from __future__ import annotations

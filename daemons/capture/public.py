@@ -1,8 +1,8 @@
 """The public side of capture: publicTrade and tickers of every symbol, on one connection.
 
 Runs on the stream's thread: parse, map to rows, hand to the writer, note gaps for the
-reconciler. A message that does not parse is quarantined (verbatim) and counted; the
-stream goes on.
+reconciler. A trade that does not parse is quarantined (verbatim) and counted, the
+other trades of its message kept; a ticker message is one element. The stream goes on.
 """
 
 from __future__ import annotations
