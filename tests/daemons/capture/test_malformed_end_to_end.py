@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from daemons.capture.rows import ts
+from daemons.db import partitions
 from daemons.db.session import Database
 from daemons.secrets.keys import Keyring
 from daemons.venue import rest as venue_rest
@@ -164,6 +165,9 @@ def test_capture_damaged_frames_and_rest_rows_from_venue_cost_only_themselves(
     failures = [r.getMessage() for r in caplog.records if "reconcile wallet" in r.getMessage()]
     assert failures and all("malformed answer (rest.time:" in m for m in failures)
     assert not [r for r in caplog.records if "message handler failed" in r.getMessage()]
+    # nothing landed in a DEFAULT partition (what `gridbot db status` warns about)
+    with db.admin() as conn:
+        assert partitions.default_partition_strays(conn) == []
 
 
 def _inject(venue: RunningVenue, account: str, now: int) -> None:
