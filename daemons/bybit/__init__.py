@@ -8,6 +8,7 @@
 | ``rest.py`` | pybit HTTP with the limiter, 10006 backoff and cursor paging |
 | ``streams.py`` | pybit WebSocket with heartbeat, reconnect, resubscribe, stale watchdog |
 | ``parsing.py`` | the normaliser: Bybit messages and REST rows into gridcore events |
+| ``fields.py`` | the normaliser's field readers: only values the tables can store pass |
 
 pybit's own types (sessions, exceptions) never leave this package: callers get plain
 dicts, gridcore events and the errors of ``errors.py``.

@@ -8,7 +8,9 @@ failure (10006, server errors, network) is retried after 1 s, 2 s, 4 s (``backof
 waiting at least until ``X-Bapi-Limit-Reset-Timestamp`` when Bybit sends it.
 
 Answers are plain dicts (Bybit's ``result``); errors are those of
-:mod:`daemons.bybit.errors`, whose messages carry the endpoint and retCode only.
+:mod:`daemons.bybit.errors`, whose messages carry the endpoint and retCode only. An
+answer that is not Bybit's envelope (undecodable or absurdly nested JSON, a ``time``
+that is not a time, no ``result.list``) is a :class:`RetryableError` of that request.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import requests
 from pybit.exceptions import FailedRequestError, InvalidRequestError
 from pybit.unified_trading import HTTP
 
+from daemons.bybit import parsing
 from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.errors import (
     RATE_LIMIT,
@@ -53,11 +56,13 @@ SEVEN_DAYS_MS = 7 * 24 * 3600 * 1000
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One REST answer: its rows, the cursor of the next page ("" at the end), its time."""
+    """One REST answer: its rows (each still to validate), the cursor of the next page
+    ("" at the end), its time and its ``category`` (None if it names none)."""
 
-    rows: list[dict[str, Any]]
+    rows: list[Any]
     cursor: str
     time_ms: int
+    category: str | None = None
 
 
 class BybitRest:
@@ -107,6 +112,11 @@ class BybitRest:
                 return method(**params)
             except (InvalidRequestError, FailedRequestError, requests.RequestException) as e:
                 error, reset_ms = _translate(name, e)  # pybit's errors become ours here
+            except (RecursionError, ValueError, AttributeError) as e:
+                # pybit reading an answer that is not Bybit's JSON object (nested too deep,
+                # a number past int()'s digit limit, not an object)
+                error, reset_ms = RetryableError(
+                    f"{name}: malformed answer ({type(e).__name__})"), None
             if not isinstance(error, RetryableError) or attempt == len(self.backoff_s):
                 raise error from None
             delay = self.backoff_s[attempt]
@@ -136,8 +146,8 @@ class BybitRest:
     # -- account queries -------------------------------------------------------------------
 
     def executions(self, start_ms: int, end_ms: int, symbol: str | None = None,
-                   ) -> Iterator[dict[str, Any]]:
-        """Every execution with ``start_ms <= execTime <= end_ms``, newest first, by cursor.
+                   ) -> Iterator[Page]:
+        """Pages of every execution with ``start_ms <= execTime <= end_ms``, newest first.
 
         Bybit answers at most 7 days per query, so longer windows are split.
         """
@@ -150,22 +160,21 @@ class BybitRest:
                                  startTime=window_start, endTime=window_end,
                                  limit=EXECUTIONS_PAGE_MAX, cursor=cursor or None)
                 page = _page(body)
-                yield from page.rows
+                yield page
                 if not page.cursor or not page.rows:
                     break
                 cursor = page.cursor
             window_end = window_start - 1
 
     def order_history(self, symbol: str | None = None, max_pages: int = 20,
-                      ) -> Iterator[tuple[dict[str, Any], int]]:
-        """Orders, newest first, by cursor (up to ``max_pages`` pages); with answer time."""
+                      ) -> Iterator[Page]:
+        """Pages of orders, newest first, by cursor (up to ``max_pages`` pages)."""
         cursor = ""
         for _ in range(max_pages):
             body = self.call("get_order_history", category=CATEGORY, symbol=symbol,
                              limit=ORDERS_PAGE_MAX, cursor=cursor or None)
             page = _page(body)
-            for row in page.rows:
-                yield row, page.time_ms
+            yield page
             if not page.cursor or not page.rows:
                 return
             cursor = page.cursor
@@ -189,13 +198,13 @@ class BybitRest:
         return self.call("cancel_order", ORDER, category=CATEGORY, **params)["result"]
 
 
-def _page(body: dict[str, Any]) -> Page:
-    result = body.get("result") or {}
-    rows = result.get("list")
-    if not isinstance(rows, list):
-        raise RetryableError("answer without result.list")
-    cursor = result.get("nextPageCursor") or ""
-    return Page(rows, str(cursor), int(body.get("time") or time.time() * 1000))
+def _page(body: Any) -> Page:
+    """The page of an answer whose envelope the normaliser accepts (see the docstring)."""
+    try:
+        envelope = parsing.envelope(body, time.time_ns() // 1_000_000)
+    except parsing.ParseError as e:
+        raise RetryableError(f"malformed answer ({e})") from None
+    return Page(envelope.rows, envelope.cursor, envelope.time_ms, envelope.category)
 
 
 def _translate(name: str, e: Exception) -> tuple[BybitError, int | None]:

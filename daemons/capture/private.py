@@ -4,31 +4,60 @@ Each account has its own authenticated connection and REST client (its own rate 
 Rows are written in the unit of work of the account's owner, so row-level security
 checks every one. The credential stays in memory (pybit signs with it); nothing here logs
 it. On every connect the reconciler fetches the window since the last message.
+
+WebSocket pushes and the reconciler's REST pages go through the same item-to-rows path
+(:meth:`PrivateCapture.item_rows`): each bad item is quarantined alone, and an item of
+another market (the topics carry every category of a unified account) is counted and
+dropped.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
 from daemons.bybit import parsing
 from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.ratelimit import DEFAULT_LIMITS, RateLimits
-from daemons.bybit.rest import BybitRest
+from daemons.bybit.rest import BybitRest, Page
 from daemons.bybit.streams import Stream, now_ms
 from daemons.capture import rows
-from daemons.capture.reconciler import Reconciler
+from daemons.capture.reconciler import Reconciler, quarantine
 from daemons.capture.status import StatusBoard
 from daemons.capture.targets import AccountTarget
 from daemons.capture.writer import CaptureWriter
 
 log = logging.getLogger(__name__)
 TOPICS = ("order", "execution", "position", "wallet")
-TABLES = {"order": "orders", "execution": "private_executions", "position": "positions",
-          "wallet": "wallets"}
+TABLES = rows.PRIVATE_TABLES
+#: Item to rows, given (item, receipt time, message time, account id); may raise ParseError.
+Builder = Callable[[Any, int, int, UUID], list[rows.Row]]
+
+
+def _order(item: Any, local_ms: int, _: int, account_id: UUID) -> list[rows.Row]:
+    event = parsing.order(item, local_ms, str(account_id))
+    return [rows.order(event, parsing.order_extras(item, local_ms), item, account_id)]
+
+
+def _execution(item: Any, local_ms: int, _: int, account_id: UUID) -> list[rows.Row]:
+    event = parsing.execution(item, local_ms, str(account_id))
+    return [rows.execution(event, parsing.execution_extras(item), item, account_id)]
+
+
+def _position(item: Any, local_ms: int, message_ms: int, account_id: UUID) -> list[rows.Row]:
+    event = parsing.position(item, local_ms, message_ms, str(account_id))
+    return [rows.position(event, parsing.position_extras(item), item, account_id)]
+
+
+def _wallet(item: Any, local_ms: int, message_ms: int, account_id: UUID) -> list[rows.Row]:
+    event = parsing.wallet(item, message_ms, local_ms, str(account_id))
+    return rows.wallet(event, parsing.wallet_extras(item), item, account_id)
+
+
+BUILDERS: dict[str, Builder] = {"order": _order, "execution": _execution,
+                                "position": _position, "wallet": _wallet}
 
 
 class PrivateCapture:
@@ -79,74 +108,53 @@ class PrivateCapture:
 
     def on_message(self, message: dict[str, Any], local_ms: int) -> None:
         topic = str(message.get("topic"))
-        name = f"{self.target.label}/{topic}"
         self.last_message_ms = local_ms
         if topic not in TABLES:
-            self._quarantine(topic, message, "unexpected topic", local_ms)
+            self._quarantine("ws.private", topic, message, "unexpected topic", local_ms)
             return
         try:
-            created = parsing.creation_time(message, topic)
+            created = parsing.creation_time(message, topic, local_ms)
             items = parsing.data_list(message, topic)
         except parsing.ParseError as e:
-            self._quarantine(topic, message, str(e), local_ms)
+            self._quarantine("ws.private", topic, message, str(e), local_ms)
             return
-        batch: list[rows.Row] = []
-        source = f"ws.{topic}"
-        for item in items:
-            if topic == "order":
-                row = self.order_row(item, local_ms, source)
-                batch.extend([row] if row is not None else [])
-            elif topic == "execution":
-                row = self.execution_row(item, local_ms, source)
-                batch.extend([row] if row is not None else [])
-            elif topic == "position":
-                row = self.position_row(item, local_ms, created, source)
-                batch.extend([row] if row is not None else [])
-            else:
-                batch.extend(self.wallet_rows(item, created, local_ms, source))
+        batch = self.item_rows(topic, items, local_ms, created, f"ws.{topic}", None)
         self.writer.put(self.target.user_id, TABLES[topic], batch)
         if batch:
-            self.board.events(name, len(batch), created, local_ms)
+            self.board.events(f"{self.target.label}/{topic}", len(batch), created, local_ms)
 
     def on_invalid(self, text: str, error: str) -> None:
-        self._quarantine(None, text, error, now_ms())
+        self._quarantine("ws.private", None, text, error, now_ms())
 
-    # -- item to row (None or []: quarantined); shared with the reconciler's REST rows ----
+    def page_rows(self, topic: str, page: Page, local_ms: int) -> list[rows.Row]:
+        """The rows of one REST page of ``topic`` (the reconciler's).
 
-    def order_row(self, item: Any, local_ms: int, source: str) -> rows.Row | None:
-        return self._convert(lambda acct: rows.order(
-            parsing.order(item, local_ms, str(acct)), item, acct), item, local_ms, source)
+        An item without ``category`` takes the answer's, else ``linear`` (the request's).
+        """
+        return self.item_rows(topic, page.rows, local_ms, page.time_ms, f"rest.{topic}",
+                              page.category or parsing.LINEAR)
 
-    def execution_row(self, item: Any, local_ms: int, source: str) -> rows.Row | None:
-        return self._convert(lambda acct: rows.execution(
-            parsing.execution(item, local_ms, str(acct)), item, acct), item, local_ms, source)
-
-    def position_row(self, item: Any, local_ms: int, fallback_ms: int,
-                     source: str) -> rows.Row | None:
-        return self._convert(lambda acct: rows.position(
-            parsing.position(item, local_ms, fallback_ms, str(acct)), item, acct),
-            item, local_ms, source)
-
-    def wallet_rows(self, item: Any, exchange_ms: int, local_ms: int,
-                    source: str) -> list[rows.Row]:
-        return self._convert(lambda acct: rows.wallet(
-            parsing.wallet(item, exchange_ms, local_ms, str(acct)), item, acct),
-            item, local_ms, source) or []
-
-    def _convert(self, build: Callable[[UUID], Any], item: Any, local_ms: int,
-                 source: str) -> Any:
-        try:
-            return build(self.target.account_id)
-        except parsing.ParseError as e:
-            self._quarantine(source, item, str(e), local_ms)
-            return None
-
-    def _quarantine(self, topic: str | None, payload: Any, error: str, local_ms: int) -> None:
-        text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
-        self.writer.put(self.target.user_id, rows.QUARANTINE, [(
-            self.target.account_id, topic if topic and "." in topic else "ws.private", topic,
-            text, error, None,
-            rows.ts(local_ms))])
+    def item_rows(self, topic: str, items: Sequence[Any], local_ms: int, message_ms: int,
+                  source: str, category: str | None) -> list[rows.Row]:
+        """Rows of every valid linear item; each bad one quarantined, another market's
+        counted and dropped. ``message_ms`` is the message's or answer's time."""
         name = f"{self.target.label}/{topic}"
-        self.board.quarantined(name)
-        log.warning("%s message quarantined (%s): %s", self.target.label, topic, error)
+        build = BUILDERS[topic]
+        account_id = self.target.account_id
+
+        def item_to_rows(item: Any) -> list[rows.Row]:
+            return build(item, local_ms, message_ms, account_id)
+
+        if topic != "wallet":  # a wallet is account-wide: it has no category
+            item_to_rows = rows.linear(item_to_rows, category, topic,
+                                       lambda _: self.board.other_category(name))
+        built = rows.each(items, item_to_rows, lambda item, e: self._quarantine(
+            source, topic, item, str(e), local_ms))
+        return [row for item_rows in built for row in item_rows]
+
+    def _quarantine(self, source: str, topic: str | None, payload: Any, error: str,
+                    local_ms: int) -> None:
+        name = f"{self.target.label}/{topic}" if topic in TABLES else None
+        quarantine(self.writer, self.board, name, source=source, topic=topic,
+                   payload=payload, error=error, local_ms=local_ms,
+                   user_id=self.target.user_id, account_id=self.target.account_id)

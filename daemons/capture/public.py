@@ -1,13 +1,12 @@
 """The public side of capture: publicTrade and tickers of every symbol, on one connection.
 
 Runs on the stream's thread: parse, map to rows, hand to the writer, note gaps for the
-reconciler. A message that does not parse is quarantined (verbatim) and counted; the
-stream goes on.
+reconciler. A trade that does not parse is quarantined (verbatim) and counted, the
+other trades of its message kept; a ticker message is one element. The stream goes on.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,7 +14,7 @@ from daemons.bybit import parsing
 from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.streams import Stream, TradeContinuity, TradeMark, now_ms
 from daemons.capture import rows
-from daemons.capture.reconciler import Reconciler, record_gap
+from daemons.capture.reconciler import Reconciler, quarantine, record_gap
 from daemons.capture.status import StatusBoard
 from daemons.capture.writer import CaptureWriter
 
@@ -54,7 +53,7 @@ class PublicCapture:
         for s in symbols:
             self.board.register(f"public/publicTrade.{s}", CONNECTION, "public_trades")
             self.board.register(f"public/tickers.{s}", CONNECTION, "tickers")
-            self.tickers[s] = parsing.TickerMerger()
+            self.tickers[s] = parsing.TickerMerger(s)
             self.trades[s] = TradeContinuity(s, self._contiguous_seq)
             if resume and s in resume:
                 self.resume_from(s, resume[s])
@@ -102,15 +101,9 @@ class PublicCapture:
         except parsing.ParseError as e:
             self._quarantine(name, message, str(e), local_ms)
             return
-        events, batch = [], []
-        for item in items:
-            try:
-                event = parsing.public_trade(item, local_ms)
-            except parsing.ParseError as e:
-                self._quarantine(name, item, str(e), local_ms)
-                continue
-            events.append(event)
-            batch.append(rows.public_trade(event, parsing.is_block_trade(item)))
+        events, batch = rows.trades(
+            items, lambda item: parsing.public_trade(item, local_ms),
+            lambda item, e: self._quarantine(name, item, str(e), local_ms))
         if not events:
             return
         self.writer.put(None, "public_trades", batch)
@@ -122,18 +115,13 @@ class PublicCapture:
     def _on_ticker(self, symbol: str, message: dict[str, Any], local_ms: int) -> None:
         name = f"public/tickers.{symbol}"
         try:
-            event = self.tickers[symbol].apply(message, local_ms)
-            row = rows.ticker(event, self.tickers[symbol].state or {})
+            update = self.tickers[symbol].apply(message, local_ms)
         except parsing.ParseError as e:
             self._quarantine(name, message, str(e), local_ms)
             return
-        self.writer.put(None, "tickers", [row])
-        self.board.events(name, 1, event.exchange_ts, local_ms)
+        self.writer.put(None, "tickers", [rows.ticker(update.event, update.extras)])
+        self.board.events(name, 1, update.event.exchange_ts, local_ms)
 
     def _quarantine(self, name: str | None, payload: Any, error: str, local_ms: int) -> None:
-        text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
-        self.writer.put(None, rows.QUARANTINE, [(None, "ws.public", name, text, error, None,
-                                                 rows.ts(local_ms))])
-        self.board.quarantined(name)
-        log.warning("public message quarantined (%s): %s", name or "undecodable", error)
-
+        quarantine(self.writer, self.board, name, source="ws.public", topic=name,
+                   payload=payload, error=error, local_ms=local_ms)

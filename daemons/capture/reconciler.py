@@ -16,6 +16,12 @@ due tasks, so REST calls never block a stream's thread.
 Every gap detected is written to ``capture_gaps`` (window, reason, filled, rows
 recovered), filled or not; nothing is silently ignored. Everything fetched goes through
 the writer, whose natural keys drop what the stream already delivered.
+
+One bad row costs that row: it is quarantined and counted, and the rest of its page and
+of the reconcile go on. A request that fails (an error, or an answer whose envelope is
+malformed) costs that request: it is logged, the other requests of the task still run,
+and a failed execution fetch makes the task fail afterwards, so that it is retried and
+its gap is not recorded as filled.
 """
 
 from __future__ import annotations
@@ -26,14 +32,14 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from daemons.bybit import parsing
-from daemons.bybit.errors import BybitError, FatalError
-from daemons.bybit.rest import BybitRest
+from daemons.bybit import fields, parsing
+from daemons.bybit.errors import FatalError
+from daemons.bybit.rest import BybitRest, Page
 from daemons.bybit.streams import TradeGap, now_ms
 from daemons.capture import rows
 from daemons.capture.status import StatusBoard
@@ -68,6 +74,24 @@ def record_gap(writer: CaptureWriter, board: StatusBoard, status_name: str, *,
     level = logging.INFO if filled else logging.ERROR
     log.log(level, "%s gap %s (%s), %d ms, %s: %s", stream, symbol or "", reason,
             end_ms - start_ms, "filled" if filled else "NOT FILLED", detail or "")
+
+
+def quarantine(writer: CaptureWriter, board: StatusBoard, name: str | None, *, source: str,
+               topic: str | None, payload: Any, error: str, local_ms: int,
+               user_id: UUID | None = None, account_id: UUID | None = None) -> None:
+    """Store one refused item or frame verbatim in ``raw_quarantine`` (through the writer),
+    count it on the status stream ``name`` and log it, without its payload."""
+    writer.put(user_id, rows.QUARANTINE,
+               [rows.quarantine(account_id, source, topic, payload, error, local_ms)])
+    if name is not None:
+        board.quarantined(name)
+    log.warning("%s: item quarantined (%s): %s", name or source, source, error)
+
+
+def _reason(error: BaseException) -> str:
+    """An error for the log: its type and the first 200 characters (BybitError messages
+    name the endpoint and retCode only; the log redacts whatever else)."""
+    return f"{type(error).__name__}: {str(error)[:200]}"
 
 
 class Reconciler:
@@ -160,18 +184,16 @@ class Reconciler:
 
     def fetch_trades(self, symbol: str) -> list:
         """Store the newest 1,000 trades of ``symbol``; return them as events."""
-        page = self.market.recent_trades(symbol)
-        local = now_ms()
-        events, batch = [], []
-        for item in page.rows:
-            try:
-                event = parsing.recent_trade(item, local)
-            except parsing.ParseError as e:
-                self.writer.put(None, rows.QUARANTINE, [(
-                    None, "rest.recent-trade", symbol, _json(item), str(e), None, rows.ts(local))])
-                continue
-            events.append(event)
-            batch.append(rows.public_trade(event, parsing.is_block_trade(item)))
+        return self.store_trades(symbol, self.market.recent_trades(symbol), now_ms())
+
+    def store_trades(self, symbol: str, page: Page, local_ms: int) -> list:
+        """Store one page of recent trades; return the valid linear ones as events."""
+        name = f"public/publicTrade.{symbol}"
+        build = rows.linear(lambda item: parsing.recent_trade(item, local_ms),
+                            page.category or parsing.LINEAR, "recentTrade",
+                            lambda _: self.board.other_category(name))
+        events, batch = rows.trades(page.rows, build, self._rejecter(
+            name, "rest.recent-trade", symbol, local_ms))
         self.writer.put(None, "public_trades", batch)
         return events
 
@@ -197,22 +219,32 @@ class Reconciler:
                    reason=gap.reason, filled=covered, rows_recovered=recovered, detail=detail)
 
     def fetch_funding(self, symbol: str) -> None:
-        page = self.market.funding_history(symbol)
-        local = now_ms()
-        batch = []
-        for item in page.rows:
-            try:
-                batch.append(rows.funding(parsing.funding(item, local)))
-            except parsing.ParseError as e:
-                self.writer.put(None, rows.QUARANTINE, [(
-                    None, "rest.funding", symbol, _json(item), str(e), None, rows.ts(local))])
-        self.writer.put(None, "funding_rates", batch)
+        self.store_funding(symbol, self.market.funding_history(symbol), now_ms())
+
+    def store_funding(self, symbol: str, page: Page, local_ms: int) -> None:
+        """Store one page of settled funding rates (counted on the symbol's tickers)."""
+        name = f"public/tickers.{symbol}"
+        build = rows.linear(lambda item: rows.funding(parsing.funding(item, local_ms)),
+                            page.category or parsing.LINEAR, "fundingHistory",
+                            lambda _: self.board.other_category(name))
+        self.writer.put(None, "funding_rates", rows.each(page.rows, build, self._rejecter(
+            name, "rest.funding", symbol, local_ms)))
+
+    def _rejecter(self, name: str, source: str, topic: str,
+                  local_ms: int) -> Callable[[Any, parsing.ParseError], None]:
+        return lambda item, e: quarantine(self.writer, self.board, name, source=source,
+                                          topic=topic, payload=item, error=str(e),
+                                          local_ms=local_ms)
 
     # -- private ---------------------------------------------------------------------------------
 
     def fill_private(self, account: PrivateCapture, start_ms: int, reason: str,
                      gap_end_ms: int | None = None) -> None:
-        """Fetch the account's executions, orders, positions and wallet since ``start_ms``."""
+        """Fetch the account's executions, orders, positions and wallet since ``start_ms``.
+
+        Each of the four goes on whatever happened to the others (see the module
+        docstring); the gap is recorded only once every execution page was fetched.
+        """
         if account.closed:
             return
         target = account.target
@@ -221,35 +253,31 @@ class Reconciler:
         start = start_ms - self.config.margin_ms
         end = now_ms() + self.config.margin_ms
         local = now_ms()
-        executions = [account.execution_row(item, local, "rest.execution")
-                      for item in rest.executions(start, end)]
-        executions = [r for r in executions if r is not None]
-        self.writer.put(scope, "private_executions", executions)
-        orders = []
-        for item, _ in rest.order_history():
-            row = account.order_row(item, local, "rest.order")
-            if row is not None:
-                orders.append(row)
-            created = item.get("createdTime") if isinstance(item, dict) else None
-            if isinstance(created, str) and created.isdigit() and \
-                    int(created) < start - self.config.order_lookback_ms:
-                break
-        self.writer.put(scope, "orders", orders)
-        page = rest.positions()
-        self.writer.put(scope, "positions", [
-            r for r in (account.position_row(item, local, page.time_ms, "rest.position")
-                        for item in page.rows) if r is not None])
-        page = rest.wallet()
-        wallets = []
-        for item in page.rows:
-            wallets.extend(account.wallet_rows(item, page.time_ms, local, "rest.wallet"))
-        self.writer.put(scope, "wallets", wallets)
+        fetched: dict[str, list[rows.Row]] = {}
+        failed: dict[str, Exception] = {}
+        for topic, pages in (
+                ("execution", lambda: rest.executions(start, end)),
+                ("order", lambda: _recent_orders(rest, start - self.config.order_lookback_ms,
+                                                 local)),
+                ("position", lambda: [rest.positions()]),
+                ("wallet", lambda: [rest.wallet()])):
+            fetched[topic], error = _walk(pages, lambda page, t=topic: account.page_rows(
+                t, page, local))
+            self.writer.put(scope, rows.PRIVATE_TABLES[topic], fetched[topic])
+            if error is not None:
+                failed[topic] = error
+        for topic, error in failed.items():
+            if topic != "execution":
+                log.warning("reconcile %s of %s: %s", topic, target.name, _reason(error))
+        if "execution" in failed:  # logged by whoever runs the task (which retries it)
+            raise failed["execution"]
+        executions, orders = len(fetched["execution"]), len(fetched["order"])
         if reason in ("reconnect", "stale", "startup-resume"):
             record_gap(self.writer, self.board, f"{target.label}/execution", stream="private",
                        symbol=None, start_ms=start_ms, end_ms=gap_end_ms or local, reason=reason,
-                       filled=True, rows_recovered=len(executions), user_id=scope,
+                       filled=True, rows_recovered=executions, user_id=scope,
                        account_id=target.account_id,
-                       detail=f"{len(executions)} executions, {len(orders)} orders fetched")
+                       detail=f"{executions} executions, {orders} orders fetched")
 
     # -- the timer ------------------------------------------------------------------------------
 
@@ -265,16 +293,36 @@ class Reconciler:
                         lambda a=account: self.fill_private(a, since, "periodic"))
 
     def _guard(self, name: str, action: Callable[[], object]) -> None:
+        """Run one part of the periodic reconcile; whatever it raises costs that part only."""
         try:
             action()
-        except BybitError as e:
-            log.warning("periodic reconcile %s: %s", name, e)
+        except Exception as e:
+            log.warning("periodic reconcile %s: %s", name, _reason(e))
 
 
-def _json(item: object) -> str:
-    import json
-
+def _walk(pages: Callable[[], Iterable[Page]], convert: Callable[[Page], list[rows.Row]],
+          ) -> tuple[list[rows.Row], Exception | None]:
+    """The rows of every page until one request fails; the rows so far and that failure."""
+    fetched: list[rows.Row] = []
     try:
-        return json.dumps(item)
-    except (TypeError, ValueError):
-        return repr(item)
+        for page in pages():
+            fetched.extend(convert(page))
+    except Exception as e:  # a BybitError, or whatever a malformed answer raised
+        return fetched, e
+    return fetched, None
+
+
+def _recent_orders(rest: BybitRest, oldest_ms: int, local_ms: int) -> Iterator[Page]:
+    """Order history pages, newest first, up to the first page reaching before ``oldest_ms``."""
+    for page in rest.order_history():
+        yield page
+        created = (_created_ms(item, local_ms) for item in page.rows)
+        if any(c is not None and c < oldest_ms for c in created):
+            return
+
+
+def _created_ms(item: Any, local_ms: int) -> int | None:
+    try:
+        return fields.opt_time(item, "createdTime", "order", local_ms)
+    except parsing.ParseError:
+        return None

@@ -1,20 +1,23 @@
 """Events to table rows: tuples in the column order of ``daemons.db.copy_writer.TABLES``.
 
-Each function takes the validated gridcore event and the raw Bybit item it came from:
-the event carries what the strategy needs, the raw item the extra columns the tables keep
-(``raw_json``, turnover, fees) so that validation can always go back to what Bybit said.
-Times become timezone-aware datetimes (the data layer refuses naive ones), money stays
-``Decimal``.
+Each function takes the validated gridcore event, the extra columns the normaliser
+validated beside it (``daemons.bybit.parsing``: turnover, fees, creation time) and, for
+private rows, the raw Bybit item, kept as ``raw_json`` so that validation can always go
+back to what Bybit said. Nothing here validates or raises: whatever the normaliser
+accepted can be stored. :func:`each` and :func:`linear` run the normaliser over the
+items of a message or page, so that a bad item costs only itself. Times become
+timezone-aware datetimes (the data layer refuses naive ones), money stays ``Decimal``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from daemons.bybit.parsing import opt_dec, opt_int, ticker_extras
+from daemons.bybit.parsing import ParseError, is_block_trade, other_category
 from daemons.db.copy_writer import EventTable
 from daemons.db.times import datetime_of_ms, ms_of_datetime
 from gridcore.events import (
@@ -35,6 +38,9 @@ GAPS = EventTable("capture_gaps", (
     "filled", "rows_recovered", "detail"), ("gap_id",))
 #: Not a COPY table: quarantined messages are rare and stored one by one.
 QUARANTINE = "raw_quarantine"
+#: The private topics and their tables.
+PRIVATE_TABLES = {"order": "orders", "execution": "private_executions",
+                  "position": "positions", "wallet": "wallets"}
 
 
 #: Shorter names used throughout the row mappers.
@@ -42,14 +48,66 @@ ts = datetime_of_ms
 ms = ms_of_datetime
 
 
+T = TypeVar("T")
+
+
+def each(items: Iterable[Any], build: Callable[[Any], T | None],
+         reject: Callable[[Any, ParseError], None]) -> list[T]:
+    """``build`` every item: one the normaliser refuses goes to ``reject`` and costs only
+    itself; one ``build`` skips (None: another market's) is left out."""
+    built = []
+    for item in items:
+        try:
+            result = build(item)
+        except ParseError as e:
+            reject(item, e)
+            continue
+        if result is not None:
+            built.append(result)
+    return built
+
+
+def linear(build: Callable[[Any], T], default: str | None, where: str,
+           skipped: Callable[[str], None]) -> Callable[[Any], T | None]:
+    """``build`` for linear items only: another category goes to ``skipped`` and is
+    skipped (valid data of another market, not an error; see ``parsing.other_category``)."""
+    def linear_only(item: Any) -> T | None:
+        other = other_category(item, default, where)
+        if other is not None:
+            skipped(other)
+            return None
+        return build(item)
+    return linear_only
+
+
+def quarantine(account_id: UUID | None, source: str, topic: str | None, payload: Any,
+               error: str, local_ms: int) -> Row:
+    """A ``raw_quarantine`` row as the writer takes it (see ``daemons.db.quarantine``):
+    a refused item as JSON text, or the text of a frame that was not JSON."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+    return (account_id, source, topic, text, error, None, ts(local_ms))
+
+
+def trades(items: Iterable[Any], build: Callable[[Any], PublicTradeEvent | None],
+           reject: Callable[[Any, ParseError], None],
+           ) -> tuple[list[PublicTradeEvent], list[Row]]:
+    """The trades of a message or page, as events and rows; see :func:`each`."""
+    pairs = each(items, lambda item: _with_item(build(item), item), reject)
+    return ([e for e, _ in pairs],
+            [public_trade(e, is_block_trade(item)) for e, item in pairs])
+
+
+def _with_item(event: PublicTradeEvent | None, item: Any) -> tuple[PublicTradeEvent, Any] | None:
+    return None if event is None else (event, item)
+
+
 def public_trade(e: PublicTradeEvent, is_block_trade: bool = False) -> Row:
     return (e.symbol, e.trade_id, ts(e.exchange_ts), ts(e.local_ts), e.side, e.price, e.size,
             is_block_trade)
 
 
-def ticker(e: TickerEvent, data: Mapping[str, Any]) -> Row:
-    extra = ticker_extras(data)
-    next_funding = ts(e.next_funding_time) if e.next_funding_time else None
+def ticker(e: TickerEvent, extra: Mapping[str, Decimal | None]) -> Row:
+    next_funding = None if e.next_funding_time is None else ts(e.next_funding_time)
     return (e.symbol, ts(e.exchange_ts), e.seq, ts(e.local_ts), e.last_price, e.mark_price,
             e.index_price, e.bid1_price, extra["bid1_size"], e.ask1_price, extra["ask1_size"],
             e.funding_rate, next_funding, extra["open_interest"], extra["volume_24h"],
@@ -60,47 +118,44 @@ def funding(e: FundingEvent) -> Row:
     return (e.symbol, ts(e.exchange_ts), ts(e.local_ts), e.funding_rate, e.mark_price)
 
 
-def order(e: OrderUpdateEvent, raw: Mapping[str, Any], account_id: UUID) -> Row:
-    where = "order"
-    created = opt_int(raw, "createdTime", where, default=-1)
+def order(e: OrderUpdateEvent, extra: Mapping[str, Any], raw: Mapping[str, Any],
+          account_id: UUID) -> Row:
+    created = extra["created_ts"]
     return (account_id, None, e.symbol, e.order_id, e.order_link_id or None, e.side,
             e.order_type, e.price if e.price > 0 else None, e.qty, e.order_status,
-            raw.get("timeInForce") or None, e.reduce_only, e.position_idx, e.cum_exec_qty,
-            opt_dec(raw, "cumExecValue", where), opt_dec(raw, "cumExecFee", where),
-            e.leaves_qty, ts(created) if created >= 0 else None, ts(e.exchange_ts),
-            ts(e.local_ts), dict(raw))
+            extra["time_in_force"], e.reduce_only, e.position_idx, e.cum_exec_qty,
+            extra["cum_exec_value"], extra["cum_exec_fee"], e.leaves_qty,
+            None if created is None else ts(created), ts(e.exchange_ts), ts(e.local_ts),
+            dict(raw))
 
 
-def execution(e: ExecutionEvent, raw: Mapping[str, Any], account_id: UUID) -> Row:
-    closed_pnl = opt_dec(raw, "execPnl", "execution", default=Decimal(0))
+def execution(e: ExecutionEvent, extra: Mapping[str, Any], raw: Mapping[str, Any],
+              account_id: UUID) -> Row:
     return (account_id, None, e.symbol, e.exec_id, e.order_id, e.order_link_id or None,
             ts(e.exchange_ts), ts(e.local_ts), e.side, e.exec_price, e.exec_qty, e.exec_fee,
-            e.fee_rate, e.exec_type, e.is_maker, closed_pnl, dict(raw))
+            e.fee_rate, e.exec_type, e.is_maker, extra["closed_pnl"], dict(raw))
 
 
-def position(e: PositionEvent, raw: Mapping[str, Any], account_id: UUID) -> Row:
-    side = raw.get("side")
-    return (account_id, e.symbol, e.position_idx, e.seq,
-            side if side in ("Buy", "Sell") else None, e.size, e.entry_price, e.mark_price,
-            e.liq_price, e.position_value, e.leverage, e.unrealised_pnl, e.cum_realised_pnl,
-            raw.get("positionStatus") or None, ts(e.exchange_ts), ts(e.local_ts), dict(raw))
+def position(e: PositionEvent, extra: Mapping[str, Any], raw: Mapping[str, Any],
+             account_id: UUID) -> Row:
+    return (account_id, e.symbol, e.position_idx, e.seq, extra["side"], e.size,
+            e.entry_price, e.mark_price, e.liq_price, e.position_value, e.leverage,
+            e.unrealised_pnl, e.cum_realised_pnl, extra["position_status"],
+            ts(e.exchange_ts), ts(e.local_ts), dict(raw))
 
 
-def wallet(e: WalletEvent, raw: Mapping[str, Any], account_id: UUID) -> list[Row]:
-    """One row per coin; account-wide margins repeated on each."""
-    where = "wallet"
-    account_type = raw.get("accountType") or "UNIFIED"
-    initial = opt_dec(raw, "totalInitialMargin", where)
-    maintenance = opt_dec(raw, "totalMaintenanceMargin", where)
-    coins = {c.get("coin"): c for c in raw.get("coin", []) if isinstance(c, Mapping)}
+def wallet(e: WalletEvent, extra: Mapping[str, Any], raw: Mapping[str, Any],
+           account_id: UUID) -> list[Row]:
+    """One row per coin; account-wide margins repeated on each, its own coin in raw_json."""
+    coins = {c["coin"]: c for c in raw["coin"]}
     rows = []
     for balance in e.coins:
-        c = coins.get(balance.coin, {})
-        rows.append((account_id, account_type, balance.coin, balance.wallet_balance,
-                     opt_dec(c, "equity", where), opt_dec(c, "availableToWithdraw", where),
-                     opt_dec(c, "unrealisedPnl", where), opt_dec(c, "cumRealisedPnl", where),
-                     initial, maintenance, ts(e.exchange_ts), ts(e.local_ts),
-                     {**raw, "coin": [c]}))
+        c = extra["coins"][balance.coin]
+        rows.append((account_id, extra["account_type"], balance.coin, balance.wallet_balance,
+                     c["equity"], c["availableToWithdraw"], c["unrealisedPnl"],
+                     c["cumRealisedPnl"], extra["total_initial_margin"],
+                     extra["total_maintenance_margin"], ts(e.exchange_ts), ts(e.local_ts),
+                     {**raw, "coin": [coins[balance.coin]]}))
     return rows
 
 

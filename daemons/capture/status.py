@@ -41,6 +41,7 @@ class StreamCounters:
     gaps: int = 0
     gaps_open: int = 0
     quarantined: int = 0
+    other_category: int = 0
     rate_events: int = 0
     rate_at: float = 0.0
     events_per_s: float = 0.0
@@ -83,6 +84,13 @@ class StatusBoard:
             if s is not None:
                 s.quarantined += 1
 
+    def other_category(self, name: str) -> None:
+        """An item of another market (spot, option, inverse) dropped from ``name``."""
+        with self._lock:
+            s = self.streams.get(name)
+            if s is not None:
+                s.other_category += 1
+
     def gap(self, name: str, filled: bool) -> None:
         with self._lock:
             s = self.streams.get(name)
@@ -109,6 +117,7 @@ class StatusBoard:
                     "reconnects": conn.get("reconnects", 0),
                     "connected": conn.get("connected", False), "gaps": s.gaps,
                     "gaps_open": s.gaps_open, "quarantined": s.quarantined,
+                    "other_category": s.other_category,
                     "buffered_rows": backlog.get(s.table, 0)})
         return {"pid": os.getpid(), "process_started": self.process_started,
                 "updated_ms": time.time_ns() // 1_000_000,

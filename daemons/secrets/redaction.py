@@ -36,7 +36,7 @@ SENSITIVE_NAME = (r"(?:secret|passw(?:or)?d|pwd|token|api[_-]?key|master[_-]?key
 _MESSAGE_WORDS = (r"(?:must|is|are|not|required|missing|expected|empty|invalid|should|"
                   r"cannot|unknown|needs?|none|null)\b")
 _KEY_VALUE = re.compile(
-    r"(?i)(?P<key>[\w.-]*" + SENSITIVE_NAME + r"[\w.-]*)"
+    r"(?i)(?P<key>(?<![\w.-])[\w.-]*" + SENSITIVE_NAME + r"[\w.-]*)"
     r"(?P<sep>[\"']?\s*(?:=|:)\s*)"
     r"(?P<value>\"[^\"]*\"|'[^']*'|b'[^']*'|(?!" + _MESSAGE_WORDS + r")[^\s,;&)}\]]+)"
 )

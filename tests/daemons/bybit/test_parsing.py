@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from daemons.bybit import parsing
+from daemons.bybit import fields, parsing
 from daemons.bybit.parsing import ParseError, TickerMerger
 from gridcore.events import (
     ExecutionEvent,
@@ -24,7 +25,7 @@ from gridcore.events import (
 )
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "bybit_samples"
-LOCAL = 1_700_000_000_000
+LOCAL = 1_760_500_000_000  # after every sample (October 2025): times must not be future
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -32,7 +33,8 @@ def sample(name: str) -> dict[str, Any]:
 
 
 def _ticker(item: dict[str, Any]) -> TickerEvent:
-    return TickerMerger().apply({"type": "snapshot", "data": item, "ts": 1, "cs": 2}, LOCAL)
+    return TickerMerger().apply({"type": "snapshot", "data": item, "ts": LOCAL - 1, "cs": 2},
+                                LOCAL).event
 
 
 @dataclass(frozen=True)
@@ -79,12 +81,12 @@ CASES = [
     Case("rest_execution_list", _rest, lambda i: parsing.execution(i, LOCAL),
          ("symbol", "execId", "orderId", "side", "execPrice", "execQty", "execTime",
           "execType"), positive=("execPrice", "execQty"), sizes=("execQty", "leavesQty")),
-    Case("ws_position", _data, lambda i: parsing.position(i, LOCAL, 5),
+    Case("ws_position", _data, lambda i: parsing.position(i, LOCAL, LOCAL - 5),
          ("symbol", "positionIdx", "size"), sizes=("size",)),
-    Case("rest_position_list", _rest, lambda i: parsing.position(i, LOCAL, 5),
+    Case("rest_position_list", _rest, lambda i: parsing.position(i, LOCAL, LOCAL - 5),
          ("symbol", "positionIdx", "size"), sizes=("size",)),
-    Case("ws_wallet", _data, lambda i: parsing.wallet(i, 7, LOCAL), ("coin",)),
-    Case("rest_wallet_balance", _rest, lambda i: parsing.wallet(i, 7, LOCAL), ("coin",)),
+    Case("ws_wallet", _data, lambda i: parsing.wallet(i, LOCAL - 7, LOCAL), ("coin",)),
+    Case("rest_wallet_balance", _rest, lambda i: parsing.wallet(i, LOCAL - 7, LOCAL), ("coin",)),
 ]
 EXPECTED = {
     "ws_public_trade": PublicTradeEvent, "rest_recent_trade": PublicTradeEvent,
@@ -178,10 +180,10 @@ def test_public_trade_float_price_is_refused() -> None:
 def test_ticker_delta_keeps_fields_it_does_not_carry() -> None:
     merger = TickerMerger()
     snapshot = sample("ws_ticker_linear")
-    first = merger.apply(snapshot, LOCAL)
+    first = merger.apply(snapshot, LOCAL).event
     delta = {"topic": snapshot["topic"], "type": "delta", "cs": snapshot["cs"] + 1,
              "ts": snapshot["ts"] + 100, "data": {"symbol": "BTCUSDT", "lastPrice": "66670.1"}}
-    second = merger.apply(delta, LOCAL)
+    second = merger.apply(delta, LOCAL).event
     assert second.last_price == Decimal("66670.1") and second.seq == snapshot["cs"] + 1
     assert second.mark_price == first.mark_price == Decimal("66666.60")
     assert second.next_funding_time == 1760342400000
@@ -190,7 +192,7 @@ def test_ticker_delta_keeps_fields_it_does_not_carry() -> None:
 
 def test_ticker_delta_before_snapshot_raises_parse_error() -> None:
     with pytest.raises(ParseError, match="delta before any snapshot"):
-        TickerMerger().apply({"type": "delta", "data": {"lastPrice": "1"}, "ts": 1}, LOCAL)
+        TickerMerger().apply({"type": "delta", "data": {"lastPrice": "1"}, "ts": LOCAL}, LOCAL)
 
 
 def test_ticker_invalid_delta_leaves_merged_state_unchanged() -> None:
@@ -198,7 +200,7 @@ def test_ticker_invalid_delta_leaves_merged_state_unchanged() -> None:
     merger.apply(sample("ws_ticker_linear"), LOCAL)
     before = dict(merger.state or {})
     with pytest.raises(ParseError):
-        merger.apply({"type": "delta", "ts": 2, "data": {"lastPrice": "-1"}}, LOCAL)
+        merger.apply({"type": "delta", "ts": LOCAL, "data": {"lastPrice": "-1"}}, LOCAL)
     assert merger.state == before
 
 
@@ -220,14 +222,14 @@ def test_funding_history_row_gives_funding_event() -> None:
 
 def test_position_without_updated_time_uses_message_time() -> None:
     item = {**sample("ws_position")["data"][0], "updatedTime": ""}
-    assert parsing.position(item, LOCAL, 99).exchange_ts == 99
+    assert parsing.position(item, LOCAL, LOCAL - 99).exchange_ts == LOCAL - 99
 
 
 def test_private_envelope_without_data_list_raises_parse_error() -> None:
     with pytest.raises(ParseError, match="data"):
         parsing.data_list({"topic": "order", "data": {"a": 1}}, "order")
     with pytest.raises(ParseError, match="creationTime"):
-        parsing.creation_time({"topic": "order", "data": []}, "order")
+        parsing.creation_time({"topic": "order", "data": []}, "order", LOCAL)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("", ""), ("UNKNOWN", ""), (None, ""),
@@ -263,3 +265,94 @@ def test_order_stop_order_type_of_wrong_type_raises_parse_error() -> None:
     item = {**sample("rest_open_orders")["result"]["list"][0], "stopOrderType": 3}
     with pytest.raises(ParseError, match="order.stopOrderType"):
         parsing.order(item, LOCAL)
+
+
+# -- what can be stored: times, numbers, text, depth, categories ---------------------------
+
+DAY = 86_400_000
+
+
+@pytest.mark.parametrize(("value", "accepted"), [
+    (fields.MIN_TIME_MS, True), (fields.MIN_TIME_MS - 1, False), (LOCAL + DAY, True),
+    (LOCAL + DAY + 1, False), (str(LOCAL), True), (LOCAL // 1000, False),
+    (LOCAL * 1000, False), (str(LOCAL * 1_000_000), False), (-LOCAL, False), (0, False)])
+def test_time_outside_2015_to_receipt_plus_one_day_raises_parse_error(value, accepted) -> None:
+    item = {**sample("ws_public_trade")["data"][0], "T": value}
+    if accepted:
+        assert parsing.public_trade(item, LOCAL).exchange_ts == int(value)
+    else:
+        with pytest.raises(ParseError, match="publicTrade.T"):
+            parsing.public_trade(item, LOCAL)
+
+
+@pytest.mark.parametrize("text", ["١٢٣", "²", "1e3", "NaN", " 12", "1_000", "9" * 41,
+                                  "1" + "0" * 12, "-" + "9" * 13])
+def test_decimal_unicode_exponent_or_too_wide_raises_parse_error(text: str) -> None:
+    with pytest.raises(ParseError, match="publicTrade.p"):
+        parsing.public_trade({**sample("ws_public_trade")["data"][0], "p": text}, LOCAL)
+
+
+@pytest.mark.parametrize("text", ["١٢٣", "²", "9" * 19, "9" * 5000])
+def test_integer_unicode_or_past_64_bits_raises_parse_error(text: str) -> None:
+    with pytest.raises(ParseError, match="publicTrade.seq"):
+        parsing.public_trade({**sample("ws_public_trade")["data"][0], "seq": text}, LOCAL)
+
+
+def test_decode_nested_deeper_than_the_limit_raises_parse_error_not_recursion_error() -> None:
+    for depth in (fields.MAX_DEPTH + 1, 100_000):
+        with pytest.raises(ParseError, match="nested deeper"):
+            parsing.decode('{"data": ' + "[" * depth + "]" * depth + "}")
+
+
+def test_decode_integer_past_int_digit_limit_costs_only_its_item() -> None:
+    message = sample("ws_public_trade")
+    good = message["data"][0]
+    text = json.dumps({**message, "data": [good, {**good, "seq": "BIG"}]})
+    decoded = parsing.decode(text.replace('"BIG"', "9" * 5000))
+    assert parsing.public_trade(decoded["data"][0], LOCAL).trade_id == good["i"]
+    with pytest.raises(ParseError, match="publicTrade.seq: a number too long"):
+        parsing.public_trade(decoded["data"][1], LOCAL)
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "a\ud800b", math.nan, math.inf])
+def test_private_item_holding_what_jsonb_refuses_raises_parse_error(value: Any) -> None:
+    item = {**sample("ws_execution")["data"][0], "brandNewField": {"x": [value]}}
+    with pytest.raises(ParseError, match="^execution: holds"):
+        parsing.execution(item, LOCAL)
+
+
+def test_ticker_bad_delta_leaves_state_and_next_delta_merges_into_last_good() -> None:
+    merger = TickerMerger("BTCUSDT")
+    snapshot = sample("ws_ticker_linear")
+    merger.apply(snapshot, LOCAL)
+    delta = {"type": "delta", "ts": snapshot["ts"] + 1, "cs": 1, "data": {"bid1Size": "1e9"}}
+    with pytest.raises(ParseError, match="tickers.data.bid1Size"):
+        merger.apply(delta, LOCAL)
+    good = merger.apply({**delta, "data": {"lastPrice": "1.5"}}, LOCAL)
+    assert good.event.last_price == Decimal("1.5")
+    assert good.extras["bid1_size"] == Decimal(snapshot["data"]["bid1Size"])
+
+
+def test_ticker_of_another_symbol_than_its_topic_raises_parse_error() -> None:
+    with pytest.raises(ParseError, match="another symbol"):
+        TickerMerger("ETHUSDT").apply(sample("ws_ticker_linear"), LOCAL)
+
+
+@pytest.mark.parametrize("updated", ["0", 0, "", None])
+def test_position_updated_time_zero_or_empty_takes_the_message_time(updated: Any) -> None:
+    item = {**sample("rest_position_list")["result"]["list"][0], "updatedTime": updated}
+    assert parsing.position(item, LOCAL, LOCAL - 3).exchange_ts == LOCAL - 3
+
+
+@pytest.mark.parametrize(("item", "default", "expected"), [
+    ({"category": "linear"}, None, None), ({"category": "spot"}, None, "spot"),
+    ({"category": "option"}, "linear", "option"), ({}, "linear", None), ({}, "inverse",
+                                                                          "inverse")])
+def test_other_category_names_another_market(item, default, expected) -> None:
+    assert parsing.other_category(item, default, "order") == expected
+
+
+@pytest.mark.parametrize("item", [{}, {"category": ""}, {"category": 3}])
+def test_websocket_item_without_category_raises_parse_error(item) -> None:
+    with pytest.raises(ParseError, match="order.category"):
+        parsing.other_category(item, None, "order")

@@ -100,7 +100,7 @@ def test_rest_twenty_orders_at_ten_per_second_never_hit_10006_and_page_by_cursor
     assert session.retries == 0
     assert elapsed >= 0.95  # the limiter held the second ten back by a rolling second
     monkeypatch.setattr(rest_module, "ORDERS_PAGE_MAX", 7)
-    links = [row["orderLinkId"] for row, _ in session.order_history()]
+    links = [row["orderLinkId"] for page in session.order_history() for row in page.rows]
     assert {f"t-{n}" for n in range(20)} <= set(links)
     assert len(links) == len(set(links))
 
@@ -158,7 +158,7 @@ def test_rest_public_recent_trades_need_no_key_and_parse(venue: RunningVenue) ->
     urllib.request.urlopen(request, timeout=5).close()
     public = BybitRest(endpoints_for("local", venue.base_url))
     rows = public.recent_trades("BTCUSDT", 5).rows
-    newest = parsing.recent_trade(rows[0], 0)
+    newest = parsing.recent_trade(rows[0], public.server_time_ms())
     assert newest.size == Decimal("0.5") and newest.side == "Sell"
     assert public.server_time_ms() > 0
     assert "public" in repr(public)

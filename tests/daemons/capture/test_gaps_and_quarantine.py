@@ -80,7 +80,8 @@ def test_capture_malformed_messages_are_quarantined_and_streams_go_on(
             daemon.public.on_invalid("{garbage", "json: not JSON")
             account = daemon.accounts[0]
             account.on_message({"topic": "execution", "creationTime": now,
-                                "data": [{"execId": "e-bad", "symbol": SYMBOL}]}, now)
+                                "data": [{"execId": "e-bad", "symbol": SYMBOL,
+                                          "category": "linear"}]}, now)
             before = daemon.board.streams[f"public/publicTrade.{SYMBOL}"].events
             wait_until(lambda: daemon.board.streams[f"public/publicTrade.{SYMBOL}"].events
                        > before + 1, 10, "the stream going on")
