@@ -141,7 +141,7 @@ def signalled_capture(db: Database, home: Path, log: Path, sig: signal.Signals,
     """Run `gridbot capture` until its status says running, send ``sig``, wait for the exit."""
     venue = start_capture_venue(1, start_paused=True)
     try:
-        store_tenants(db, load_keyring(home), venue)
+        store_tenants(db, load_keyring(home, create=True), venue)
         with capture_process(venue, log, *options) as proc:
             wait_streaming(home)
             assert ": running" in capture_status()
@@ -202,7 +202,7 @@ def test_capture_cli_database_stopped_past_the_spill_limit_loses_nothing(
     log = tmp_path / "capture.log"
     spill_dir = home / "capture" / "spill"
     try:
-        store_tenants(db, load_keyring(home), venue)
+        store_tenants(db, load_keyring(home, create=True), venue)
         prints = record_prints(venue)
         with capture_process(venue, log, "--spill-after-rows", "300") as proc:
             status_path = wait_streaming(home)
