@@ -88,9 +88,11 @@ TABLES: dict[str, EventTable] = {t.name: t for t in (
            "account_id run_id strategy_id seq symbol exchange_ts local_ts trigger_kind"
            " trigger_event intent_kind order_link_id side price qty intent",
            "run_id seq exchange_ts"),
+    _table("engine_inputs", "account_id run_id seq kind exchange_ts local_ts event",
+           "run_id seq exchange_ts"),
 )}
 
-_JSON_COLUMNS = frozenset({"raw_json", "trigger_event", "intent"})
+_JSON_COLUMNS = frozenset({"raw_json", "trigger_event", "intent", "event"})
 
 
 @dataclass(frozen=True, slots=True)

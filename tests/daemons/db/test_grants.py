@@ -22,6 +22,8 @@ from tests.fixtures.tenants import make_tenant
 APP_UPDATES = {
     ("bybit_accounts", "status"),        # accounts.set_status: gridbot accounts enable/disable
     ("strategies", "is_enabled"),        # strategies.set_enabled: gridbot strategies enable/...
+    ("strategies", "latched_at"),        # sql/0009: the trading daemon's loss-cap latch
+    ("strategies", "latch_reason"),
     ("api_credentials", "is_active"),    # credentials.rotate_credential
     ("api_credentials", "rotated_at"),
     ("api_credentials", "delete_after"),

@@ -29,7 +29,7 @@ def test_ensure_partitions_creates_current_and_next_months_once(db: Database) ->
             "public_trades_default"} <= set(names)
     assert {t for t, _ in created} == {"public_trades", "tickers", "funding_rates", "orders",
                                        "private_executions", "positions", "wallets",
-                                       "engine_decisions", "raw_quarantine"}
+                                       "engine_decisions", "raw_quarantine", "engine_inputs"}
 
 
 def test_partition_month_is_a_utc_calendar_month(db: Database) -> None:

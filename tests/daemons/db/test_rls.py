@@ -19,7 +19,7 @@ from tests.fixtures.tenants import T0, Tenant, make_tenant
 TENANT_TABLES = ["users", "bybit_accounts", "api_credentials", "strategies", "runs", "orders",
                  "private_executions", "positions", "wallets", "engine_decisions",
                  "raw_quarantine", "backtest_results", "sim_executions", "equity_points",
-                 "engine_snapshots", "capture_gaps"]
+                 "engine_snapshots", "capture_gaps", "engine_inputs"]
 SHARED_TABLES = {"public_trades", "tickers", "funding_rates"}
 
 
@@ -115,6 +115,9 @@ INSERTS_INTO_ACCOUNT = {
                       " equity) VALUES (%(user)s, %(run)s, %(ts)s, 1, 0, 1)"),
     "engine_snapshots": ("INSERT INTO engine_snapshots (user_id, run_id, exchange_ts, state)"
                          " VALUES (%(user)s, %(run)s, %(ts)s, '{}')"),
+    "engine_inputs": ("INSERT INTO engine_inputs (user_id, account_id, run_id, seq, kind,"
+                      " exchange_ts, local_ts, event) VALUES (%(user)s, %(account)s, %(run)s,"
+                      " 99, 'ticker', %(ts)s, %(ts)s, '{}')"),
     "capture_gaps": ("INSERT INTO capture_gaps (gap_id, user_id, account_id, stream,"
                      " window_start, window_end, reason, filled) VALUES (gen_random_uuid(),"
                      " %(user)s, %(account)s, 'private', %(ts)s, %(ts)s, 'x', false)"),
