@@ -234,6 +234,26 @@ class GridEngine:
             if not self.latch.is_set:
                 self.steps += count
 
+    def cancel_all(self, reason: str) -> list[Intent]:
+        """Operator action: cancels for every order held (a safety cap, a shutdown).
+
+        Each order is asked to cancel once, as in a step; the engine keeps stepping
+        afterwards unless its caller stops feeding it tickers.
+        """
+        intents: list[Intent] = []
+        for order in self.orders.all_orders():
+            self._cancel(order, reason, intents)
+        self._quiet = None
+        return intents
+
+    def skip_sequence_to(self, sequence: int) -> None:
+        """Never use a client id sequence below ``sequence`` again.
+
+        After a crash the newest snapshot may predate orders the engine sent; their ids are
+        on the exchange, and reusing one would name two orders alike.
+        """
+        self.sequence = max(self.sequence, sequence)
+
     def clear_same_order_latch(self) -> None:
         """Operator action: resume a strategy stopped by the same-order latch (section 7)."""
         self.latch.clear()

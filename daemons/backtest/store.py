@@ -17,6 +17,7 @@ from daemons.db import runs
 from daemons.db.copy_writer import EventTable, copy_events
 from daemons.db.session import Database
 from daemons.db.times import datetime_of_ms
+from gridcore.sim.broker import SimFill
 
 
 def run_parameters(run: BacktestRun) -> dict[str, Any]:
@@ -55,18 +56,20 @@ def store_backtest(db: Database, user_id: UUID, run: BacktestRun, *, source: str
     return row.run_id
 
 
-_SIM_EXECUTIONS = EventTable("sim_executions", (
-    "run_id", "seq", "exchange_ts", "exec_id", "order_id", "order_link_id", "side",
-    "exec_price", "exec_qty", "exec_fee", "realised_pnl", "position_idx"), ("run_id", "seq"))
 _EQUITY_POINTS = EventTable("equity_points", (
     "run_id", "ts", "balance", "unrealised_pnl", "equity"), ("run_id", "ts"))
 
 
+def sim_execution_row(run_id: UUID, seq: int, fill: SimFill) -> tuple:
+    """A simulated fill as a ``sim_executions`` row (backtests and shadow runs alike)."""
+    return (run_id, seq, datetime_of_ms(fill.ts), fill.exec_id, fill.order_id,
+            fill.order_link_id, fill.side, fill.price, fill.qty, fill.fee, fill.realised_pnl,
+            fill.position_idx)
+
+
 def _copy_fills(conn: psycopg.Connection, run_id: UUID, run: BacktestRun) -> None:
-    copy_events(conn, _SIM_EXECUTIONS, [
-        (run_id, seq, datetime_of_ms(f.ts), f.exec_id, f.order_id, f.order_link_id, f.side,
-         f.price, f.qty, f.fee, f.realised_pnl, f.position_idx)
-        for seq, f in enumerate(run.broker.fills, start=1)])
+    copy_events(conn, "sim_executions", [
+        sim_execution_row(run_id, seq, f) for seq, f in enumerate(run.broker.fills, start=1)])
 
 
 def _copy_equity(conn: psycopg.Connection, run_id: UUID, run: BacktestRun) -> None:

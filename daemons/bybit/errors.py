@@ -20,9 +20,12 @@ FATAL_CODES = frozenset({10003, 10004, 10005, 10007, 10008, 10009, 10010, 33004}
 class BybitError(Exception):
     """A Bybit request failed; ``ret_code`` is Bybit's retCode or the HTTP status."""
 
-    def __init__(self, message: str, ret_code: int | None = None) -> None:
+    def __init__(self, message: str, ret_code: int | None = None,
+                 reset_ms: int | None = None) -> None:
         super().__init__(message)
         self.ret_code = ret_code
+        #: For a rate limit (10006): when Bybit says the window resets (epoch ms), if it did.
+        self.reset_ms = reset_ms
 
 
 class RetryableError(BybitError):

@@ -117,6 +117,7 @@ class BybitRest:
                 # a number past int()'s digit limit, not an object)
                 error, reset_ms = RetryableError(
                     f"{name}: malformed answer ({type(e).__name__})"), None
+            error.reset_ms = reset_ms
             if not isinstance(error, RetryableError) or attempt == len(self.backoff_s):
                 raise error from None
             delay = self.backoff_s[attempt]
@@ -178,6 +179,39 @@ class BybitRest:
             if not page.cursor or not page.rows:
                 return
             cursor = page.cursor
+
+    def open_orders(self, symbol: str | None = None, order_link_id: str | None = None,
+                    order_id: str | None = None) -> list[Any]:
+        """Every open order (of ``symbol``, or every USDT-settled one), or the one named by
+        ``order_link_id`` / ``order_id``; rows still to validate."""
+        rows: list[Any] = []
+        cursor = ""
+        while True:
+            scope = {"symbol": symbol} if symbol is not None else {"settleCoin": "USDT"}
+            body = self.call("get_open_orders", category=CATEGORY, **scope,
+                             orderLinkId=order_link_id, orderId=order_id,
+                             limit=ORDERS_PAGE_MAX, cursor=cursor or None)
+            page = _page(body)
+            rows.extend(page.rows)
+            if not page.cursor or not page.rows:
+                return rows
+            cursor = page.cursor
+
+    def find_order(self, symbol: str, order_link_id: str | None = None,
+                   order_id: str | None = None) -> Any | None:
+        """The order named by its link id or id, open or recently finished; None if the
+        exchange does not know it (never placed)."""
+        for name in ("get_open_orders", "get_order_history"):
+            body = self.call(name, category=CATEGORY, symbol=symbol, orderLinkId=order_link_id,
+                             orderId=order_id, limit=ORDERS_PAGE_MAX)
+            rows = _page(body).rows
+            if rows:
+                return rows[0]
+        return None
+
+    def instruments(self, symbol: str | None = None) -> Page:
+        """Linear instruments (one, or the first page of all)."""
+        return _page(self.call("get_instruments_info", category=CATEGORY, symbol=symbol))
 
     def positions(self, symbol: str | None = None) -> Page:
         """One symbol's positions, or (no symbol) every USDT-settled one."""

@@ -90,6 +90,10 @@ TABLES: dict[str, EventTable] = {t.name: t for t in (
            "run_id seq exchange_ts"),
     _table("engine_inputs", "account_id run_id seq kind exchange_ts local_ts event",
            "run_id seq exchange_ts"),
+    _table("sim_executions",
+           "run_id seq exchange_ts exec_id order_id order_link_id side exec_price exec_qty"
+           " exec_fee realised_pnl position_idx",
+           "run_id seq"),
 )}
 
 _JSON_COLUMNS = frozenset({"raw_json", "trigger_event", "intent", "event"})

@@ -1,0 +1,243 @@
+"""One strategy at run time: its engine, its run's records, its way out (live or shadow).
+
+The runtime is the only place an engine is fed, so everything fed is journaled in feed
+order, every intent is recorded with its trigger, and every answer the gateway gives
+back (a refusal, a simulated fill) is fed like any other event. It also keeps what a
+snapshot needs beyond the engine's state: the requests still in flight with the event
+time each was sent at, and how many market events of the current millisecond were seen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from daemons.backtest.live_seed import snapshot_document
+from daemons.trading.records import RunRecorder
+from gridcore.engine import GridEngine
+from gridcore.events import Event, OrderUpdateEvent, PositionEvent, PublicTradeEvent, TickerEvent
+from gridcore.intents import Intent, PlaceLimitIntent
+
+log = logging.getLogger(__name__)
+
+LIVE = "live"
+SHADOW = "shadow"
+
+
+class CapsError(ValueError):
+    """A strategy's safety caps cannot be read; the message names the cap."""
+
+
+@dataclass(frozen=True, slots=True)
+class SafetyCaps:
+    """Per-strategy limits, each off when None (``strategies.caps``)."""
+
+    max_open_orders: int | None = None
+    max_position_notional: Decimal | None = None
+    max_session_loss: Decimal | None = None
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> SafetyCaps:
+        unknown = set(values) - {"max_open_orders", "max_position_notional",
+                                 "max_session_loss"}
+        if unknown:
+            raise CapsError(f"unknown cap {sorted(unknown)[0]!r}")
+        orders = values.get("max_open_orders")
+        if orders is not None and (isinstance(orders, bool) or not isinstance(orders, int)
+                                   or not 1 <= orders <= 10_000):
+            raise CapsError(f"max_open_orders: must be a whole number 1..10000, got {orders!r}")
+        return cls(orders, _money(values, "max_position_notional"),
+                   _money(values, "max_session_loss"))
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in (
+            ("max_open_orders", self.max_open_orders),
+            ("max_position_notional", self.max_position_notional),
+            ("max_session_loss", self.max_session_loss)) if v is not None}
+
+
+def _money(values: dict[str, Any], name: str) -> Decimal | None:
+    raw = values.get(name)
+    if raw is None:
+        return None
+    try:
+        amount = Decimal(str(raw))
+    except InvalidOperation:
+        raise CapsError(f"{name}: not a number: {str(raw)[:40]!r}") from None
+    if not amount.is_finite() or not 0 < amount <= Decimal("1e12"):
+        raise CapsError(f"{name}: must be > 0 and at most 1e12 USDT, got {str(raw)[:40]!r}")
+    return amount
+
+
+class Gateway(Protocol):
+    """Where a runtime's intents go: the exchange (live) or a simulated account (shadow).
+
+    ``sent_ts`` is the exchange time of the event that caused the intent, ``receipt_ns``
+    when that event was received (``time.perf_counter_ns``, for the decision latency; 0
+    for an intent no event caused). The answer is what the engine must be fed now.
+    """
+
+    def send(self, runtime: StrategyRuntime, intent: Intent, sent_ts: int,
+             receipt_ns: int) -> list[Event]: ...
+
+
+class StrategyRuntime:
+    """A strategy's engine with its records and gateway; thread-confined to its worker."""
+
+    def __init__(self, *, strategy_id: int, mode: str, engine: GridEngine,
+                 recorder: RunRecorder, gateway: Gateway, caps: SafetyCaps = SafetyCaps(),
+                 on_latch: Callable[[StrategyRuntime, str], None] | None = None) -> None:
+        self.strategy_id = strategy_id
+        self.mode = mode
+        self.engine = engine
+        self.recorder = recorder
+        self.gateway = gateway
+        self.caps = caps
+        self.latched: str | None = None
+        self._on_latch = on_latch
+        self._sent: dict[str, tuple[int, Intent]] = {}
+        self._market_ms = -1
+        self._market_seen = 0
+        self._realised_base: dict[int, Decimal] = {}
+        self._pnl: dict[int, tuple[Decimal, Decimal]] = {}
+        self.decisions = 0
+        self.refused_by_caps = 0
+        self.last_event_ms = 0
+
+    def __repr__(self) -> str:
+        return f"StrategyRuntime({self.strategy_id}, {self.mode}, {self.engine.symbol})"
+
+    @property
+    def symbol(self) -> str:
+        return self.engine.symbol
+
+    @property
+    def run_id(self) -> Any:
+        return self.recorder.run_id
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def note_market(self, event: TickerEvent | PublicTradeEvent) -> None:
+        """Count a market event of the symbol (the snapshot's cut within a millisecond)."""
+        if event.exchange_ts != self._market_ms:
+            self._market_ms = event.exchange_ts
+            self._market_seen = 0
+        self._market_seen += 1
+
+    def feed(self, event: Event, receipt_ns: int) -> None:
+        """Journal ``event``, step the engine, carry its intents out, feed the answers."""
+        if self.latched is not None and isinstance(event, TickerEvent):
+            return  # a latched strategy is not stepped until an operator clears it
+        self.last_event_ms = event.exchange_ts
+        self.recorder.journal(event)
+        if isinstance(event, PositionEvent):
+            self._track_pnl(event)
+        intents = self.engine.on_event(event)
+        for intent in intents:
+            self.decisions += 1
+            self.recorder.decision(event, intent)
+            self._carry_out(intent, event.exchange_ts, receipt_ns)
+        if self.caps.max_session_loss is not None and self.latched is None:
+            self._check_session_loss()
+
+    def _carry_out(self, intent: Intent, sent_ts: int, receipt_ns: int) -> None:
+        answers = self._refusal(intent, sent_ts)
+        if answers is None:
+            self._remember(intent, sent_ts)
+            answers = self.gateway.send(self, intent, sent_ts, receipt_ns)
+        for answer in answers:
+            self.feed(answer, receipt_ns)
+
+    def _refusal(self, intent: Intent, ts: int) -> list[Event] | None:
+        """A refusal by the safety caps (as the exchange would refuse), or None."""
+        if not isinstance(intent, PlaceLimitIntent):
+            return None
+        caps, reason = self.caps, None
+        if caps.max_open_orders is not None and len(self.engine.orders.orders) > \
+                caps.max_open_orders:
+            reason = f"cap: more than {caps.max_open_orders} open orders"
+        elif caps.max_position_notional is not None and not intent.reduce_only:
+            held = self.engine.positions[intent.direction].size
+            notional = (Decimal(repr(held)) + intent.qty) * intent.price
+            if notional > caps.max_position_notional:
+                reason = f"cap: position notional {notional:.2f} over {caps.max_position_notional}"
+        if reason is None:
+            return None
+        self.refused_by_caps += 1
+        return [rejected(intent, ts, reason)]
+
+    def _remember(self, intent: Intent, sent_ts: int) -> None:
+        if isinstance(intent, PlaceLimitIntent):
+            self._sent["P" + intent.client_order_id] = (sent_ts, intent)
+        else:
+            self._sent["C" + (intent.client_order_id or intent.order_id or "")] = (sent_ts, intent)
+
+    # -- the session-loss cap --------------------------------------------------------------
+
+    def _track_pnl(self, event: PositionEvent) -> None:
+        if event.symbol != self.symbol:
+            return
+        base = self._realised_base.setdefault(event.position_idx, event.cum_realised_pnl)
+        self._pnl[event.position_idx] = (event.cum_realised_pnl - base, event.unrealised_pnl)
+
+    def session_pnl(self) -> Decimal:
+        """Realised (after fees, as the exchange counts it) plus unrealised, since start."""
+        return sum((r + u for r, u in self._pnl.values()), Decimal(0))
+
+    def _check_session_loss(self) -> None:
+        loss = -self.session_pnl()
+        if loss > self.caps.max_session_loss:  # type: ignore[operator]
+            self.latch(f"session loss {loss:.2f} USDT over the cap "
+                       f"{self.caps.max_session_loss}")
+
+    def latch(self, reason: str) -> None:
+        """Stop stepping, cancel every order the engine holds, and say so.
+
+        The cancels are an operator action, not the strategy's decisions: they are not
+        recorded as engine decisions.
+        """
+        self.latched = reason
+        log.error("strategy %s latched: %s", self.strategy_id, reason)
+        for intent in self.engine.cancel_all("safety cap latched"):
+            self._carry_out(intent, self.last_event_ms, 0)
+        if self._on_latch is not None:
+            self._on_latch(self, reason)
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    def snapshot_ready(self, next_market_ms: int) -> bool:
+        """A snapshot cut is exact only between milliseconds: before the first event of a
+        later one than the last seen."""
+        return next_market_ms > self._market_ms >= 0
+
+    def snapshot(self) -> None:
+        """Store the engine's state with its replay cut and requests in flight."""
+        in_flight = [(ts, intent) for key, (ts, intent) in self._sent.items()
+                     if self._still_in_flight(key, intent)]
+        self._sent = {("P" if isinstance(i, PlaceLimitIntent) else "C") +
+                      (i.client_order_id or getattr(i, "order_id", "") or ""): (ts, i)
+                      for ts, i in in_flight}
+        document = snapshot_document(self.engine.save_state(), events_at_ts=self._market_seen,
+                                     in_flight=in_flight)
+        self.recorder.snapshot(max(self._market_ms, 0), document)
+
+    def _still_in_flight(self, key: str, intent: Intent) -> bool:
+        orders = self.engine.orders.orders
+        if isinstance(intent, PlaceLimitIntent):
+            held = orders.get("L:" + intent.client_order_id)
+            return held is not None and not held.acknowledged
+        held = orders.get("L:" + intent.client_order_id) if intent.client_order_id else \
+            orders.get("O:" + (intent.order_id or ""))
+        return held is not None and held.cancel_pending
+
+
+def rejected(intent: PlaceLimitIntent, ts: int, reason: str) -> OrderUpdateEvent:
+    """The order update that tells the engine a placement was refused (deviations page)."""
+    return OrderUpdateEvent(
+        symbol=intent.symbol, exchange_ts=ts, local_ts=ts, order_id="",
+        order_link_id=intent.client_order_id, side=intent.side, price=intent.price,
+        qty=intent.qty, order_status="Rejected", reduce_only=intent.reduce_only,
+        position_idx=intent.position_idx, leaves_qty=Decimal(0), reject_reason=reason[:200])
