@@ -36,10 +36,11 @@ from daemons.capture.private import PrivateCapture
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import ReconcileConfig, Reconciler
 from daemons.capture.rows import ms
-from daemons.capture.status import StatusBoard, write_status
+from daemons.capture.status import StatusBoard
 from daemons.capture.targets import AccountTarget, Targets
 from daemons.capture.writer import CaptureWriter, WriterConfig
 from daemons.db.session import Database
+from daemons.status_file import write_status
 
 log = logging.getLogger(__name__)
 

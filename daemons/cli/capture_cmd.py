@@ -112,9 +112,10 @@ def status(
         False, "--json", help="Print the status file's JSON, with the daemon's state added."),
 ) -> None:
     """Running or stopped; per stream: last event, events/s, reconnects, gaps, buffered rows."""
-    from daemons.capture.status import read_status, render, state
+    from daemons.capture.status import render
     from daemons.db.cli_support import fail
     from daemons.db.settings import load_settings
+    from daemons.status_file import read_status, state
 
     path = load_settings().home / "capture" / "status.json"
     snapshot = read_status(path)

@@ -25,14 +25,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from daemons.bybit import parsing
 from daemons.bybit.errors import RATE_LIMIT, BybitError, NonRetryableError
 from daemons.bybit.rest import BybitRest
 from daemons.trading.breaker import CircuitBreaker
-from daemons.trading.runtime import rejected
+from daemons.trading.runtime import gone, rejected
 from gridcore.events import Event, OrderUpdateEvent
 from gridcore.intents import CancelIntent, PlaceLimitIntent
 
@@ -126,7 +125,8 @@ class LiveExecutor:
             if found is not None and not found.is_open:
                 return [found]
             if e.ret_code in ORDER_GONE and answered and found is None:
-                return [self._gone(intent)]
+                return [gone(intent.symbol, intent.client_order_id or "",
+                             intent.order_id or "", self._now_ms())]
             log.warning("cancel of %s not done (%s)", intent.client_order_id or intent.order_id,
                         e)
             return []
@@ -202,12 +202,3 @@ class LiveExecutor:
         reason = f"retCode {error.ret_code}" if error.ret_code is not None else type(error).__name__
         self.stats.reject_reasons[reason] = self.stats.reject_reasons.get(reason, 0) + 1
         return rejected(intent, self._now_ms(), str(error))
-
-    def _gone(self, intent: CancelIntent) -> OrderUpdateEvent:
-        """An order the exchange no longer has and cannot describe: cancelled, as far as
-        the engine is concerned (it only needs to stop holding it)."""
-        now = self._now_ms()
-        return OrderUpdateEvent(
-            symbol=intent.symbol, exchange_ts=now, local_ts=now,
-            order_id=intent.order_id or "", order_link_id=intent.client_order_id or "",
-            side="Buy", price=Decimal(0), qty=Decimal(0), order_status="Cancelled")

@@ -241,3 +241,11 @@ def rejected(intent: PlaceLimitIntent, ts: int, reason: str) -> OrderUpdateEvent
         order_link_id=intent.client_order_id, side=intent.side, price=intent.price,
         qty=intent.qty, order_status="Rejected", reduce_only=intent.reduce_only,
         position_idx=intent.position_idx, leaves_qty=Decimal(0), reject_reason=reason[:200])
+
+
+def gone(symbol: str, order_link_id: str, order_id: str, ts: int) -> OrderUpdateEvent:
+    """The order update that tells the engine an order it holds no longer exists, when the
+    exchange cannot describe it any more: the engine only needs to stop holding it."""
+    return OrderUpdateEvent(symbol=symbol, exchange_ts=ts, local_ts=ts, order_id=order_id,
+                            order_link_id=order_link_id, side="Buy", price=Decimal(0),
+                            qty=Decimal(0), order_status="Cancelled")

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from daemons.capture.status import read_status
 from daemons.cli.main import app
 from daemons.db.session import Database
 from daemons.secrets.keys import load_keyring
+from daemons.status_file import read_status
 from daemons.venue.server import RunningVenue
 from daemons.venue.testing import pybit_http
 from tests.daemons.capture.conftest import (

@@ -8,8 +8,9 @@ import math
 import pytest
 
 from daemons.capture.daemon import CaptureConfig
-from daemons.capture.status import StatusBoard, render, state
+from daemons.capture.status import StatusBoard, render
 from daemons.capture.writer import WriterConfig
+from daemons.status_file import state
 
 WRITER = {"db_up": True, "buffered_rows": 0, "spilled_rows": 0, "replayed_rows": 0,
           "spill_files": 0, "lag_p99_ms": None}

@@ -1,0 +1,113 @@
+"""The daemon's public market feed: one connection, every traded symbol, fanned out.
+
+Every worker needs the tickers of its symbols (they drive the engines) and shadow runs
+need the public trades (they fill the simulated orders). One public connection per daemon
+carries both for every symbol any owned account trades, and hands each event to the
+workers that asked for that symbol, stamped with the moment the message was received
+(``time.perf_counter_ns``, for the decision latency). Ticker deltas are merged per symbol
+with the normaliser's :class:`~daemons.bybit.parsing.TickerMerger`, which never takes a
+bad value; a message that does not parse is counted and dropped (capture stores and
+quarantines public data; the trader only reads it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from daemons.bybit import parsing
+from daemons.bybit.endpoints import Endpoints
+from daemons.bybit.streams import Stream
+from gridcore.events import PublicTradeEvent, TickerEvent
+
+log = logging.getLogger(__name__)
+
+MarketEvent = TickerEvent | PublicTradeEvent
+Consumer = Callable[[MarketEvent, int], None]
+
+
+class MarketFeed:
+    """Tickers and public trades of the subscribed symbols, to their consumers."""
+
+    def __init__(self, endpoints: Endpoints, *, stale_after_s: float = 10.0,
+                 ping_interval_s: int = 20) -> None:
+        self._consumers: dict[str, list[Consumer]] = {}
+        self._mergers: dict[str, parsing.TickerMerger] = {}
+        self._lock = threading.Lock()
+        self.refused = 0
+        self.stream = Stream("trade-public", endpoints.ws_public_linear, self._on_message,
+                             on_connect=self._on_connect, on_invalid=self._on_invalid,
+                             stale_after_s=stale_after_s, ping_interval_s=ping_interval_s)
+        self._started = False
+
+    def __repr__(self) -> str:
+        return f"MarketFeed(symbols={sorted(self._consumers)})"
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(sorted(self._consumers))
+
+    def subscribe(self, symbol: str, consumer: Consumer) -> None:
+        """Hand ``symbol``'s events to ``consumer`` too (subscribing the symbol if new)."""
+        with self._lock:
+            new = symbol not in self._consumers
+            self._consumers.setdefault(symbol, []).append(consumer)
+            if new:
+                self._mergers[symbol] = parsing.TickerMerger(symbol)
+        if new:
+            self.stream.subscribe([f"tickers.{symbol}", f"publicTrade.{symbol}"])
+        if not self._started:
+            self._started = True
+            self.stream.start()
+
+    def unsubscribe(self, consumer: Consumer) -> None:
+        """Stop handing events to ``consumer`` (the symbol stays subscribed: cheap)."""
+        with self._lock:
+            for consumers in self._consumers.values():
+                if consumer in consumers:
+                    consumers.remove(consumer)
+
+    def close(self) -> None:
+        if self._started:
+            self.stream.close()
+
+    def _on_connect(self, count: int) -> None:
+        if count > 1:
+            for merger in list(self._mergers.values()):
+                merger.reset()  # a new connection starts with a snapshot
+
+    def _on_message(self, message: dict[str, Any], local_ms: int) -> None:
+        received = time.perf_counter_ns()
+        kind, _, symbol = str(message.get("topic")).partition(".")
+        with self._lock:
+            consumers = list(self._consumers.get(symbol, ()))
+            merger = self._mergers.get(symbol)
+        if not consumers or merger is None:
+            return
+        try:
+            if kind == "tickers":
+                events: list[MarketEvent] = [merger.apply(message, local_ms).event]
+            elif kind == "publicTrade":
+                events = []
+                for item in parsing.data_list(message, "publicTrade"):
+                    try:
+                        events.append(parsing.public_trade(item, local_ms))
+                    except parsing.ParseError as e:  # one bad trade costs only itself
+                        self.refused += 1
+                        log.warning("public trade refused (%s)", e)
+            else:
+                return
+        except parsing.ParseError as e:
+            self.refused += 1
+            log.warning("public %s message refused (%s)", kind, e)
+            return
+        for event in events:
+            for consumer in consumers:
+                consumer(event, received)
+
+    def _on_invalid(self, text: str, error: str) -> None:
+        self.refused += 1
+        log.warning("public message refused (%s)", error)

@@ -1,0 +1,375 @@
+"""One account's worker: its private stream, REST client, breaker and strategies.
+
+A worker is a thread with one queue. The account's private stream and the daemon's market
+feed put events on it; the thread takes them one by one, in arrival order, and feeds the
+strategies that trade the event's symbol. So each engine sees one ordered stream of events,
+no lock is needed around an engine, and a slow or failing account never holds up another
+(its own queue, its own rate limiter, its own circuit breaker).
+
+Crash-only: starting and recovering are the same path (:mod:`daemons.trading.recovery`):
+read the exchange (instruments, open orders, positions, wallet, executions since the last
+snapshot), restore each engine, start a run, then trade. If the exchange cannot be read the
+worker places nothing and says why (fail closed), and tries again after the breaker's
+back-off. A breaker that gives up puts the account in ``error`` (the orchestrator records
+it, alerts, and releases the account) until an operator enables it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from daemons.bybit import parsing
+from daemons.bybit.endpoints import Endpoints
+from daemons.bybit.ratelimit import RateLimits
+from daemons.bybit.rest import BybitRest
+from daemons.bybit.streams import Stream
+from daemons.capture import rows
+from daemons.db.session import Database
+from daemons.secrets.envelope import Secret
+from daemons.trading.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from daemons.trading.executor import LiveExecutor
+from daemons.trading.gateways import LatencyLog, LiveGateway
+from daemons.trading.market import MarketEvent, MarketFeed
+from daemons.trading.records import RowSink
+from daemons.trading.recovery import RecoveryError, recover
+from daemons.trading.runtime import SHADOW, StrategyRuntime
+from gridcore.events import (
+    Event,
+    ExecutionEvent,
+    TickerEvent,
+    WalletEvent,
+)
+
+log = logging.getLogger(__name__)
+
+PRIVATE_TOPICS = ("order", "execution", "position", "wallet")
+#: Execution ids remembered to drop the ones REST and the stream both deliver.
+SEEN_EXECUTIONS = 20_000
+#: Consecutive refusals of one strategy's orders (same reason) that stop the strategy.
+REFUSALS_TO_STOP = 20
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySpec:
+    """One enabled strategy as stored (its configuration not yet validated)."""
+
+    strategy_id: int
+    symbol: str
+    config: dict[str, Any]
+    mode: str = "live"
+    caps: dict[str, Any] = field(default_factory=dict)
+    latched: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSpec:
+    """One enabled account with its decrypted credential (memory only) and strategies."""
+
+    account_id: UUID
+    user_id: UUID
+    name: str
+    credential_id: UUID
+    api_key: str
+    secret: Secret
+    strategies: tuple[StrategySpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    """Tunables of every worker (the daemon's options)."""
+
+    snapshot_interval_s: float = 60.0
+    ping_interval_s: int = 20
+    rest_limits: RateLimits = field(default_factory=RateLimits)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    shadow_fill_model: str = "CONSERVATIVE"
+    shadow_all: bool = False
+    lookback_ms: int = 24 * 3600 * 1000
+
+
+class AccountWorker:
+    """The thread that trades one account; see the module docstring."""
+
+    def __init__(self, account: AccountSpec, *, db: Database, sink: RowSink,
+                 endpoints: Endpoints, market: MarketFeed, config: WorkerConfig,
+                 on_trip: Callable[[AccountWorker, str], None],
+                 on_latch: Callable[[StrategyRuntime, str], None],
+                 observe_latency: Callable[[float], None] | None = None) -> None:
+        self.account = account
+        self.db = db
+        self.sink = sink
+        self.endpoints = endpoints
+        self.market = market
+        self.config = config
+        self._on_trip = on_trip
+        self._on_latch = on_latch
+        self.breaker = CircuitBreaker(config.breaker)
+        self.rest = BybitRest(endpoints, account.api_key, account.secret,
+                              limits=config.rest_limits, backoff_s=())
+        self.executor = LiveExecutor(self.rest, self.breaker)
+        self.latency = LatencyLog()
+        self.gateway = LiveGateway(self.executor, self.latency, observe_latency)
+        self.runtimes: dict[int, StrategyRuntime] = {}
+        self.by_symbol: dict[str, list[StrategyRuntime]] = {}
+        self.strategy_errors: dict[int, str] = {}
+        self.state = "starting"
+        self.reason = ""
+        self.events = 0
+        self.last_event_ms = 0
+        self._queue: queue.SimpleQueue[tuple] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"trade:{account.name}",
+                                        daemon=True)
+        self._seen_exec: OrderedDict[str, None] = OrderedDict()
+        self._refusals: dict[int, tuple[str, int]] = {}
+        self._next_snapshot = 0.0
+        self.private = Stream(f"trade:{account.name}", endpoints.ws_private, self._on_private,
+                              api_key=account.api_key, api_secret=account.secret,
+                              ping_interval_s=config.ping_interval_s)
+
+    def __repr__(self) -> str:
+        return f"AccountWorker({self.account.name}, {self.state})"
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    def start(self) -> AccountWorker:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Finish: a last snapshot and run end for every strategy, then close the streams."""
+        self._stop.set()
+        self._queue.put(("stop",))
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout_s)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            self.private.subscribe(PRIVATE_TOPICS)
+            self.private.start()
+            if not self._recover_until_done():
+                return
+            for symbol in self.by_symbol:
+                self.market.subscribe(symbol, self._on_market)
+            self.state = "running"
+            self._next_snapshot = time.monotonic() + self.config.snapshot_interval_s
+            self._loop()
+        except Exception as e:  # the boundary: one account's bug never reaches another
+            self.state, self.reason = "failed", f"{type(e).__name__}: {e}"
+            log.exception("worker of %s failed", self.account.name)
+        finally:
+            self.market.unsubscribe(self._on_market)
+            self.private.close()
+            self._finish_runs()
+
+    def _recover_until_done(self) -> bool:
+        """Recover, retrying on the breaker's schedule; False if stopped or tripped."""
+        while not self._stop.is_set():
+            self.state = "recovering"
+            try:
+                recovered = recover(self)
+            except RecoveryError as e:
+                self.state, self.reason = "blocked", str(e)
+                log.error("%s places nothing: %s", self.account.name, e)
+                if self.breaker.failure(str(e)) is BreakerState.TRIPPED:
+                    self._trip(str(e))
+                    return False
+                self._stop.wait(max(1.0, self.breaker.seconds_to_probe()))
+                continue
+            self.breaker.success()
+            self.runtimes = {r.strategy_id: r for r in recovered}
+            self.by_symbol = {}
+            for runtime in recovered:
+                self.by_symbol.setdefault(runtime.symbol, []).append(runtime)
+            self.reason = ""
+            return True
+        return False
+
+    def _trip(self, reason: str) -> None:
+        self.state, self.reason = "error", reason
+        self._stop.set()
+        self._on_trip(self, reason)
+
+    def _finish_runs(self) -> None:
+        for runtime in self.runtimes.values():
+            try:
+                if runtime.mode == SHADOW or self.state != "error":
+                    runtime.snapshot()
+                runtime.recorder.finish("failed" if self.state in ("error", "failed")
+                                        else "stopped")
+            except Exception as e:  # the database may be down: the next start recovers
+                log.warning("run %s of %s not closed (%s)", runtime.run_id, self.account.name,
+                            type(e).__name__)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                item = self._queue.get(timeout=0.25)
+            except queue.Empty:
+                item = None
+            if item is not None:
+                if item[0] == "stop":
+                    return
+                if item[0] == "market":
+                    self._market(item[1], item[2])
+                else:
+                    self._private_message(item[1], item[2], item[3])
+            self._duties()
+
+    def _duties(self) -> None:
+        """Between events: the breaker's probe, and snapshot requests."""
+        if self.breaker.state is BreakerState.OPEN and self.breaker.allows():
+            self.state = "probing"
+            if self.executor.probe():
+                log.info("%s: exchange answers again; resynchronising", self.account.name)
+                self._resync()
+            elif self.breaker.state is BreakerState.TRIPPED:
+                self._trip(self.breaker.last_error)
+            return
+        if self.breaker.state is BreakerState.TRIPPED:
+            self._trip(self.breaker.last_error)
+
+    def _resync(self) -> None:
+        """After an outage: read the exchange again and restore every engine from it."""
+        for runtime in self.runtimes.values():
+            runtime.snapshot()
+            runtime.recorder.finish("stopped")
+        self.runtimes, self.by_symbol = {}, {}
+        if self._recover_until_done():
+            self.state = "running"
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _on_market(self, event: MarketEvent, received_ns: int) -> None:
+        self._queue.put(("market", event, received_ns))
+
+    def _on_private(self, message: dict[str, Any], local_ms: int) -> None:
+        self._queue.put(("private", message, local_ms, time.perf_counter_ns()))
+
+    def _market(self, event: MarketEvent, received_ns: int) -> None:
+        self.events += 1
+        self.last_event_ms = event.exchange_ts
+        due = time.monotonic() >= self._next_snapshot
+        for runtime in self.by_symbol.get(event.symbol, ()):
+            if due and runtime.snapshot_ready(event.exchange_ts):
+                self._snapshot(runtime)
+            runtime.note_market(event)
+            if runtime.mode == SHADOW:
+                for answer in runtime.gateway.on_market(event):  # type: ignore[attr-defined]
+                    runtime.feed(answer, received_ns)
+            if isinstance(event, TickerEvent) and self.breaker.allows():
+                runtime.feed(event, received_ns)
+                self._watch_refusals(runtime)
+        if due and all(r.snapshot_ready(10**15) for r in self.runtimes.values()):
+            self._next_snapshot = time.monotonic() + self.config.snapshot_interval_s
+
+    def _snapshot(self, runtime: StrategyRuntime) -> None:
+        try:
+            runtime.snapshot()
+        except Exception as e:  # the database may be down: the next one will do
+            log.warning("snapshot of strategy %s skipped (%s)", runtime.strategy_id,
+                        type(e).__name__)
+
+    def _private_message(self, message: dict[str, Any], local_ms: int, received_ns: int) -> None:
+        self.events += 1
+        for event, table, row in self.decode_private(message, local_ms):
+            runtimes = self._live_runtimes_for(event)
+            run_id = runtimes[0].run_id if len(runtimes) == 1 else None
+            if table in ("orders", "private_executions"):
+                row = (row[0], run_id, *row[2:])
+            self.sink.put(self.account.user_id, table, [row])
+            if isinstance(event, ExecutionEvent) and not self._first_time(event.exec_id):
+                continue
+            self.last_event_ms = max(self.last_event_ms, event.exchange_ts)
+            for runtime in runtimes:
+                runtime.feed(event, received_ns)
+
+    def _live_runtimes_for(self, event: Event) -> list[StrategyRuntime]:
+        if isinstance(event, WalletEvent):
+            return [r for r in self.runtimes.values() if r.mode != SHADOW]
+        return [r for r in self.by_symbol.get(event.symbol, ()) if r.mode != SHADOW]
+
+    def _first_time(self, exec_id: str) -> bool:
+        if exec_id in self._seen_exec:
+            return False
+        self._seen_exec[exec_id] = None
+        if len(self._seen_exec) > SEEN_EXECUTIONS:
+            self._seen_exec.popitem(last=False)
+        return True
+
+    def feed_recovered(self, runtime: StrategyRuntime, events: list[Event]) -> None:
+        """Feed what recovery read from the exchange (executions are remembered)."""
+        for event in events:
+            if isinstance(event, ExecutionEvent):
+                self._first_time(event.exec_id)
+            runtime.feed(event, 0)
+
+    def _watch_refusals(self, runtime: StrategyRuntime) -> None:
+        """Stop a strategy whose orders the exchange keeps refusing for one reason."""
+        stats = self.executor.stats
+        last = self._refusals.get(runtime.strategy_id)
+        if not stats.reject_reasons:
+            return
+        reason, count = max(stats.reject_reasons.items(), key=lambda kv: kv[1])
+        if last is not None and last[0] == reason and count - last[1] >= REFUSALS_TO_STOP:
+            self.strategy_errors[runtime.strategy_id] = f"exchange keeps refusing: {reason}"
+            runtime.latch(f"exchange keeps refusing its orders ({reason})")
+            self._refusals.pop(runtime.strategy_id, None)
+        elif last is None or last[0] != reason:
+            self._refusals[runtime.strategy_id] = (reason, count)
+
+    def decode_private(self, message: dict[str, Any], local_ms: int,
+                       ) -> list[tuple[Event, str, tuple]]:
+        """The linear events of a private message, each with its captured row; a bad
+        item is logged and skipped (capture quarantines it), another market's dropped."""
+        topic = str(message.get("topic"))
+        if topic not in PRIVATE_TOPICS:
+            return []
+        try:
+            created = parsing.creation_time(message, topic, local_ms)
+            items = parsing.data_list(message, topic)
+        except parsing.ParseError as e:
+            log.warning("%s: private %s message refused (%s)", self.account.name, topic, e)
+            return []
+        out: list[tuple[Event, str, tuple]] = []
+        for item in items:
+            try:
+                if topic != "wallet" and parsing.other_category(item, None, topic) is not None:
+                    continue
+                out.extend(_decode_item(topic, item, local_ms, created, self.account.account_id))
+            except parsing.ParseError as e:
+                log.warning("%s: private %s item refused (%s)", self.account.name, topic, e)
+        return out
+
+
+def _decode_item(topic: str, item: Any, local_ms: int, message_ms: int,
+                 account_id: UUID) -> list[tuple[Event, str, tuple]]:
+    if topic == "order":
+        order = parsing.order(item, local_ms)
+        return [(order, "orders", rows.order(order, parsing.order_extras(item, local_ms), item,
+                                             account_id))]
+    if topic == "execution":
+        execution = parsing.execution(item, local_ms)
+        return [(execution, "private_executions",
+                 rows.execution(execution, parsing.execution_extras(item), item, account_id))]
+    if topic == "position":
+        position = parsing.position(item, local_ms, message_ms)
+        return [(position, "positions", rows.position(position, parsing.position_extras(item),
+                                                      item, account_id))]
+    wallet = parsing.wallet(item, message_ms, local_ms)
+    return [(wallet, "wallets", row) for row in
+            rows.wallet(wallet, parsing.wallet_extras(item), item, account_id)]
