@@ -61,6 +61,7 @@ def _annotation(param) -> type:
 NOT_A_NAME = {
     "api_key": "an exchange's API key id may have a UUID's shape",
     "host": "a UUID is a valid host name (a non-loopback one is refused for other reasons)",
+    "daemon_id": "a trading daemon's label names no tenant row: a UUID is a fine label",
 }
 
 
@@ -136,12 +137,13 @@ BASELINES: dict[tuple[str, ...], dict[str, str | bool]] = {
     ("strategies", "disable"): {"strategy_id": "{alice_strategy}"},
     ("strategies", "enable"): {"strategy_id": "{alice_strategy}"},
     ("capture",): {"environment": "local", "venue_url": "http://127.0.0.1:9"},
+    ("trade",): {"environment": "local", "venue_url": "http://127.0.0.1:9"},
 }
 #: A hostile value of these parameters replaces the baseline's values of the others listed.
 EXCLUSIVE = {"account_id": ("account",)}
-#: Commands whose baseline fails late (nothing to capture, the port is taken, the database
+#: Commands whose baseline fails late (nothing to capture or trade, the port is taken, the database
 #: is unreachable), so that nothing starts whatever the hostile value.
-LATE_FAILURE = {("capture",), ("venue",), ("dagster",)}
+LATE_FAILURE = {("capture",), ("trade",), ("venue",), ("dagster",)}
 
 #: Cases the capture and venue helpers fix in their own files (strict: the mark must go
 #: when they do).
@@ -352,5 +354,6 @@ def test_cli_hostile_baseline_of_a_server_fails_before_starting(
         path: tuple[str, ...]) -> None:
     line = baseline_line(path, world, pg_server, monkeypatch)
     assert any(reason in line for reason in (
-        "nothing to capture", "address already in use", "database unavailable")), line
+        "nothing to capture", "nothing to trade", "address already in use",
+        "database unavailable")), line
 

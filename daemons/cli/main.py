@@ -30,6 +30,7 @@ from daemons.cli import (
     demo_cmd,
     keys_cmd,
     strategies_cmd,
+    trade_cmd,
     users_cmd,
     venue_cmd,
     version_cmd,
@@ -148,7 +149,7 @@ _COMMANDS = [
 _GROUPS = [
     ("db", db_cmd.app), ("users", users_cmd.app), ("accounts", accounts_cmd.app),
     ("credentials", credentials_cmd.app), ("strategies", strategies_cmd.app),
-    ("keys", keys_cmd.app), ("capture", capture_cmd.app),
+    ("keys", keys_cmd.app), ("capture", capture_cmd.app), ("trade", trade_cmd.app),
 ]
 for _name, _function, _help in _COMMANDS:
     app.command(_name, help=_help)(_function)

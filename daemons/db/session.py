@@ -70,6 +70,11 @@ class Database:
         return cls(info.url(EMBEDDED_DATABASE), info.url(EMBEDDED_DATABASE, APP_ROLE))
 
     @property
+    def app_login_url(self) -> str:
+        """A connection string for work that needs no table privilege (advisory locks)."""
+        return self._app_url or self._admin_url
+
+    @property
     def admin_url(self) -> str:
         """The owner's connection string (for tools such as Dagster's storage)."""
         return self._admin_url

@@ -33,6 +33,7 @@ from daemons.capture.writer import CaptureWriter, WriterConfig
 from daemons.db.session import Database
 from daemons.status_file import stamp, write_status
 from daemons.trading.alerts import Alert, AlertSender
+from daemons.trading.health import HealthServer
 from daemons.trading.leases import LeaseHolder
 from daemons.trading.market import MarketFeed
 from daemons.trading.runtime import StrategyRuntime
@@ -63,6 +64,8 @@ class TradeConfig:
     writer: WriterConfig = field(default_factory=WriterConfig)
     alert_webhook: str | None = None
     alert_throttle_s: float = 300.0
+    #: Loopback port of /healthz and /metrics (0: any free port; None: no endpoint).
+    health_port: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("refresh_interval_s", "lease_poll_s", "status_interval_s"):
@@ -105,6 +108,7 @@ class TradeDaemon:
         self._refresh_now = threading.Event()
         self._threads: list[threading.Thread] = []
         self._started = False
+        self.health: HealthServer | None = None
 
     def __repr__(self) -> str:
         return f"TradeDaemon({self.daemon_id}, accounts={len(self.workers)})"
@@ -115,6 +119,9 @@ class TradeDaemon:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.writer.start()
         self._started = True
+        if self.config.health_port is not None:
+            self.health = HealthServer(self.snapshot, self.health_problems,
+                                       port=self.config.health_port).start()
         self.refresh()
         self.poll_leases()
         for name, loop in (("trade-refresh", self._refresh_loop),
@@ -147,6 +154,8 @@ class TradeDaemon:
         self.writer.close()
         self.leases.close()
         self.alerts.close()
+        if self.health is not None:
+            self.health.close()
         self._write_status()
         log.info("trade daemon %s stopped", self.daemon_id)
 
@@ -270,12 +279,24 @@ class TradeDaemon:
         while not self._stop.wait(self.config.status_interval_s):
             self._write_status()
 
+    def health_problems(self) -> list[str]:
+        """Why the daemon is unhealthy (empty when healthy), for ``/healthz``."""
+        problems = []
+        if not self._started:
+            problems.append("not running")
+        if not self.leases.check():
+            problems.append("lease connection lost")
+        if not self.writer.stats.db_up:
+            problems.append("database unreachable (rows are kept and spilled)")
+        return problems
+
     def snapshot(self) -> dict[str, Any]:
         """The status document (``gridbot trade status``)."""
         with self._lock:
             workers = list(self.workers.values())
         return {
             **stamp(), "daemon_id": self.daemon_id, "environment": self.environment,
+            "health_port": self.health.port if self.health is not None else None,
             "accounts": [worker_status(w) for w in workers],
             "errors": [{"account": n, "reason": r} for n, r in self.errors.items()],
             "refused": [{"account": n, "reason": r} for n, r in self.refused],
