@@ -103,10 +103,16 @@ class BybitRest:
 
     # -- the request path ----------------------------------------------------------------
 
-    def call(self, name: str, kind: str = QUERY, **params: Any) -> dict[str, Any]:
-        """Call pybit's method ``name`` with ``params``; return the whole answer."""
+    def call(self, name: str, kind: str = QUERY, *, retry: bool = True,
+             **params: Any) -> dict[str, Any]:
+        """Call pybit's method ``name`` with ``params``; return the whole answer.
+
+        ``retry=False`` sends the request once: for order entry, where a repeated request
+        after an unknown outcome could place an order twice (the caller decides).
+        """
         method = getattr(self._http, name)
-        for attempt in range(len(self.backoff_s) + 1):
+        attempts = len(self.backoff_s) + 1 if retry else 1
+        for attempt in range(attempts):
             self.limiter.acquire(kind)
             try:
                 return method(**params)
@@ -118,7 +124,7 @@ class BybitRest:
                 error, reset_ms = RetryableError(
                     f"{name}: malformed answer ({type(e).__name__})"), None
             error.reset_ms = reset_ms
-            if not isinstance(error, RetryableError) or attempt == len(self.backoff_s):
+            if not isinstance(error, RetryableError) or attempt == attempts - 1:
                 raise error from None
             delay = self.backoff_s[attempt]
             if reset_ms is not None:

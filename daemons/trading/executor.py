@@ -63,8 +63,9 @@ class LiveExecutor:
     Parameters
     ----------
     rest:
-        The account's REST client (its own rate limiter). Its automatic retries should
-        be off (``backoff_s=()``): this class decides what may be repeated.
+        The account's REST client (its own rate limiter). Order requests are sent once
+        (``retry=False``): this class decides what may be repeated; queries (lookups,
+        probes) keep the client's retries.
     breaker:
         The account's circuit breaker.
     now_ms:
@@ -151,7 +152,7 @@ class LiveExecutor:
         """Call an order endpoint; wait out rate limits; count the breaker."""
         for attempt in range(RATE_LIMIT_WAITS + 1):
             try:
-                self.rest.call(name, "order", category="linear", **params)
+                self.rest.call(name, "order", retry=False, category="linear", **params)
             except BybitError as e:
                 if e.ret_code == RATE_LIMIT and attempt < RATE_LIMIT_WAITS:
                     self.stats.rate_limited += 1

@@ -93,6 +93,9 @@ class WorkerConfig:
     shadow_fill_model: str = "CONSERVATIVE"
     shadow_all: bool = False
     lookback_ms: int = 24 * 3600 * 1000
+    #: Waits before retrying a query (rate limit, server error, network); orders are
+    #: never retried blindly (:mod:`daemons.trading.executor`).
+    query_backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0)
 
 
 class AccountWorker:
@@ -113,7 +116,7 @@ class AccountWorker:
         self._on_latch = on_latch
         self.breaker = CircuitBreaker(config.breaker)
         self.rest = BybitRest(endpoints, account.api_key, account.secret,
-                              limits=config.rest_limits, backoff_s=())
+                              limits=config.rest_limits, backoff_s=config.query_backoff_s)
         self.executor = LiveExecutor(self.rest, self.breaker)
         self.latency = LatencyLog()
         self.gateway = LiveGateway(self.executor, self.latency, observe_latency)

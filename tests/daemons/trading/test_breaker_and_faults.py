@@ -1,0 +1,115 @@
+"""Per-account fault isolation: a revoked key trips one account's breaker, the others trade.
+
+The breaker opens after 3 consecutive failures and backs off (1 s, 2 s, 4 s in the test
+policy; 30 s, 60 s, 120 s by default); when it gives up the account is put in ``error``,
+its worker stops, an alert reaches the webhook, and ``gridbot accounts enable`` (status
+back to ``enabled``) brings it back on the next refresh.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import requests
+
+from daemons.venue.testing import wait_for
+from tests.daemons.trading.conftest import (
+    fast_config,
+    make_daemon,
+    store_tenants,
+    venue_open_orders,
+)
+from tests.daemons.trading.test_alerts import Receiver
+
+
+def account_status(db, account_id) -> str:
+    with db.admin() as conn:
+        return conn.execute("SELECT status FROM bybit_accounts WHERE account_id = %s",
+                            [account_id]).fetchone()[0]
+
+
+def test_breaker_revoked_key_puts_one_account_in_error_while_the_other_trades(
+        db, keyring, venue, app_url, tmp_path) -> None:
+    tenants = store_tenants(db, keyring, venue)
+    receiver = Receiver()
+    requests.post(f"{venue.base_url}/admin/faults/auth_reject",
+                  params={"account": "trader1", "seconds": "600"}, timeout=5).raise_for_status()
+    config = fast_config()
+    config = type(config)(**{**{f: getattr(config, f) for f in config.__dataclass_fields__},
+                             "alert_webhook": receiver.url, "alert_throttle_s": 0.0})
+    daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url, config)
+    stop = threading.Event()
+    thread = threading.Thread(target=daemon.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: account_status(db, tenants.accounts["trader1"]) == "error",
+                 timeout_s=60, what="trader1 in error")
+        assert len(venue_open_orders(venue, "trader2")) >= 4, "the other account trades"
+        alerts = receiver.wait_for(1)
+        assert alerts[0]["kind"] == "account-error" and "trader1" in alerts[0]["subject"]
+        assert "10003" in alerts[0]["message"]
+        wait_for(lambda: tenants.accounts["trader1"] not in daemon.workers, timeout_s=30,
+                 what="trader1's worker stopped")
+        document = daemon.snapshot()
+        assert {e["account"] for e in document["errors"]} == {"user-trader1/trader1"}
+        assert venue_open_orders(venue, "trader1") == []
+
+        # The operator fixes the key and enables the account again.
+        requests.delete(f"{venue.base_url}/admin/faults/auth_reject", timeout=5)
+        with db.admin() as conn:
+            conn.execute("UPDATE bybit_accounts SET status = 'enabled' WHERE account_id = %s",
+                         [tenants.accounts["trader1"]])
+        wait_for(lambda: len(venue_open_orders(venue, "trader1")) >= 4, timeout_s=60,
+                 what="trader1 trading again after it was enabled")
+    finally:
+        stop.set()
+        thread.join(60)
+        receiver.close()
+
+
+def test_breaker_rate_limit_storm_slows_one_account_without_tripping(
+        db, keyring, venue, app_url, tmp_path) -> None:
+    """10006 is Bybit refusing before looking: waited out (reset header), never a failure."""
+    tenants = store_tenants(db, keyring, venue)
+    requests.post(f"{venue.base_url}/admin/faults/rate_limit",
+                  params={"account": "trader1", "seconds": "3"}, timeout=5).raise_for_status()
+    daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url)
+    stop = threading.Event()
+    thread = threading.Thread(target=daemon.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: all(len(venue_open_orders(venue, n)) >= 4 for n in tenants.accounts),
+                 timeout_s=60, what="both grids despite the storm")
+        worker = daemon.workers[tenants.accounts["trader1"]]
+        assert worker.breaker.state.value == "closed"
+        assert account_status(db, tenants.accounts["trader1"]) == "enabled"
+    finally:
+        stop.set()
+        thread.join(60)
+
+
+def test_executor_waits_out_a_rate_limit_and_places_once(venue) -> None:
+    """A placement refused with 10006 is sent again after Bybit's reset time, once."""
+    from decimal import Decimal
+
+    from daemons.bybit.endpoints import endpoints_for
+    from daemons.bybit.rest import BybitRest
+    from daemons.secrets.envelope import Secret
+    from daemons.trading.breaker import CircuitBreaker
+    from daemons.trading.executor import LiveExecutor
+    from gridcore.intents import PlaceLimitIntent
+
+    spec = venue.server.config.accounts[0]
+    rest = BybitRest(endpoints_for("local", venue.base_url), spec.api_key,
+                     Secret(spec.api_secret))
+    executor = LiveExecutor(rest, CircuitBreaker())
+    requests.post(f"{venue.base_url}/admin/faults/rate_limit",
+                  params={"account": spec.name, "seconds": "1.5"}, timeout=5).raise_for_status()
+    price = Decimal(venue.server.core.market.last_ticks - 50) * Decimal("0.1")
+    intent = PlaceLimitIntent(symbol="BTCUSDT", side="Buy", price=price, qty=Decimal("0.001"),
+                              reduce_only=False, position_idx=1, client_order_id="g9-LB1-0",
+                              grid_level=0, direction="long")
+    assert executor.place(intent) == []
+    assert executor.stats.rate_limited > 0 and executor.stats.placed == 1
+    assert [o["orderLinkId"] for o in venue_open_orders(venue, spec.name)] == ["g9-LB1-0"]
+    assert executor.breaker.failures == 0
