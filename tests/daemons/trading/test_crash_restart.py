@@ -103,3 +103,39 @@ def test_trade_killed_ten_times_never_duplicates_or_orphans_an_order(
         held = {row[1] for row in last_state["orders"]}
         assert open_now and open_now == held, "the engine holds exactly the venue's orders"
         assert len(per_run) >= 2, "the engines decided across restarts"
+
+
+def owned_by(home: Path, daemon_id: str) -> int:
+    document = read_status(home / "trade" / f"{daemon_id}.json") or {}
+    return sum(a["state"] == "running" for a in document.get("accounts", []))
+
+
+def test_trade_takeover_second_daemon_takes_the_accounts_of_a_killed_one(
+        db, keyring, venue, pg_server, db_name, tmp_path) -> None:
+    """Two daemons share the accounts (one each, or both on one); SIGKILL to the owner of
+    any: the survivor trades every account within its lease poll plus a recovery."""
+    tenants = store_tenants(db, keyring, venue)
+    home = tmp_path / "home"
+    env = {"DATABASE_URL": pg_server.admin_url(db_name),
+           "GRIDBOT_APP_DATABASE_URL": pg_server.app_url(db_name), "GRIDBOT_HOME": str(home)}
+    with trade_process(venue, env, tmp_path / "a.log", "--daemon-id", "alpha") as alpha, \
+            trade_process(venue, env, tmp_path / "b.log", "--daemon-id", "beta") as beta:
+        wait_for(lambda: owned_by(home, "alpha") + owned_by(home, "beta") == 2, timeout_s=60,
+                 what="both accounts traded by the two daemons")
+        victim, survivor, survivor_id = (alpha, beta, "beta") \
+            if owned_by(home, "alpha") else (beta, alpha, "alpha")
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        killed = time.monotonic()
+        wait_for(lambda: owned_by(home, survivor_id) == 2, timeout_s=60,
+                 what="the survivor trading both accounts")
+        took_s = time.monotonic() - killed
+        survivor.send_signal(signal.SIGTERM)
+        assert survivor.wait(60) == 0
+    for log in ("a.log", "b.log"):
+        scan_output((tmp_path / log).read_text(), f"gridbot trade {log}")
+    print(f"TAKEOVER took {took_s:.2f} s (lease poll 0.5 s + recovery)")
+    for name in tenants.accounts:
+        links = venue.call(lambda a=venue.server.core.accounts[name]:
+                           [o.order_link_id for o in a.orders.values()])
+        assert len(links) == len(set(links)), "no order sent twice across the takeover"
