@@ -136,13 +136,13 @@ def _instrument(row: Any) -> Instrument:
 def start_strategy(worker: AccountWorker, spec: StrategySpec,
                    state: ExchangeState) -> StrategyRuntime:
     """Restore (or build) one strategy's engine, open its run, bring it up to date."""
-    instrument = state.instruments.get(spec.symbol)
-    if instrument is None or instrument.status != "Trading":
-        raise StrategyError(f"symbol {spec.symbol} is not listed by the exchange")
     try:
         config = GridConfig.from_mapping(spec.config)
     except ConfigError as e:
         raise StrategyError(f"configuration refused: {e}") from None
+    instrument = state.instruments.get(spec.symbol)
+    if instrument is None or instrument.status != "Trading":
+        raise StrategyError(f"symbol {spec.symbol} is not listed by the exchange")
     amount = config.parsed_amount
     if amount.fixed_qty is not None and Decimal(repr(amount.fixed_qty)) < instrument.min_qty:
         raise StrategyError(f"amount {amount.fixed_qty} is below {spec.symbol}'s minimum order"
