@@ -46,7 +46,7 @@ def test_open_tape_trades_file_checks_the_header_and_a_newest_first_file_up_fron
             for i in range(3)]
     newest = tmp_path / "newest.csv"
     newest.write_text(header + rows[2] + rows[1] + bad + rows[0])
-    with pytest.raises(ConfigError, match="tape: newest.csv, lines 2..5 .*oops"):
+    with pytest.raises(ConfigError, match="tape: newest.csv, line 4: .*oops"):
         open_tape(str(newest), seed=1)
     oldest = tmp_path / "oldest.csv"
     oldest.write_text(header + "".join(rows) + bad)
@@ -60,6 +60,26 @@ def test_open_tape_trades_file_checks_the_header_and_a_newest_first_file_up_fron
 def test_open_tape_unknown_value_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="tape"):
         open_tape("/no/such/file.csv", seed=1)
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("binary.csv", b"\xff\xfe\x00\x81binary"), ("fake.csv.gz", b"timestamp,open\n"),
+])
+def test_open_tape_file_that_is_not_csv_text_raises_one_line_config_error(
+    tmp_path: Path, name: str, content: bytes,
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=f"tape: {name}: not a UTF-8 CSV") as error:
+        open_tape(str(path), seed=1)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("kind", ["a" * 10_000, "a\x00b", "", "/"])
+def test_open_tape_hostile_value_raises_a_short_config_error(kind: str) -> None:
+    with pytest.raises(ConfigError, match="tape: .* is not 'generated'") as error:
+        open_tape(kind, seed=1)
+    assert len(str(error.value)) < 250
 
 
 def test_open_tape_generated_is_seeded_and_starts_now() -> None:
