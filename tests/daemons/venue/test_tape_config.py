@@ -148,3 +148,44 @@ def test_config_refuses_funding_rates_beyond_the_cap(rate: str) -> None:
     with pytest.raises(ConfigError, match="funding_rate"):
         VenueConfig(accounts=account, funding_rate=Decimal(rate))
     assert VenueConfig(accounts=account, funding_rate=Decimal("-0.005"))
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("speed", float("inf")), ("speed", float("nan")), ("speed", 0.0), ("seed", -1),
+    ("seed", 2**64), ("latency_ms_median", 1e300), ("depth_median_qty", float("nan")),
+    ("funding_interval_s", 10**12), ("port", 65536), ("tick_size", Decimal(0)),
+    ("tick_size", Decimal("NaN")), ("qty_step", Decimal("-0.001")), ("qty_step", Decimal("1e400")),
+])
+def test_venue_config_refuses_non_finite_or_out_of_range_numbers(field: str, value: object) -> None:
+    """Each would break the venue later: a speed of inf made every tape time 0, a zero tick a
+    division by zero on the first order."""
+    account = parse_accounts([{"api_key": "k", "api_secret": "s"}])
+    with pytest.raises(ConfigError, match=field):
+        VenueConfig(accounts=account, **{field: value})
+
+
+@pytest.mark.parametrize("entry", [
+    {"usdt": "1e400"}, {"usdt": "NaN"}, {"usdt": ["1"]}, {"usdt": True},
+    {"name": {"a": 1}}, {"name": ""}, {"leverage": "1e999999999"},
+])
+def test_accounts_entry_hostile_value_is_refused_naming_the_field(entry: dict) -> None:
+    field = next(iter(entry))
+    with pytest.raises(ConfigError, match=rf"accounts\[0\]\.{field}"):
+        parse_accounts([{"api_key": "k", "api_secret": "s", **entry}])
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00\x81", b"[" * 100_000 + b"]" * 100_000,
+                                     b"#" * (2 << 20)])
+def test_load_accounts_binary_deep_or_huge_file_is_one_config_error_without_content(
+    tmp_path: Path, content: bytes,
+) -> None:
+    path = tmp_path / "accounts.json"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match="accounts file") as error:
+        load_accounts(path)
+    assert len(str(error.value)) < 200 and "\n" not in str(error.value)
+
+
+def test_load_accounts_special_file_is_refused_without_reading_it() -> None:
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_accounts("/dev/zero")
