@@ -34,7 +34,9 @@ def demo(
 
     from daemons.backtest.bundled import DEMO_CONFIG, run_bundled_replay
     from daemons.cli.config_args import load_config
+    from daemons.db.cli_support import fail
     from daemons.marketdata.bars import load_bars
+    from daemons.marketdata.rows import MarketDataError
     from gridcore.config import ConfigError
 
     console = Console()
@@ -42,15 +44,20 @@ def demo(
         config = load_config(None, config_set, base=DEMO_CONFIG)
     except ConfigError as error:
         raise typer.BadParameter(str(error), param_hint="--set") from None
-    # Each bar becomes 8 events: a trade and a ticker at its open, extremes and close.
-    total = (len(load_bars(bars)) if max_bars is None else max_bars) * 8
-    with Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.completed:,} events"),
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("replay", total=total)
-        run = run_bundled_replay(
-            config, bars_path=bars, max_bars=max_bars, starting_balance=Decimal(str(balance)),
-            progress=lambda done: progress.update(task, completed=done),
-        )
+    try:  # a bars file that is not text or has a bad row: one line naming it (rows.py)
+        # Each bar becomes 8 events: a trade and a ticker at its open, extremes and close.
+        total = (len(load_bars(bars)) if max_bars is None else max_bars) * 8
+        with Progress(TextColumn("replaying"), BarColumn(),
+                      TextColumn("{task.completed:,} events"), TimeRemainingColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task("replay", total=total)
+            run = run_bundled_replay(
+                config, bars_path=bars, max_bars=max_bars,
+                starting_balance=Decimal(str(balance)),
+                progress=lambda done: progress.update(task, completed=done),
+            )
+    except MarketDataError as error:
+        fail(str(error))
     summary = run.summary()
     table = Table(title="gridbot demo: bundled BTC-PERP month, OPTIMISTIC fills", show_header=False)
     for key, label in _ROWS:

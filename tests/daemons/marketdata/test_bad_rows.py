@@ -163,3 +163,26 @@ def test_file_that_is_not_csv_text_is_refused_in_one_line(
             as error:
         reader(path)  # type: ignore[operator]
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ((BARS_HEADER + bar_row() + bar_row(o="-5", ts="1700000060")).encode(),
+     "error: bars.csv, line 3: price must be a finite number > 0, got -5.0"),
+    (b"\xff\xfe\x00\x81binary", "error: bars.csv: not a UTF-8 CSV text file"),
+])
+def test_demo_bars_file_that_cannot_be_replayed_fails_in_one_line(
+    tmp_path: Path, content: bytes, message: str,
+) -> None:
+    """``gridbot demo --bars``: one ``error:`` line and exit 1, not a traceback."""
+    from typer.testing import CliRunner
+
+    from daemons.cli.main import app
+    from tests.fixtures.cli import operator_stderr_lines
+
+    path = tmp_path / "bars.csv"
+    path.write_bytes(content)
+    for extra in ([], ["--max-bars", "5"]):
+        result = CliRunner().invoke(app, ["demo", "--bars", str(path), *extra])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+        lines = operator_stderr_lines(result.stderr)
+        assert len(lines) == 1 and lines[0].startswith(message), lines
