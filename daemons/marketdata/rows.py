@@ -60,8 +60,8 @@ def checked(field: str, value: float) -> float:
         low, high, low_allowed = _BOUNDS[field]
         rule = f"{'>=' if low_allowed else '>'} {low:g}"
         if high < math.inf:
-            rule += f" and <= {high:g}"
-        unit = " (epoch ms)" if field == "time" else ""
+            rule += f" and <= {high}"
+        unit = " (epoch ms, at most 3000-01-01)" if field == "time" else ""
         raise ValueError(f"{field}{unit} must be a finite number {rule}, got {value!r}")
     return value
 
