@@ -20,6 +20,26 @@ _MULTIPLIER_AMOUNT = re.compile(r"^x(?P<factor>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+
 #: Legacy spelling of a field -> field name, accepted on input only.
 _ALIASES = {"grid_step": "grid_step_pct"}
 
+#: Largest fixed order quantity: far above any Bybit maxOrderQty (the largest are in the
+#: tens of millions of base units), small enough that sizes stay exact floats.
+MAX_FIXED_QTY = 1e9
+#: Largest ``x<f>`` factor: Bybit's highest leverage, beyond which no order can be funded.
+MAX_BALANCE_FACTOR = 100.0
+MAX_GRID_COUNT = 1000
+MAX_GRID_STEP_PCT = 50.0
+#: ``(low, high, low_inclusive)`` of every float field: finite, within sane limits, so that
+#: a stored ``1e400`` or ``-1`` is refused before an engine ever runs it.
+_FLOAT_BOUNDS: dict[str, tuple[float, float, bool]] = {
+    "grid_step_pct": (0.0, MAX_GRID_STEP_PCT, False),
+    "max_margin": (0.0, 1000.0, False),
+    "min_liq_ratio": (0.0, 100.0, True),
+    "max_liq_ratio": (0.0, 100.0, True),
+    "min_total_margin": (0.0, 1000.0, True),
+    "long_koef": (0.0, 100.0, False),
+}
+MAX_CHECK_INTERVAL_MS = 86_400_000  # a day of event time between position checks
+_SHOWN = 40  # characters of a refused value echoed in the message
+
 
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names the field and the value."""
@@ -44,22 +64,24 @@ class Amount:
     def parse(cls, text: str) -> Amount:
         """Parse ``"0.01"`` or ``"x0.001"``; raise :class:`ConfigError` on anything else."""
         if not isinstance(text, str):
-            raise ConfigError("amount", f"expected a string like '0.01' or 'x0.001', got {text!r}")
+            raise ConfigError("amount",
+                              f"expected a string like '0.01' or 'x0.001', got {_show(text)}")
         raw = text.strip()
         match = _MULTIPLIER_AMOUNT.match(raw)
         if match is not None:
             factor = float(match.group("factor"))
-            if not (factor > 0 and math.isfinite(factor)):
-                raise ConfigError("amount", f"balance factor must be > 0, got {text!r}")
+            if not 0 < factor <= MAX_BALANCE_FACTOR:
+                raise ConfigError("amount", f"balance factor must be > 0 and <= "
+                                            f"{MAX_BALANCE_FACTOR:g}, got {_show(text)}")
             return cls(fixed_qty=None, balance_factor=factor)
         try:
             qty = Decimal(raw)
         except InvalidOperation:
-            raise ConfigError(
-                "amount", f"unknown amount syntax {text!r}: use a quantity like '0.01' or 'x0.001'"
-            ) from None
-        if not qty.is_finite() or qty <= 0:
-            raise ConfigError("amount", f"quantity must be > 0, got {text!r}")
+            raise ConfigError("amount", f"unknown amount syntax {_show(text)}: use a quantity "
+                                        "like '0.01' or 'x0.001'") from None
+        if not qty.is_finite() or not 0 < qty <= Decimal(MAX_FIXED_QTY):
+            raise ConfigError("amount", f"quantity must be > 0 and <= {MAX_FIXED_QTY:g}, "
+                                        f"got {_show(text)}")
         return cls(fixed_qty=float(qty), balance_factor=None)
 
 
@@ -102,24 +124,15 @@ class GridConfig:
 
     def __post_init__(self) -> None:
         Amount.parse(self.amount)
-        _require_int("grid_count", self.grid_count, minimum=2)
-        _require_int("position_check_interval_ms", self.position_check_interval_ms, minimum=0)
-        for name in ("grid_step_pct", "max_margin", "min_liq_ratio", "max_liq_ratio",
-                     "min_total_margin", "long_koef"):
-            _require_number(name, getattr(self, name))
-        if self.grid_step_pct <= 0 or self.grid_step_pct >= 100:
-            raise ConfigError("grid_step_pct", f"must be > 0 and < 100, got {self.grid_step_pct}")
-        if self.long_koef <= 0:
-            raise ConfigError("long_koef", f"must be > 0, got {self.long_koef}")
-        if self.min_liq_ratio < 0 or self.max_liq_ratio < 0:
-            name = "min_liq_ratio" if self.min_liq_ratio < 0 else "max_liq_ratio"
-            raise ConfigError(name, f"must be >= 0, got {getattr(self, name)}")
-        if self.min_total_margin < 0:
-            raise ConfigError("min_total_margin", f"must be >= 0, got {self.min_total_margin}")
+        _require_int("grid_count", self.grid_count, 2, MAX_GRID_COUNT)
+        _require_int("position_check_interval_ms", self.position_check_interval_ms, 0,
+                     MAX_CHECK_INTERVAL_MS)
+        for name, (low, high, low_inclusive) in _FLOAT_BOUNDS.items():
+            _require_number(name, getattr(self, name), low, high, low_inclusive)
         if not isinstance(self.increase_same_position_on_low_margin, bool):
             raise ConfigError(
                 "increase_same_position_on_low_margin",
-                f"must be true or false, got {self.increase_same_position_on_low_margin!r}",
+                f"must be true or false, got {_show(self.increase_same_position_on_low_margin)}",
             )
 
     @property
@@ -138,9 +151,10 @@ class GridConfig:
         for key, value in values.items():
             name = _ALIASES.get(key, key)
             if name not in known:
-                raise ConfigError(key, f"unknown parameter (known: {', '.join(sorted(known))})")
+                raise ConfigError(_cut(str(key)),
+                                  f"unknown parameter (known: {', '.join(sorted(known))})")
             if name in kwargs:
-                raise ConfigError(key, "given twice")
+                raise ConfigError(_cut(str(key)), "given twice")
             kwargs[name] = _coerce(name, known[name].type, value)
         if "amount" not in kwargs:
             raise ConfigError("amount", "required (a quantity like '0.01' or 'x0.001')")
@@ -168,34 +182,49 @@ def _coerce(name: str, annotation: Any, value: Any) -> Any:
             return True
         if isinstance(value, str) and value.strip().lower() in {"false", "0", "no", "off"}:
             return False
-        raise ConfigError(name, f"must be true or false, got {value!r}")
+        raise ConfigError(name, f"must be true or false, got {_show(value)}")
     if kind == "int":
         if isinstance(value, bool):
-            raise ConfigError(name, f"must be an integer, got {value!r}")
+            raise ConfigError(name, f"must be an integer, got {_show(value)}")
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ConfigError(name, f"must be an integer, got {value!r}") from None
+            raise ConfigError(name, f"must be an integer, got {_show(value)}") from None
         if not number.is_integer():
-            raise ConfigError(name, f"must be an integer, got {value!r}")
+            raise ConfigError(name, f"must be an integer, got {_show(value)}")
         return int(number)
     if kind == "float":
         if isinstance(value, bool):
-            raise ConfigError(name, f"must be a number, got {value!r}")
+            raise ConfigError(name, f"must be a number, got {_show(value)}")
         try:
             return float(value)
         except (TypeError, ValueError):
-            raise ConfigError(name, f"must be a number, got {value!r}") from None
+            raise ConfigError(name, f"must be a number, got {_show(value)}") from None
     return value
 
 
-def _require_int(name: str, value: Any, *, minimum: int) -> None:
+def _cut(text: str) -> str:
+    """``text``, cut so that a 10k-character input cannot flood a one-line error."""
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
+
+
+def _show(value: Any) -> str:
+    """A refused value as a message shows it: its repr, cut (see :func:`_cut`)."""
+    return _cut(repr(value))
+
+
+def _require_int(name: str, value: Any, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, f"must be an integer, got {value!r}")
-    if value < minimum:
-        raise ConfigError(name, f"must be >= {minimum}, got {value}")
+        raise ConfigError(name, f"must be an integer, got {_show(value)}")
+    if not low <= value <= high:
+        raise ConfigError(name, f"must be between {low} and {high}, got {_show(value)}")
 
 
-def _require_number(name: str, value: Any) -> None:
+def _require_number(name: str, value: Any, low: float, high: float, low_inclusive: bool) -> None:
+    """A finite number in ``[low, high]`` (``(low, high]`` unless ``low_inclusive``)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(name, f"must be a finite number, got {value!r}")
+        raise ConfigError(name, f"must be a finite number, got {_show(value)}")
+    above_low = value >= low if low_inclusive else value > low
+    if not (above_low and value <= high):
+        low_rule = ">=" if low_inclusive else ">"
+        raise ConfigError(name, f"must be {low_rule} {low:g} and <= {high:g}, got {value!r}")

@@ -38,6 +38,7 @@ def demo(
     from daemons.cli.config_args import load_config
     from daemons.db.cli_support import fail
     from daemons.marketdata.bars import load_bars
+    from daemons.marketdata.rows import MarketDataError
     from gridcore.config import ConfigError
 
     console = Console()
@@ -45,7 +46,7 @@ def demo(
         config = load_config(None, config_set, base=DEMO_CONFIG)
     except ConfigError as error:
         raise typer.BadParameter(str(error), param_hint="--set") from None
-    try:
+    try:  # a bars file that is not text or has a bad row: one line naming it (rows.py)
         # Each bar becomes 8 events: a trade and a ticker at its open, extremes and close.
         total = (len(load_bars(bars)) if max_bars is None else max_bars) * 8
         with Progress(TextColumn("replaying"), BarColumn(),
@@ -57,6 +58,8 @@ def demo(
                 starting_balance=Decimal(str(balance)),
                 progress=lambda done: progress.update(task, completed=done),
             )
+    except MarketDataError as error:
+        fail(str(error))
     except UnicodeDecodeError:
         fail(f"--bars {bars}: not UTF-8 text")
     except (OSError, ValueError, KeyError, TypeError, csv.Error) as error:

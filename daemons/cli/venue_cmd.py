@@ -6,11 +6,21 @@ stay inside the command so that ``gridbot --help`` answers at once.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+
+from daemons.venue.limits import (
+    MAX_DEPTH_QTY,
+    MAX_FUNDING_INTERVAL_S,
+    MAX_LATENCY_MS,
+    MAX_SEED,
+    SPEED_RANGE,
+)
 
 if TYPE_CHECKING:
     from daemons.venue.config import AccountSpec
@@ -25,10 +35,19 @@ FAULT_HELP = (
 
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 REMOTE_WARNING = (
     "WARNING: --host {host} is not loopback. /admin has NO authentication: anyone who can "
     "reach {host}:{port} can inject trades, pause the tape and switch faults on."
 )
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters: a 10k-character value must not flood the error."""
+    from daemons.venue.config import shown
+
+    return shown(text, limit)
 
 
 def _parse_fault(text: str) -> FaultFlag:
@@ -43,13 +62,15 @@ def _parse_fault(text: str) -> FaultFlag:
         duration = float("nan")  # refused below with the kind's own message
     pairs = [o.partition("=") for o in opts if o]
     if any(not sep or not value for _, sep, value in pairs):
-        raise typer.BadParameter(f"{text!r}: options are option=value", param_hint="--fault")
+        raise typer.BadParameter(f"{_shown(repr(text))}: options are option=value",
+                                 param_hint="--fault")
     options = {name: value for name, _, value in pairs}
     account = options.pop("account", None)
     try:
         check_options(kind, duration, options)
     except ValueError as e:
-        raise typer.BadParameter(f"{text!r}: {e}", param_hint="--fault") from e
+        raise typer.BadParameter(f"{_shown(repr(text))}: {_shown(str(e), 200)}",
+                                 param_hint="--fault") from e
     return kind, duration, account, options
 
 
@@ -61,7 +82,7 @@ def _funding_rate(text: str) -> Decimal:
         rate = Decimal(text)
         check_funding_rate(rate)
     except (InvalidOperation, ConfigError) as e:
-        detail = str(e) if isinstance(e, ConfigError) else f"{text!r} is not a number"
+        detail = str(e) if isinstance(e, ConfigError) else f"{_shown(repr(text))} is not a number"
         raise typer.BadParameter(detail, param_hint="--funding-rate") from e
     return rate
 
@@ -79,14 +100,21 @@ def _fault_accounts(
     resolved = []
     for kind, duration, account, options in faults:
         if account is not None and account not in names:
-            raise typer.BadParameter(f"{kind}: unknown account {account!r}",
+            raise typer.BadParameter(f"{kind}: unknown account {_shown(repr(account))}",
                                      param_hint="--fault")
         resolved.append((kind, duration, names.get(account or ""), options))
     return resolved
 
 
 def _check_host(host: str, port: int, allow_remote: bool) -> None:
-    """Refuse a non-loopback address unless asked for, and then say loudly what it means."""
+    """Refuse what is not an address or host name, and a non-loopback one unless asked
+    for; then say loudly what listening there means."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if _HOST_NAME.match(host) is None:
+            raise typer.BadParameter(f"{_shown(repr(host))} is not an IP address or host name",
+                                     param_hint="--host") from None
     if host in LOOPBACK:
         return
     if not allow_remote:
@@ -98,7 +126,7 @@ def _check_host(host: str, port: int, allow_remote: bool) -> None:
 
 def venue(
     accounts: Path = typer.Option(
-        ..., "--accounts", exists=True, dir_okay=False, readable=True,
+        ..., "--accounts",  # checked by load_accounts, which cuts a 10k-character path
         help="YAML or JSON accounts file: a list of {name, api_key, api_secret, usdt}."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback)."),
     allow_remote: bool = typer.Option(
@@ -108,19 +136,22 @@ def venue(
                              help="TCP port for REST, WebSocket and /admin (0: any free)."),
     tape: str = typer.Option("generated", "--tape",
                              help="generated | bars | path to a trades or bars CSV."),
-    seed: int = typer.Option(1, "--seed", help="Seed of the tape, depth and latency draws."),
-    speed: float = typer.Option(1.0, "--speed", min=0.001,
+    seed: int = typer.Option(1, "--seed", min=0, max=MAX_SEED,
+                             help="Seed of the tape, depth and latency draws."),
+    speed: float = typer.Option(1.0, "--speed", min=SPEED_RANGE[0], max=SPEED_RANGE[1],
                                 help="Tape speed factor, e.g. 60 plays a minute per second."),
     funding_rate: str = typer.Option(
         "0.0001", "--funding-rate",
         help="Funding rate charged at each funding time (within ±0.005, the fundingCap)."),
     funding_interval_s: int = typer.Option(28800, "--funding-interval-s", min=1,
+                                           max=MAX_FUNDING_INTERVAL_S,
                                            help="Seconds of tape time between fundings."),
     cross_policy: str = typer.Option("taker", "--cross-policy",
                                      help="A crossing GTC limit order: taker | reject."),
-    latency_ms: float = typer.Option(15.0, "--latency-ms", min=0.0,
+    latency_ms: float = typer.Option(15.0, "--latency-ms", min=0.0, max=MAX_LATENCY_MS,
                                      help="Median order latency in ms (lognormal)."),
     depth_median_qty: float = typer.Option(2.0, "--depth-median-qty", min=0.0,
+                                           max=MAX_DEPTH_QTY,
                                            help="Median hidden size per price level (BTC)."),
     start_paused: bool = typer.Option(False, "--start-paused",
                                       help="Start with the tape paused (resume via /admin)."),

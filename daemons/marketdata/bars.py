@@ -10,12 +10,17 @@ import csv
 import gzip
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
+
+from daemons.marketdata.rows import BadRowError, MarketDataError, checked, reading
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 BUNDLED_BARS = DATA_DIR / "ftx_btc_perp_1m_2022-01.csv.gz"
+BAR_COLUMNS = frozenset({"timestamp", "open", "high", "low", "close", "volume"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,30 +47,57 @@ def _parse_ts_ms(text: str) -> int:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return int(round(parsed.timestamp() * 1000))
-    return int(value) if value > 1e11 else int(round(value * 1000))
+        return int(round(checked("time", parsed.timestamp() * 1000)))
+    if value > 1e11:
+        return int(checked("time", value))
+    return int(round(checked("time", value * 1000)))
 
 
-def open_text(path: Path) -> io.TextIOBase:
-    """Open a CSV for reading as text, gunzipping ``.gz`` files on the fly."""
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the caller
+@contextmanager
+def open_text(path: Path) -> Iterator[TextIO]:
+    """Open a CSV for reading as text, gunzipping ``.gz`` files on the fly.
+
+    A binary file or a broken gzip raises :class:`MarketDataError` when read, whatever
+    reads it inside the ``with`` block.
+    """
+    with reading(path):
+        if path.suffix == ".gz":
+            handle = io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+        else:
+            handle = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        with handle:
+            yield handle
+
+
+def _bar(row: dict[str, str]) -> Bar:
+    """One row as a Bar: prices finite and > 0, volume finite and >= 0, low <= open and
+    close <= high (a bar outside its own range has no path through it)."""
+    prices = [checked("price", float(row[name])) for name in ("open", "high", "low", "close")]
+    bar = Bar(_parse_ts_ms(row["timestamp"]), *prices, checked("volume", float(row["volume"])))
+    if not bar.low <= min(bar.open, bar.close) <= max(bar.open, bar.close) <= bar.high:
+        raise ValueError(f"low {bar.low!r} <= open, close <= high {bar.high!r} does not hold")
+    return bar
 
 
 def iter_bars(path: Path | str | None = None) -> Iterator[Bar]:
-    """Yield bars in file order (the bundled file is sorted by time)."""
+    """Yield bars in file order (the bundled file is sorted by time).
+
+    The header must name every bar column; a row that cannot be replayed (see
+    :mod:`daemons.marketdata.rows`) raises :class:`BadRowError` naming its line.
+    """
     source = Path(path) if path is not None else BUNDLED_BARS
     with open_text(source) as handle:
-        for row in csv.DictReader(handle):
-            yield Bar(
-                ts_ms=_parse_ts_ms(row["timestamp"]),
-                open=float(row["open"]),
-                high=float(row["high"]),
-                low=float(row["low"]),
-                close=float(row["close"]),
-                volume=float(row["volume"]),
-            )
+        reader = csv.DictReader(handle)
+        missing = BAR_COLUMNS - set(reader.fieldnames or [])
+        if missing:
+            raise MarketDataError(f"{source.name}: not a bars CSV, no column "
+                                  f"{', '.join(sorted(missing))} in its header")
+        for row in reader:
+            try:
+                bar = _bar(row)
+            except (ValueError, TypeError) as e:  # float(None): a short row
+                raise BadRowError(source, reader.line_num, str(e)) from None
+            yield bar
 
 
 def load_bars(path: Path | str | None = None) -> list[Bar]:

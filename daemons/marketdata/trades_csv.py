@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from daemons.marketdata.bars import DATA_DIR, open_text
+from daemons.marketdata.rows import BadRowError, MarketDataError, checked, in_bounds
 from daemons.marketdata.trade import Trade
 
 BUNDLED_TRADES = DATA_DIR / "binance_usdm_btcusdt_trades_2024-08-08T2354.csv.gz"
@@ -44,7 +45,7 @@ _FIELDS = {
 }
 
 
-class TradeFormatError(ValueError):
+class TradeFormatError(MarketDataError):
     """The CSV header matches neither supported trade format."""
 
 
@@ -55,8 +56,11 @@ def detect_format(header: list[str]) -> str:
         return "binance"
     if all(c in names for c in BYBIT_COLUMNS):
         return "bybit"
+    shown = str(sorted(names))
+    if len(shown) > 120:  # a long line read as a header must not flood a one-line error
+        shown = f"{shown[:120]}... ({len(shown)} characters)"
     raise TradeFormatError(
-        f"unknown trade CSV header {sorted(names)}; expected Bybit's public dump columns "
+        f"unknown trade CSV header {shown}; expected Bybit's public dump columns "
         f"{BYBIT_COLUMNS} or the bundled Binance columns {BINANCE_COLUMNS}"
     )
 
@@ -89,17 +93,23 @@ class Layout:
         return max(self.ts, self.trade_id, self.side, self.price, self.size) + 1
 
     def trade(self, row: list[str]) -> Trade:
-        """One CSV row as a Trade (the streaming path); ValueError for a short row."""
+        """One CSV row as a Trade (the streaming path).
+
+        ValueError for a short row, a field that is not a number, or a time, price or
+        size out of :mod:`~daemons.marketdata.rows` bounds.
+        """
         if len(row) < self.width:
-            raise ValueError(f"trade CSV row has {len(row)} fields, expected {self.width}: {row}")
+            raise ValueError(f"trade CSV row has {len(row)} fields, expected {self.width}")
+        price = checked("price", float(row[self.price]))
+        size = checked("size", float(row[self.size]))
         if self.kind == "binance":
             taker_sold = row[self.side].strip().lower() in ("true", "1")
-            return Trade(ts_ms=int(row[self.ts]), trade_id=row[self.trade_id],
-                         side="Sell" if taker_sold else "Buy",
-                         price=float(row[self.price]), size=float(row[self.size]))
-        return Trade(ts_ms=int(round(float(row[self.ts]) * 1000)), trade_id=row[self.trade_id],
+            return Trade(ts_ms=checked("time", int(row[self.ts])), trade_id=row[self.trade_id],
+                         side="Sell" if taker_sold else "Buy", price=price, size=size)
+        ts_ms = int(round(checked("time", float(row[self.ts]) * 1000)))
+        return Trade(ts_ms=ts_ms, trade_id=row[self.trade_id],
                      side="Buy" if row[self.side].strip() == "Buy" else "Sell",
-                     price=float(row[self.price]), size=float(row[self.size]))
+                     price=price, size=size)
 
 
 def read_layout(path: Path) -> Layout:
@@ -115,7 +125,12 @@ def _chunk_columns(lines: list[str], layout: Layout, with_ids: bool) -> dict[str
     options = {"delimiter": ",", "ndmin": 1, "comments": None, "quotechar": '"'}
     rows = np.loadtxt(lines, dtype=fields, usecols=(layout.ts, layout.side, layout.price,
                                                     layout.size), **options)
-    columns = {"ts_ms": _ts_ms(rows["ts"], layout.kind),
+    ts_ms = rows["ts"] * 1000 if layout.kind == "bybit" else rows["ts"]
+    valid = (in_bounds("time", ts_ms) & in_bounds("price", rows["price"])
+             & in_bounds("size", rows["size"]))
+    if not valid.all():
+        raise ValueError("a time, price or size out of bounds")  # the row path finds which
+    columns = {"ts_ms": _ts_ms(ts_ms, layout.kind),
                "price": np.ascontiguousarray(rows["price"]),
                "size": np.ascontiguousarray(rows["size"]),
                "is_buy": _is_buy(rows["side"], layout.kind)}
@@ -124,14 +139,15 @@ def _chunk_columns(lines: list[str], layout: Layout, with_ids: bool) -> dict[str
     return columns
 
 
-def _ts_ms(ts: np.ndarray, kind: str) -> np.ndarray:
-    """Bybit's float seconds as integer ms exactly as the row parser rounds them.
+def _ts_ms(ts_ms: np.ndarray, kind: str) -> np.ndarray:
+    """Bybit's float milliseconds (seconds * 1000) as integers exactly as the row parser
+    rounds them.
 
     ``rint`` rounds half to even like Python's ``round``, on the same float product.
     """
     if kind == "bybit":
-        return np.rint(ts * 1000).astype(np.int64)
-    return np.ascontiguousarray(ts)
+        return np.rint(ts_ms).astype(np.int64)
+    return np.ascontiguousarray(ts_ms)
 
 
 def _is_buy(side: np.ndarray, kind: str) -> np.ndarray:
@@ -149,10 +165,12 @@ def _read_columns(path: Path, layout: Layout, with_ids: bool) -> dict[str, np.nd
         handle.readline()
         first_line = 2
         while chunk := list(islice(handle, CHUNK_ROWS)):
-            lines = [line for line in chunk if not line.isspace()]
+            numbers = [first_line + i for i, line in enumerate(chunk) if not line.isspace()]
+            lines = [chunk[number - first_line] for number in numbers]
             try:
                 columns = _chunk_columns(lines, layout, with_ids) if lines else {}
             except ValueError as e:
+                _refuse_first_bad_row(path, layout, lines, numbers)
                 raise ValueError(f"{path.name}, lines {first_line}..{first_line + len(chunk) - 1}"
                                  f" (numpy counts rows from 0 there): {e}") from e
             for name, values in columns.items():
@@ -161,6 +179,20 @@ def _read_columns(path: Path, layout: Layout, with_ids: bool) -> dict[str, np.nd
     if not parts:
         return _empty_columns(with_ids)
     return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+def _refuse_first_bad_row(path: Path, layout: Layout, lines: list[str],
+                          numbers: list[int]) -> None:
+    """Raise BadRowError for the first of ``lines`` the row parser refuses.
+
+    numpy only says a chunk failed; the row parser applies the same bounds and names the
+    line. Returns if it accepts every line (numpy refused something csv reads).
+    """
+    for number, row in zip(numbers, csv.reader(lines), strict=False):
+        try:
+            layout.trade(row)
+        except ValueError as e:
+            raise BadRowError(path, number, str(e)) from None
 
 
 def _empty_columns(with_ids: bool) -> dict[str, np.ndarray]:
@@ -195,7 +227,11 @@ def _stream_rows(path: Path, layout: Layout) -> Iterator[Trade]:
         next(reader, None)
         for row in reader:
             if row and not (len(row) == 1 and row[0].isspace()):
-                yield layout.trade(row)
+                try:
+                    trade = layout.trade(row)
+                except ValueError as e:
+                    raise BadRowError(path, reader.line_num, str(e)) from None
+                yield trade
 
 
 def _is_newest_first(path: Path, layout: Layout) -> bool:

@@ -2,6 +2,7 @@
 
 Options come as query parameters, e.g. ``POST /admin/faults/http_5xx?seconds=10&status=502``;
 ``account`` (name or api_key) narrows a fault or a drop to one account.
+It has no authentication; :mod:`daemons.venue.admin_guard` keeps web pages out.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from daemons.marketdata.trade import Trade
+from daemons.venue import strict_json
 from daemons.venue.clock import wall_ms
 from daemons.venue.faults import KINDS, check_options
 from daemons.venue.params import VENUE_KEY
 
 if TYPE_CHECKING:
     from daemons.venue.server import VenueServer
+
+STREAMS = ("all", "public", "private")
+DROP_MODES = ("abort", "close")
+
 
 def _server(request: web.Request) -> VenueServer:
     return request.app[VENUE_KEY]
@@ -64,9 +70,12 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 async def drop(request: web.Request) -> web.Response:
     server = _server(request)
-    stream = request.query.get("stream", "all")
+    stream, mode = request.query.get("stream", "all"), request.query.get("mode", "abort")
+    if stream not in STREAMS or mode not in DROP_MODES:
+        return web.json_response({"error": f"stream must be one of {', '.join(STREAMS)} and "
+                                           f"mode one of {', '.join(DROP_MODES)}"}, status=400)
     account = _account(server, request)
-    abort = request.query.get("mode", "abort") != "close"
+    abort = mode == "abort"
     dropped = 0
     if stream in ("all", "public") and account is None:
         dropped += await server.public.drop(None, abort)
@@ -100,7 +109,7 @@ async def inject(request: web.Request) -> web.Response:
 
 def _trades(raw: bytes, tape_ms: int, now: int) -> list[Trade]:
     """Parse every row before playing any, so a bad row leaves the tape untouched."""
-    rows = json.loads(raw)
+    rows = strict_json.loads(raw)
     if not isinstance(rows, list):
         raise ValueError("not a list")
     trades = []

@@ -14,10 +14,26 @@ from typing import Any
 
 import yaml
 
+from daemons.venue.limits import (
+    MAX_DEPTH_QTY,
+    MAX_FUNDING_INTERVAL_S,
+    MAX_LATENCY_MS,
+    MAX_SEED,
+    SPEED_RANGE,
+)
+
 CROSS_POLICIES = ("taker", "reject")
 LEVERAGE_RANGE = (Decimal(1), Decimal(100))  # BTCUSDT's leverageFilter on Bybit
 FUNDING_CAP = Decimal("0.005")  # BTCUSDT's fundingCap: no funding rate beyond it
 FEE_RANGE = (Decimal(0), Decimal("0.01"))  # Bybit's fee tiers are all far below 1 %
+MAX_USDT = Decimal("1e12")  # a starting balance beyond any account; 1e400 is no balance
+#: BTCUSDT's priceFilter and lotSizeFilter: what instruments-info shows and orders obey.
+MAX_PRICE = Decimal("1999999.80")
+MAX_ORDER_QTY = Decimal("1190.000")
+MAX_MKT_ORDER_QTY = Decimal("500.000")
+
+
+MAX_ACCOUNTS_BYTES = 1 << 20  # a thousand accounts fit in a tenth of this
 
 
 class ConfigError(ValueError):
@@ -50,12 +66,15 @@ class AccountSpec:
 
 
 def _decimal(entry: dict[str, Any], key: str, default: str, where: str) -> Decimal:
+    raw = entry.get(key, default)
+    if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+        raise ConfigError(f"{where}.{key}: not a number")
     try:
-        value = Decimal(str(entry.get(key, default)))
+        value = Decimal(str(raw))
     except InvalidOperation as e:
         raise ConfigError(f"{where}.{key}: not a number") from e
-    if not value.is_finite() or value < 0:
-        raise ConfigError(f"{where}.{key}: must be a non-negative number")
+    if not value.is_finite() or not 0 <= value <= MAX_USDT:
+        raise ConfigError(f"{where}.{key}: must be a number from 0 to {MAX_USDT}")
     return value
 
 
@@ -83,9 +102,12 @@ def parse_accounts(data: Any) -> tuple[AccountSpec, ...]:
         for k, extra in enumerate(more):
             _check_key(extra, f"{where}.more_keys[{k}]")
         usdt = entry.get("usdt", entry.get("balance_usdt", "10000"))
+        name = entry.get("name", f"account{number + 1}")
+        if not isinstance(name, str | int) or isinstance(name, bool) or not str(name):
+            raise ConfigError(f"{where}.name: must be a non-empty string")
         specs.append(
             AccountSpec(
-                name=str(entry.get("name", f"account{number + 1}")),
+                name=str(name),
                 api_key=entry["api_key"],
                 api_secret=entry["api_secret"],
                 usdt=_decimal({"usdt": usdt}, "usdt", "10000", where),
@@ -110,16 +132,29 @@ def _check_key(entry: Any, where: str) -> None:
 
 
 def load_accounts(path: Path | str) -> tuple[AccountSpec, ...]:
-    """Read an accounts file (``.json``, else YAML)."""
+    """Read an accounts file (``.json``, else YAML) of at most ``MAX_ACCOUNTS_BYTES``.
+
+    Every refusal is a one-line ConfigError that never quotes the file's content (it
+    holds secrets): a missing, special (``/dev/zero``), huge, unreadable or binary file.
+    """
     source = Path(path)
-    if not source.is_file():
-        raise ConfigError(f"accounts file not found: {source}")
-    text = source.read_text(encoding="utf-8")
+    where = f"accounts file {shown(str(source))}"
     try:
+        if not source.is_file():
+            raise ConfigError(f"{where}: not found or not a regular file")
+        if source.stat().st_size > MAX_ACCOUNTS_BYTES:
+            raise ConfigError(f"{where}: larger than {MAX_ACCOUNTS_BYTES} bytes")
+        text = source.read_bytes().decode("utf-8")
         data = json.loads(text) if source.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"accounts file {source}: cannot parse ({type(e).__name__})") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError,
+            RecursionError) as e:
+        raise ConfigError(f"{where}: cannot read or parse ({type(e).__name__})") from None
     return parse_accounts(data)
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters, so a 10k-character value cannot flood an error."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -151,20 +186,29 @@ class VenueConfig:
     def __post_init__(self) -> None:
         if not self.accounts:
             raise ConfigError("accounts: at least one account is required")
-        if not 0 <= self.port <= 65535:
-            raise ConfigError(f"port: {self.port} is not a TCP port")
-        if self.speed <= 0:
-            raise ConfigError("speed: must be greater than zero")
         if self.cross_policy not in CROSS_POLICIES:
             raise ConfigError(f"cross_policy: one of {CROSS_POLICIES}")
-        if self.latency_ms_median < 0 or self.depth_median_qty < 0:
-            raise ConfigError("latency_ms_median and depth_median_qty: must not be negative")
-        if self.funding_interval_s <= 0 or self.ticker_interval_ms <= 0:
-            raise ConfigError("funding_interval_s and ticker_interval_ms: must be positive")
+        for name, low, high in (
+            ("port", 0, 65535), ("seed", 0, MAX_SEED), ("speed", *SPEED_RANGE),
+            ("latency_ms_median", 0, MAX_LATENCY_MS), ("depth_median_qty", 0, MAX_DEPTH_QTY),
+            ("funding_interval_s", 1, MAX_FUNDING_INTERVAL_S), ("ticker_interval_ms", 1, 60_000),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not low <= value <= high:  # NaN fails too
+                raise ConfigError(f"{name}: must be from {low} to {high}, got {value!r}")
+        for name in ("tick_size", "qty_step"):  # every price and size is divided by these
+            step = getattr(self, name)
+            if not (isinstance(step, Decimal) and step.is_finite() and 0 < step <= 1000):
+                raise ConfigError(f"{name}: must be a Decimal above 0 and at most 1000, "
+                                  f"got {shown(repr(step))}")
         check_funding_rate(self.funding_rate)
 
 
 def check_funding_rate(rate: Decimal) -> None:
-    """A finite rate within the fundingCap: a NaN rate would turn every wallet into NaN."""
-    if not rate.is_finite() or abs(rate) > FUNDING_CAP:
-        raise ConfigError(f"funding_rate: must be a number within ±{FUNDING_CAP}, got {rate}")
+    """A finite rate within the fundingCap: a NaN rate would turn every wallet into NaN.
+
+    Compared, not ``abs()``-ed: arithmetic on ``1e999999999`` overflows the context.
+    """
+    if not rate.is_finite() or not -FUNDING_CAP <= rate <= FUNDING_CAP:
+        raise ConfigError(f"funding_rate: must be a number within ±{FUNDING_CAP}, "
+                          f"got {shown(str(rate))}")

@@ -24,6 +24,7 @@ OPTIONS = {
 }
 MODES = ("hold", "drop")
 MAX_ACK_DELAY_MS = 600_000
+MAX_FAULT_S = 7 * 86_400  # a soak test's length; 1e300 s would overflow the end time
 
 
 def check_options(kind: str, seconds: float, options: dict[str, str]) -> None:
@@ -34,8 +35,8 @@ def check_options(kind: str, seconds: float, options: dict[str, str]) -> None:
     """
     if kind not in KINDS:
         raise ValueError(f"unknown fault {kind!r}; known: {', '.join(sorted(KINDS))}")
-    if not 0 <= seconds < float("inf"):  # 0 replaces a fault with one already over
-        raise ValueError(f"{kind}: seconds must be a finite number >= 0")
+    if not 0 <= seconds <= MAX_FAULT_S:  # 0 replaces a fault with one already over
+        raise ValueError(f"{kind}: seconds must be a number from 0 to {MAX_FAULT_S} (7 days)")
     for name in options:
         if name not in OPTIONS[kind]:
             allowed = ", ".join(OPTIONS[kind]) or "none"

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from daemons.venue.accounts import Account
+from daemons.venue.config import MAX_MKT_ORDER_QTY, MAX_ORDER_QTY, MAX_PRICE
 from daemons.venue.core import VenueCore
 from daemons.venue.errors import (
     DUPLICATE_LINK_ID,
@@ -27,7 +28,6 @@ from daemons.venue.orders import Order, new_id
 LINK_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 TIME_IN_FORCE = ("GTC", "IOC", "FOK", "PostOnly")
 MAX_OPEN_ORDERS = 500
-MAX_PRICE = Decimal("1999999.80")
 
 
 def check_category_symbol(core: VenueCore, params: dict[str, Any], need_symbol: bool) -> None:
@@ -74,8 +74,10 @@ def _text(params: dict[str, Any], key: str) -> str | None:
 
 
 def _position_idx(params: dict[str, Any]) -> int:
+    """An integer, given as one: ``True`` (``int(True) == 1``) or ``1.9`` would otherwise
+    be read as the long side."""
     raw = params.get("positionIdx", 0)
-    if isinstance(raw, bool):  # int(True) == 1 would pass for the long side
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
         raise bad_param("params error: positionIdx invalid")
     try:
         return int(raw)
@@ -86,9 +88,11 @@ def _position_idx(params: dict[str, Any]) -> int:
 def _ints(core: VenueCore, params: dict[str, Any], order_type: str) -> tuple[int, int]:
     """Quantity in lots and limit price in ticks, both exact multiples of their steps."""
     qty = _decimal(params, "qty")
-    lots = qty / core.config.qty_step
     if qty <= 0:
         raise bad_param("params error: qty invalid")
+    if qty > (MAX_MKT_ORDER_QTY if order_type == "Market" else MAX_ORDER_QTY):
+        raise bad_param("The number of contracts exceeds maximum limit allowed: too large")
+    lots = qty / core.config.qty_step
     if lots < 1:
         raise VenueError(QTY_TO_ZERO, "Qty invalid: order qty truncated to zero")
     if lots != lots.to_integral_value():
@@ -96,7 +100,7 @@ def _ints(core: VenueCore, params: dict[str, Any], order_type: str) -> tuple[int
     if order_type == "Market":
         return int(lots), 0
     price = _decimal(params, "price")
-    if price <= 0 or price > MAX_PRICE:
+    if not core.config.tick_size <= price <= MAX_PRICE:  # minPrice is one tick
         raise VenueError(PRICE_OUT_OF_RANGE, "Order price is out of permissible range")
     ticks = price / core.config.tick_size
     if ticks != ticks.to_integral_value():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from daemons.venue.config import VenueConfig
+from daemons.venue.config import MAX_MKT_ORDER_QTY, MAX_ORDER_QTY, MAX_PRICE, VenueConfig
 from daemons.venue.market import MINUTE_MS, MarketState
 from daemons.venue.payloads import num
 
@@ -95,11 +95,12 @@ def instrument(config: VenueConfig) -> dict[str, object]:
         "launchTime": "1585526400000", "deliveryTime": "0", "deliveryFeeRate": "",
         "priceScale": str(-config.tick_size.as_tuple().exponent),
         "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
-        "priceFilter": {"minPrice": f"{config.tick_size}", "maxPrice": "1999999.80",
+        "priceFilter": {"minPrice": f"{config.tick_size}", "maxPrice": f"{MAX_PRICE}",
                         "tickSize": f"{config.tick_size}"},
-        "lotSizeFilter": {"maxOrderQty": "1190.000", "minOrderQty": f"{config.qty_step}",
-                          "qtyStep": f"{config.qty_step}", "postOnlyMaxOrderQty": "1190.000",
-                          "maxMktOrderQty": "500.000", "minNotionalValue": "5"},
+        "lotSizeFilter": {"maxOrderQty": f"{MAX_ORDER_QTY}", "minOrderQty": f"{config.qty_step}",
+                          "qtyStep": f"{config.qty_step}",
+                          "postOnlyMaxOrderQty": f"{MAX_ORDER_QTY}",
+                          "maxMktOrderQty": f"{MAX_MKT_ORDER_QTY}", "minNotionalValue": "5"},
         "unifiedMarginTrade": True, "fundingInterval": config.funding_interval_s // 60,
         "settleCoin": "USDT", "copyTrading": "both", "upperFundingRate": "0.00375",
         "lowerFundingRate": "-0.00375", "isPreListing": False, "preListingInfo": None,

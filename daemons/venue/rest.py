@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from daemons.venue import rest_account, rest_market, rest_trade
+from daemons.venue import rest_account, rest_market, rest_trade, strict_json
 from daemons.venue.auth import verify_rest
 from daemons.venue.clock import wall_ms
 from daemons.venue.errors import BAD_KEY, RATE_LIMIT, SERVER_ERROR, VenueError, bad_param
@@ -42,9 +42,9 @@ def _params(method: str, raw: bytes) -> dict[str, Any]:
     if method == "GET":
         return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     try:
-        body = json.loads(raw or b"{}")
-    except ValueError as e:
-        raise bad_param("params error: body is not JSON") from e
+        body = strict_json.loads(raw or b"{}")
+    except ValueError as e:  # also NaN, 1e400 and deep nesting: 10001, never 10016
+        raise bad_param(f"params error: body is not valid JSON ({e})") from e
     if not isinstance(body, dict):
         raise bad_param("params error: body must be a JSON object")
     for key, value in body.items():

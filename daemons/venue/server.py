@@ -19,7 +19,7 @@ from typing import TypeVar
 from aiohttp import web
 
 from daemons.marketdata.trade import Trade
-from daemons.venue import admin, rest
+from daemons.venue import admin, admin_guard, rest
 from daemons.venue.auth import verify_ws
 from daemons.venue.clock import TapeClock, wall_ms
 from daemons.venue.config import VenueConfig
@@ -133,7 +133,7 @@ class VenueServer:
             lambda conn, msg: handle_private(conn, msg, authenticate))  # type: ignore[arg-type]
 
     def app(self) -> web.Application:
-        application = web.Application()
+        application = web.Application(middlewares=[admin_guard.guard])
         application[VENUE_KEY] = self
         application.router.add_get("/v5/public/linear", self._public_ws)
         application.router.add_get("/v5/private", self._private_ws)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from daemons.marketdata.bars import iter_bars, open_text
+from daemons.marketdata.bars import BAR_COLUMNS, iter_bars, open_text
 from daemons.marketdata.generator import generate_trades, trades_from_bars
 from daemons.marketdata.trade import Trade
 from daemons.marketdata.trades_csv import iter_trades_csv
@@ -22,7 +22,6 @@ from daemons.venue.clock import TapeClock, wall_ms
 from daemons.venue.config import ConfigError
 from daemons.venue.core import VenueCore
 
-BAR_COLUMNS = {"timestamp", "open", "high", "low", "close", "volume"}
 MAX_BATCH = 2000
 IDLE_S = 0.01
 MIN_STEP_S = 0.004  # prints due within this are pushed together, as Bybit batches them
@@ -36,16 +35,27 @@ def open_tape(kind: str, seed: int) -> Iterator[Trade]:
     if kind == "bars":
         return trades_from_bars(iter_bars(), seed)
     path = Path(kind)
-    if not path.is_file():
-        raise ConfigError(f"tape: {kind!r} is not 'generated', 'bars' or an existing file")
-    with open_text(path) as handle:
-        header = set(next(csv.reader(handle), []))
-    if BAR_COLUMNS <= header:
-        return trades_from_bars(iter_bars(path), seed)
-    try:  # the header now; rows as they are due (a newest-first file is read whole here)
+    try:
+        is_file = path.is_file()
+    except OSError:  # a name too long for the file system
+        is_file = False
+    if not is_file:
+        raise ConfigError(f"tape: {_shown(repr(kind))} is not 'generated', 'bars' or an "
+                          "existing file")
+    try:
+        with open_text(path) as handle:
+            header = set(next(csv.reader(handle), []))
+        if BAR_COLUMNS <= header:
+            return trades_from_bars(iter_bars(path), seed)
+        # the header now; rows as they are due (a newest-first file is read whole here)
         return iter_trades_csv(path)
-    except ValueError as e:
-        raise ConfigError(f"tape: {e}") from e
+    except (ValueError, OSError) as e:  # a binary file, a bad row, a path too long
+        raise ConfigError(f"tape: {_shown(str(e))}") from None
+
+
+def _shown(text: str) -> str:
+    """``text`` cut to 120 characters: a 10k-character --tape must not flood the error."""
+    return text if len(text) <= 120 else f"{text[:120]}... ({len(text)} characters)"
 
 
 class TapeDriver:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from daemons.venue import strict_json
 from daemons.venue.clock import wall_ms
 from daemons.venue.faults import Faults
 
@@ -108,11 +109,43 @@ class Hub:
         return len(chosen)
 
 
+def request_message(data: str | bytes) -> dict:
+    """A client message as Bybit decodes it: an object whose ``op`` is a string, ``req_id``
+    a string or number and ``args`` a list of strings or numbers (Bybit's ``[]string``
+    with its lenient decoder); anything else is a ValueError."""
+    payload = strict_json.loads(data)
+    if not isinstance(payload, dict):
+        raise ValueError(f"expected a JSON object, got {type(payload).__name__}")
+    if not isinstance(payload.get("op", ""), str):
+        raise ValueError("op: not a string")
+    if isinstance(payload.get("req_id"), bool | list | dict):
+        raise ValueError("req_id: not number or string")
+    args = payload.get("args")
+    if args is not None and not (
+            isinstance(args, list) and all(_scalar(a) for a in args)):
+        raise ValueError("args: []string: not number or string")
+    return payload
+
+
+def _scalar(value: object) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def decode_error(conn: Connection, reason: str) -> dict[str, object]:
+    """Bybit's answer to a message it cannot decode; the connection stays open."""
+    return {"success": False, "ret_msg": f"Failed to decode incoming data: {reason}",
+            "conn_id": conn.conn_id, "req_id": "", "op": ""}
+
+
 async def serve_connection(
     request: web.Request, hub: Hub, stream: str, faults: Faults,
     on_text: Callable[[Connection, dict], None],
 ) -> web.WebSocketResponse:
-    """Accept a socket, answer protocol pings, and pass each JSON text message on."""
+    """Accept a socket, answer protocol pings, and pass each decoded message on.
+
+    A message that is not a Bybit request (bad JSON, not an object, malformed ``args``,
+    deep nesting, NaN) is answered with Bybit's decode error and the socket stays open.
+    """
     ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
     await ws.prepare(request)
     conn = Connection(ws, stream, faults, request.transport)
@@ -124,14 +157,12 @@ async def serve_connection(
                 msg = await ws.receive(timeout=IDLE_TIMEOUT_S)
             except TimeoutError:
                 break
-            if msg.type != web.WSMsgType.TEXT:
+            if msg.type not in (web.WSMsgType.TEXT, web.WSMsgType.BINARY):
                 break
             try:
-                payload = json.loads(msg.data)
-            except ValueError:
-                payload = None
-            if not isinstance(payload, dict):
-                conn.send({"success": False, "ret_msg": "Params Error", "conn_id": conn.conn_id})
+                payload = request_message(msg.data)
+            except ValueError as e:
+                conn.send(decode_error(conn, str(e)))
                 continue
             on_text(conn, payload)
     finally:

@@ -52,6 +52,40 @@ def test_amount_parse_valid_syntax_gives_fixed_or_factor(text, fixed, factor) ->
     assert Amount.parse(text) == Amount(fixed_qty=fixed, balance_factor=factor)
 
 
+@pytest.mark.parametrize(("key", "text"), [
+    ("grid_count", "1e10"), ("grid_count", "1001"), ("grid_count", "1e400"),
+    ("grid_count", "nan"), ("grid_step", "50.01"), ("grid_step", "inf"), ("grid_step", "nan"),
+    ("amount", "1e400"), ("amount", "1e10"), ("amount", "x101"), ("amount", "x1e400"),
+    ("amount", "Infinity"), ("max_margin", "-1"), ("max_margin", "0"), ("max_margin", "1e400"),
+    ("max_margin", "nan"), ("min_liq_ratio", "-0.1"), ("max_liq_ratio", "1e300"),
+    ("min_total_margin", "-1"), ("min_total_margin", "inf"), ("long_koef", "0"),
+    ("long_koef", "1e6"), ("position_check_interval_ms", "-1"),
+    ("position_check_interval_ms", "1e12"),
+])
+def test_config_set_value_out_of_bounds_is_refused_naming_the_field(key: str, text: str) -> None:
+    """Rule 1: what ``--set key=text`` gives is bounded: finite, positive where it must be,
+    below a sane maximum; the error names the field (legacy ``grid_step`` included)."""
+    with pytest.raises(ConfigError, match=key):
+        GridConfig.from_mapping({"amount": "0.01", key: text})
+
+
+@pytest.mark.parametrize(("key", "text"), [
+    ("grid_count", "1000"), ("grid_step", "50"), ("amount", "1e9"), ("amount", "x100"),
+    ("max_margin", "1000"), ("min_liq_ratio", "0"), ("min_total_margin", "0"),
+    ("long_koef", "100"), ("position_check_interval_ms", "0"),
+])
+def test_config_set_value_at_a_bound_is_accepted(key: str, text: str) -> None:
+    """Rule 1: the bounds themselves are valid values (the limits are inclusive there)."""
+    GridConfig.from_mapping({"amount": "0.01", key: text})
+
+
+def test_config_error_for_a_huge_value_stays_short() -> None:
+    """A 10k-character value is refused with a message that does not repeat it whole."""
+    with pytest.raises(ConfigError, match="amount") as error:
+        GridConfig.from_mapping({"amount": "9" * 10_000})
+    assert len(str(error.value)) < 200
+
+
 @pytest.mark.parametrize("tick", ["0", "-0.1", "abc"])
 def test_engine_tick_size_not_positive_is_refused(tick: str) -> None:
     """Rule 1: tick <= 0 is refused before anything runs, naming tick_size."""

@@ -16,6 +16,7 @@ from pybit.unified_trading import HTTP
 from typer.testing import CliRunner
 
 from daemons.cli.main import app
+from tests.fixtures.cli import operator_stderr_lines
 
 OPTIONS = ("--accounts", "--host", "--allow-remote", "--port", "--tape", "--seed", "--speed",
            "--funding-rate", "--funding-interval-s", "--cross-policy", "--latency-ms",
@@ -70,6 +71,69 @@ def test_venue_bad_option_values_are_refused_naming_the_option(
     assert result.exit_code == 2
     for name in names:
         assert name in result.output
+
+
+LONG = "a" * 10_000
+
+
+def _hostile_files(tmp_path: Path) -> dict[str, str]:
+    """Paths that are not usable files: binary, a directory, missing, special, huge."""
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00\x81 api_key: k")
+    binary_json = tmp_path / "binary.json"
+    binary_json.write_bytes(b"\xff\xfe\x00\x81")
+    huge = tmp_path / "huge.yaml"
+    huge.write_bytes(b"#" * (2 << 20))
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_bytes(b"\xff\xfe\x00\x81,binary\n")
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    return {"binary": str(binary), "binary_json": str(binary_json), "huge": str(huge),
+            "deep": str(deep), "bad_csv": str(bad_csv), "dir": str(tmp_path),
+            "missing": str(tmp_path / "nope.yaml"), "under_a_file": str(a_file / "x"),
+            "special": "/dev/zero"}
+
+
+HOSTILE = [  # (option, value or a _hostile_files key in braces)
+    *[("--accounts", v) for v in ("", LONG, "a\x01b", "{binary}", "{binary_json}", "{huge}",
+                                  "{deep}", "{dir}", "{missing}", "{under_a_file}",
+                                  "{special}")],
+    *[("--host", v) for v in ("", LONG, "a\x01b", "a b", "-1", "1e400")],
+    *[("--port", v) for v in ("", "-1", "65536", "1e400", "nan", LONG)],
+    *[("--tape", v) for v in ("", LONG, "a\x01b", "{bad_csv}", "{dir}", "{missing}",
+                              "{special}")],
+    *[("--seed", v) for v in ("", "-1", "nan", "1e400", "9" * 30, LONG)],
+    *[(option, v) for option in ("--speed", "--latency-ms", "--depth-median-qty")
+      for v in ("", "-1", "nan", "inf", "1e400", "1e300", LONG)],
+    ("--speed", "0"),
+    *[("--funding-rate", v) for v in ("", "nan", "inf", "-1", "1e999999999", "1e400", LONG)],
+    *[("--funding-interval-s", v) for v in ("", "0", "-1", "nan", "9" * 30, LONG)],
+    *[("--cross-policy", v) for v in ("", LONG, "a\x01b")],
+    *[("--fault", v) for v in ("", LONG, "a\x01b", "http_5xx", "http_5xx=nan", "http_5xx=inf",
+                               "http_5xx=-1", "http_5xx=1e300", "http_5xx=1e400",
+                               f"http_5xx=5,{LONG}=1", f"http_5xx=5,account={LONG}",
+                               "ack_delay=5,ms=1e400", "ack_delay=5,ms=-1")],
+]
+
+
+@pytest.mark.timeout(60)  # a hostile value taken as valid would start serving: fail, not hang
+@pytest.mark.parametrize(("option", "value"), HOSTILE,
+                         ids=[f"{o}={v[:20]!r}" for o, v in HOSTILE])
+def test_venue_hostile_option_value_fails_with_one_short_line_and_no_traceback(
+    tmp_path: Path, option: str, value: str,
+) -> None:
+    files = _hostile_files(tmp_path)
+    value = files[value[1:-1]] if value.startswith("{") and value.endswith("}") else value
+    args = ["venue", "--accounts", str(_accounts(tmp_path)), "--port", "0", option, value]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (1, 2), result.output
+    assert isinstance(result.exception, SystemExit)  # an exception would be a traceback
+    lines = operator_stderr_lines(result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert len(lines[0]) < 600  # a 10k-character value is not echoed whole
+    assert result.stdout == ""  # nothing served
 
 
 def test_venue_remote_host_with_allow_remote_warns_about_admin(tmp_path: Path) -> None:

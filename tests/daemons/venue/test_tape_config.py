@@ -46,7 +46,7 @@ def test_open_tape_trades_file_checks_the_header_and_a_newest_first_file_up_fron
             for i in range(3)]
     newest = tmp_path / "newest.csv"
     newest.write_text(header + rows[2] + rows[1] + bad + rows[0])
-    with pytest.raises(ConfigError, match="tape: newest.csv, lines 2..5 .*oops"):
+    with pytest.raises(ConfigError, match="tape: newest.csv, line 4: .*oops"):
         open_tape(str(newest), seed=1)
     oldest = tmp_path / "oldest.csv"
     oldest.write_text(header + "".join(rows) + bad)
@@ -60,6 +60,26 @@ def test_open_tape_trades_file_checks_the_header_and_a_newest_first_file_up_fron
 def test_open_tape_unknown_value_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="tape"):
         open_tape("/no/such/file.csv", seed=1)
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("binary.csv", b"\xff\xfe\x00\x81binary"), ("fake.csv.gz", b"timestamp,open\n"),
+])
+def test_open_tape_file_that_is_not_csv_text_raises_one_line_config_error(
+    tmp_path: Path, name: str, content: bytes,
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=f"tape: {name}: not a UTF-8 CSV") as error:
+        open_tape(str(path), seed=1)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("kind", ["a" * 10_000, "a\x00b", "", "/"])
+def test_open_tape_hostile_value_raises_a_short_config_error(kind: str) -> None:
+    with pytest.raises(ConfigError, match="tape: .* is not 'generated'") as error:
+        open_tape(kind, seed=1)
+    assert len(str(error.value)) < 250
 
 
 def test_open_tape_generated_is_seeded_and_starts_now() -> None:
@@ -128,3 +148,44 @@ def test_config_refuses_funding_rates_beyond_the_cap(rate: str) -> None:
     with pytest.raises(ConfigError, match="funding_rate"):
         VenueConfig(accounts=account, funding_rate=Decimal(rate))
     assert VenueConfig(accounts=account, funding_rate=Decimal("-0.005"))
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("speed", float("inf")), ("speed", float("nan")), ("speed", 0.0), ("seed", -1),
+    ("seed", 2**64), ("latency_ms_median", 1e300), ("depth_median_qty", float("nan")),
+    ("funding_interval_s", 10**12), ("port", 65536), ("tick_size", Decimal(0)),
+    ("tick_size", Decimal("NaN")), ("qty_step", Decimal("-0.001")), ("qty_step", Decimal("1e400")),
+])
+def test_venue_config_refuses_non_finite_or_out_of_range_numbers(field: str, value: object) -> None:
+    """Each would break the venue later: a speed of inf made every tape time 0, a zero tick a
+    division by zero on the first order."""
+    account = parse_accounts([{"api_key": "k", "api_secret": "s"}])
+    with pytest.raises(ConfigError, match=field):
+        VenueConfig(accounts=account, **{field: value})
+
+
+@pytest.mark.parametrize("entry", [
+    {"usdt": "1e400"}, {"usdt": "NaN"}, {"usdt": ["1"]}, {"usdt": True},
+    {"name": {"a": 1}}, {"name": ""}, {"leverage": "1e999999999"},
+])
+def test_accounts_entry_hostile_value_is_refused_naming_the_field(entry: dict) -> None:
+    field = next(iter(entry))
+    with pytest.raises(ConfigError, match=rf"accounts\[0\]\.{field}"):
+        parse_accounts([{"api_key": "k", "api_secret": "s", **entry}])
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00\x81", b"[" * 100_000 + b"]" * 100_000,
+                                     b"#" * (2 << 20)])
+def test_load_accounts_binary_deep_or_huge_file_is_one_config_error_without_content(
+    tmp_path: Path, content: bytes,
+) -> None:
+    path = tmp_path / "accounts.json"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match="accounts file") as error:
+        load_accounts(path)
+    assert len(str(error.value)) < 200 and "\n" not in str(error.value)
+
+
+def test_load_accounts_special_file_is_refused_without_reading_it() -> None:
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_accounts("/dev/zero")

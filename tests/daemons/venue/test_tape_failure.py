@@ -6,6 +6,7 @@ Bars files and oldest-first trade files are streamed, so the bad row is met mid-
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -22,18 +23,28 @@ TRADES = ("timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,
           "foreignNotional\n"
           "1700000000.0,BTCUSDT,Sell,0.5,37000.5,MinusTick,a,1,0.5,1\n"
           "1700000001.0,BTCUSDT,Buy,0.1,37000.6,PlusTick,b,1,0.1,1\n")
-BAD_FILES = {
-    "bars.csv": BARS + "1700000120,oops,12,10,11,1000\n",
-    "trades.csv": TRADES + "1700000002.0,BTCUSDT,Buy,0.1,oops,PlusTick,c,1,0.1,1\n",
+BAD_FILES = {  # name: (content, what the status must say)
+    "bars.csv": (BARS + "1700000120,oops,12,10,11,1000\n", "line 4: .*oops"),
+    "trades.csv": (TRADES + "1700000002.0,BTCUSDT,Buy,0.1,oops,PlusTick,c,1,0.1,1\n",
+                   "line 4: .*oops"),
+    "negative_bar.csv": (BARS + "1700000120,11,12,-50000,11,1000\n",
+                         "line 4: price must be a finite number > 0, got -50000.0"),
+    "nan_trade.csv": (TRADES + "1700000002.0,BTCUSDT,Buy,0.1,nan,PlusTick,c,1,0.1,1\n",
+                      "line 4: price must be a finite number > 0, got nan"),
+    "negative_trade.csv": (TRADES + "1700000002.0,BTCUSDT,Buy,0.1,-50000,PlusTick,c,1,0.1,1\n",
+                           "line 4: price must be a finite number > 0"),
+    "zero_size_trade.csv": (TRADES + "1700000002.0,BTCUSDT,Buy,0,37000.7,PlusTick,c,1,0,1\n",
+                            "line 4: size must be a finite number > 0"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
-def test_bad_row_mid_tape_shows_failed_in_status_and_logs(
+def test_bad_row_mid_tape_shows_failed_with_its_line_and_is_never_played(
     name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    path = tmp_path / name
-    path.write_text(BAD_FILES[name])
+    content, reason = BAD_FILES[name]
+    path = tmp_path / name.replace("negative_", "").replace("nan_", "").replace("zero_size_", "")
+    path.write_text(content)
     venue = start_venue(VenueConfig(accounts=make_accounts(1), tape=str(path), speed=1000.0))
     try:
         def tape_state() -> str:
@@ -41,8 +52,10 @@ def test_bad_row_mid_tape_shows_failed_in_status_and_logs(
 
         state = wait_for(lambda: tape_state().startswith("failed") and tape_state(),
                          what="tape failure reported")
-        assert "ValueError" in state and "oops" in state
+        assert re.search(rf"failed: BadRowError: {path.name}, {reason}", state), state
         assert venue.call(lambda: venue.server.driver.fed) > 0  # the good bars were played
+        last = requests.get(f"{venue.base_url}/admin/status", timeout=5).json()["last_price"]
+        assert float(last) > 0  # a trade at -50,000 or NaN would have become the last price
         assert requests.get(f"{venue.base_url}/v5/market/time", timeout=5).status_code == 200
     finally:
         venue.stop()
