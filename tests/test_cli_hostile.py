@@ -145,14 +145,6 @@ EXCLUSIVE = {"account_id": ("account",)}
 #: is unreachable), so that nothing starts whatever the hostile value.
 LATE_FAILURE = {("capture",), ("trade",), ("venue",), ("dagster",)}
 
-#: Cases the capture and venue helpers fix in their own files (strict: the mark must go
-#: when they do).
-OTHER_HELPERS = {
-    ("venue", "seed", "huge"), ("venue", "speed", "inf"), ("venue", "speed", "huge"),
-    ("venue", "funding_interval_s", "huge"), ("venue", "latency_ms", "inf"),
-    ("venue", "latency_ms", "huge"), ("venue", "depth_median_qty", "inf"),
-    ("venue", "depth_median_qty", "huge"),
-}
 
 
 @dataclass(frozen=True)
@@ -173,9 +165,7 @@ def collect_cases() -> list:
                 continue
             for kind in hostile_kinds(param):
                 case = Case(path, param.name, kind)
-                marks = [pytest.mark.xfail(strict=True, reason="capture/venue helper")] \
-                    if (path[0], param.name, kind) in OTHER_HELPERS else []
-                cases.append(pytest.param(case, id=str(case), marks=marks))
+                cases.append(pytest.param(case, id=str(case)))
     return cases
 
 
