@@ -99,6 +99,15 @@ def recover(worker: AccountWorker) -> list[StrategyRuntime]:
     return runtimes
 
 
+def catch_up(worker: AccountWorker, since_ms: int) -> None:
+    """After a private stream outage: tell every live engine what it missed since
+    ``since_ms`` (orders gone or changed, executions, positions, wallet), as at start."""
+    state = read_exchange(worker)
+    for runtime in worker.runtimes.values():
+        if runtime.mode != SHADOW:
+            worker.feed_recovered(runtime, _catch_up_events(worker, runtime, state, since_ms))
+
+
 def read_exchange(worker: AccountWorker) -> ExchangeState:
     rest = worker.rest
     now = time.time_ns() // 1_000_000

@@ -39,7 +39,7 @@ from daemons.trading.executor import LiveExecutor
 from daemons.trading.gateways import LatencyLog, LiveGateway
 from daemons.trading.market import MarketEvent, MarketFeed
 from daemons.trading.records import RowSink
-from daemons.trading.recovery import RecoveryError, recover
+from daemons.trading.recovery import RecoveryError, catch_up, recover
 from daemons.trading.runtime import SHADOW, StrategyRuntime
 from gridcore.events import (
     Event,
@@ -135,8 +135,11 @@ class AccountWorker:
         self._refusals: dict[int, tuple[str, int]] = {}
         self._next_snapshot = 0.0
         self.private = Stream(f"trade:{account.name}", endpoints.ws_private, self._on_private,
+                              on_connect=self._on_private_connect,
                               api_key=account.api_key, api_secret=account.secret,
                               ping_interval_s=config.ping_interval_s)
+        self._private_ms = 0
+        self.catch_ups = 0
 
     def __repr__(self) -> str:
         return f"AccountWorker({self.account.name}, {self.state})"
@@ -229,6 +232,8 @@ class AccountWorker:
                     return
                 if item[0] == "market":
                     self._market(item[1], item[2])
+                elif item[0] == "reconnected":
+                    self._catch_up()
                 else:
                     self._private_message(item[1], item[2], item[3])
             self._duties()
@@ -263,6 +268,21 @@ class AccountWorker:
     def _on_private(self, message: dict[str, Any], local_ms: int) -> None:
         self._queue.put(("private", message, local_ms, time.perf_counter_ns()))
 
+    def _on_private_connect(self, count: int) -> None:
+        if count > 1:  # events of the outage are not replayed by the exchange
+            self._queue.put(("reconnected",))
+
+    def _catch_up(self) -> None:
+        """Read what the private stream missed while it was down (by REST)."""
+        since = max(0, (self._private_ms or int(time.time() * 1000)) - 1000)
+        try:
+            catch_up(self, since)
+            self.catch_ups += 1
+        except RecoveryError as e:
+            log.warning("%s: catch-up after reconnect failed (%s); resynchronising",
+                        self.account.name, e)
+            self.breaker.failure(str(e))
+
     def _market(self, event: MarketEvent, received_ns: int) -> None:
         self.events += 1
         self.last_event_ms = event.exchange_ts
@@ -289,6 +309,7 @@ class AccountWorker:
 
     def _private_message(self, message: dict[str, Any], local_ms: int, received_ns: int) -> None:
         self.events += 1
+        self._private_ms = local_ms
         for event, table, row in self.decode_private(message, local_ms):
             runtimes = self._live_runtimes_for(event)
             run_id = runtimes[0].run_id if len(runtimes) == 1 else None
@@ -315,10 +336,11 @@ class AccountWorker:
         return True
 
     def feed_recovered(self, runtime: StrategyRuntime, events: list[Event]) -> None:
-        """Feed what recovery read from the exchange (executions are remembered)."""
+        """Feed what recovery read from the exchange; an execution this worker already
+        fed (the stream and REST both deliver it) is not fed twice."""
         for event in events:
-            if isinstance(event, ExecutionEvent):
-                self._first_time(event.exec_id)
+            if isinstance(event, ExecutionEvent) and not self._first_time(event.exec_id):
+                continue
             runtime.feed(event, 0)
 
     def _watch_refusals(self, runtime: StrategyRuntime) -> None:

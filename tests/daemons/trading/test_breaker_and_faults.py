@@ -113,3 +113,39 @@ def test_executor_waits_out_a_rate_limit_and_places_once(venue) -> None:
     assert executor.stats.rate_limited > 0 and executor.stats.placed == 1
     assert [o["orderLinkId"] for o in venue_open_orders(venue, spec.name)] == ["g9-LB1-0"]
     assert executor.breaker.failures == 0
+
+
+def test_private_stream_dropping_again_and_again_catches_up_by_rest(
+        db, keyring, app_url, tmp_path) -> None:
+    """Fills and cancels of a stream outage are read by REST on every reconnect: at the end
+    the engine holds exactly the orders the venue holds."""
+    from tests.daemons.trading.conftest import start_trading_venue
+
+    venue = start_trading_venue(2, speed=20.0)
+    daemon = None
+    stop = threading.Event()
+    try:
+        tenants = store_tenants(db, keyring, venue)
+        daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url)
+        thread = threading.Thread(target=daemon.run, args=(stop,), daemon=True)
+        thread.start()
+        wait_for(lambda: len(venue_open_orders(venue, "trader1")) >= 4, timeout_s=30,
+                 what="trader1's grid")
+        worker = daemon.workers[tenants.accounts["trader1"]]
+        for _ in range(12):
+            requests.post(f"{venue.base_url}/admin/ws/drop",
+                          params={"stream": "private", "account": "trader1"},
+                          timeout=5).raise_for_status()
+            stop.wait(0.7)
+        wait_for(lambda: worker.catch_ups >= 5, timeout_s=30, what="catch-ups")
+        requests.post(f"{venue.base_url}/admin/tape/pause", timeout=5).raise_for_status()
+        stop.wait(2)  # the market is still: every message in flight is handled
+        runtime = next(iter(worker.runtimes.values()))
+        held = {o.order_link_id for o in runtime.engine.orders.all_orders()}
+        assert held == {o["orderLinkId"] for o in venue_open_orders(venue, "trader1")}
+        assert worker.private.stats.reconnects >= 5
+    finally:
+        stop.set()
+        if daemon is not None:
+            thread.join(60)
+        venue.stop()

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import requests
+
 from daemons.status_file import read_status
 from daemons.venue.testing import wait_for
 from gridcore import order_ids
@@ -77,6 +79,8 @@ def test_trade_killed_ten_times_never_duplicates_or_orphans_an_order(
     with trade_process(venue, env, log) as proc:
         wait_for(lambda: trading(home, 2), timeout_s=60, what="trading after the last kill")
         time.sleep(3)
+        requests.post(f"{venue.base_url}/admin/tape/pause", timeout=5).raise_for_status()
+        time.sleep(1.5)  # a still market: what is in flight arrives before the last snapshot
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
     output = scan_output(log.read_text(), "gridbot trade")
