@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import requests
 from psycopg.types.json import Jsonb
 
 from daemons.db import accounts, users
@@ -102,3 +103,43 @@ def test_trade_shadow_run_beside_a_live_run_decides_alike_and_stores_its_fills(
         assert run_type == ("shadow" if name == "trader2" else "live")
         return rows
     assert first_grid("trader1") == first_grid("trader2")
+
+
+def test_trade_credential_rotated_while_trading_restarts_only_that_account(
+        db, keyring, venue, app_url, tmp_path) -> None:
+    """The refresh sees the new credential: that account's worker restarts with the new key
+    (recovering its orders from the exchange), the other account's worker is untouched."""
+    from daemons.db import credentials
+    from daemons.secrets.envelope import Secret
+
+    tenants = store_tenants(db, keyring, venue)
+    daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url)
+    stop = threading.Event()
+    thread = running(daemon, stop)
+    try:
+        wait_for(lambda: all(len(venue_open_orders(venue, n)) >= 4 for n in tenants.accounts),
+                 timeout_s=30, what="both grids")
+        first, other = (daemon.workers[tenants.accounts[n]] for n in ("trader1", "trader2"))
+        requests.post(f"{venue.base_url}/admin/tape/pause", timeout=5).raise_for_status()
+        time.sleep(1)  # a still market: the orders stay as they are
+        before = {o["orderLinkId"] for o in venue_open_orders(venue, "trader1")}
+        spec = next(a for a in venue.server.config.accounts if a.name == "trader1")
+        new_key, new_secret = spec.more_keys[0]
+        with db.unit_of_work(tenants.users["trader1"]) as conn:
+            credentials.rotate_credential(conn, keyring, tenants.accounts["trader1"], new_key,
+                                          Secret(new_secret))
+        wait_for(lambda: daemon.workers.get(tenants.accounts["trader1"]) not in (None, first)
+                 and daemon.workers[tenants.accounts["trader1"]].state == "running",
+                 timeout_s=30, what="trader1 restarted with the new key")
+        rotated = daemon.workers[tenants.accounts["trader1"]]
+        assert rotated.account.api_key == new_key
+        assert daemon.workers[tenants.accounts["trader2"]] is other, "trader2 untouched"
+        runtime = next(iter(rotated.runtimes.values()))
+        assert before == {o.order_link_id for o in runtime.engine.orders.all_orders()}, \
+            "the orders placed with the old key are the new worker's"
+    finally:
+        stop.set()
+        thread.join(60)
+    links = venue.call(lambda: [o.order_link_id for o in
+                                venue.server.core.accounts["trader1"].orders.values()])
+    assert len(links) == len(set(links))
