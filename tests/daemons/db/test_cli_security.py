@@ -249,7 +249,7 @@ def test_cli_non_utf8_config_is_one_line(tenants: dict[str, Tenant], binary_file
 
 def test_cli_backtest_unreadable_source_is_one_line(db_env: dict[str, str], tmp_path: Path,
                                                     binary_file: Path) -> None:
-    assert "not UTF-8 text" in refused("backtest", "--source", str(binary_file))
+    assert "not a UTF-8 CSV text file" in refused("backtest", "--source", str(binary_file))
     assert "is not a file" in refused("backtest", "--source", str(tmp_path))
 
 
