@@ -35,10 +35,10 @@ from daemons.bybit.streams import Stream, TradeMark, now_ms
 from daemons.capture.private import PrivateCapture
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import ReconcileConfig, Reconciler
-from daemons.capture.rows import ms
 from daemons.capture.status import StatusBoard, write_status
 from daemons.capture.targets import AccountTarget, Targets
 from daemons.capture.writer import CaptureWriter, WriterConfig
+from daemons.db.event_rows import ms
 from daemons.db.session import Database
 
 log = logging.getLogger(__name__)

@@ -38,12 +38,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from daemons.bybit import fields, parsing
+from daemons.bybit import items as decode
 from daemons.bybit.errors import FatalError
 from daemons.bybit.rest import BybitRest, Page
 from daemons.bybit.streams import TradeGap, now_ms
-from daemons.capture import rows
 from daemons.capture.status import StatusBoard
 from daemons.capture.writer import CaptureWriter
+from daemons.db import event_rows as rows
 
 if TYPE_CHECKING:
     from daemons.capture.private import PrivateCapture
@@ -189,11 +190,11 @@ class Reconciler:
     def store_trades(self, symbol: str, page: Page, local_ms: int) -> list:
         """Store one page of recent trades; return the valid linear ones as events."""
         name = f"public/publicTrade.{symbol}"
-        build = rows.linear(lambda item: parsing.recent_trade(item, local_ms),
-                            page.category or parsing.LINEAR, "recentTrade",
-                            lambda _: self.board.other_category(name))
-        events, batch = rows.trades(page.rows, build, self._rejecter(
-            name, "rest.recent-trade", symbol, local_ms))
+        build = decode.linear(lambda item: parsing.recent_trade(item, local_ms),
+                              page.category or parsing.LINEAR, "recentTrade",
+                              lambda _: self.board.other_category(name))
+        events, batch = rows.public_trades(decode.trades(page.rows, build, self._rejecter(
+            name, "rest.recent-trade", symbol, local_ms)))
         self.writer.put(None, "public_trades", batch)
         return events
 
@@ -224,10 +225,10 @@ class Reconciler:
     def store_funding(self, symbol: str, page: Page, local_ms: int) -> None:
         """Store one page of settled funding rates (counted on the symbol's tickers)."""
         name = f"public/tickers.{symbol}"
-        build = rows.linear(lambda item: rows.funding(parsing.funding(item, local_ms)),
-                            page.category or parsing.LINEAR, "fundingHistory",
-                            lambda _: self.board.other_category(name))
-        self.writer.put(None, "funding_rates", rows.each(page.rows, build, self._rejecter(
+        build = decode.linear(lambda item: rows.funding(parsing.funding(item, local_ms)),
+                              page.category or parsing.LINEAR, "fundingHistory",
+                              lambda _: self.board.other_category(name))
+        self.writer.put(None, "funding_rates", decode.each(page.rows, build, self._rejecter(
             name, "rest.funding", symbol, local_ms)))
 
     def _rejecter(self, name: str, source: str, topic: str,

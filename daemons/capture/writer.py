@@ -37,8 +37,8 @@ from uuid import UUID
 
 import psycopg
 
-from daemons.capture.rows import GAPS, QUARANTINE, Row, ms
 from daemons.db.copy_writer import EventTable, copy_events
+from daemons.db.event_rows import GAPS, QUARANTINE, Row, ms
 from daemons.db.quarantine import quarantine
 from daemons.db.session import Database
 

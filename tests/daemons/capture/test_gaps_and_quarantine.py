@@ -6,7 +6,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from daemons.capture.rows import ms
+from daemons.db.event_rows import ms
 from daemons.db.session import Database
 from daemons.secrets.keys import Keyring
 from tests.daemons.capture.conftest import (

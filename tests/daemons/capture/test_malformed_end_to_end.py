@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from daemons.capture.rows import ts
 from daemons.db import partitions
+from daemons.db.event_rows import ts
 from daemons.db.session import Database
 from daemons.secrets.keys import Keyring
 from daemons.venue import rest as venue_rest

@@ -23,7 +23,6 @@ from daemons.bybit import parsing
 from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.rest import BybitRest, Page
 from daemons.bybit.streams import now_ms
-from daemons.capture import rows
 from daemons.capture.private import PrivateCapture
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import Reconciler
@@ -31,6 +30,7 @@ from daemons.capture.status import StatusBoard
 from daemons.capture.targets import AccountTarget
 from daemons.capture.writer import CaptureWriter, WriterConfig
 from daemons.db import accounts, users
+from daemons.db import event_rows as rows
 from daemons.db.session import Database
 from daemons.secrets.envelope import Secret
 from tests.daemons.capture.mutations import (

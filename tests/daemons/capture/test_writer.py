@@ -14,8 +14,8 @@ from pathlib import Path
 
 import psycopg
 
-from daemons.capture import rows
 from daemons.capture.writer import CaptureWriter, WriterConfig
+from daemons.db import event_rows as rows
 from daemons.db.session import Database
 from gridcore.events import PublicTradeEvent
 from tests.daemons.capture.conftest import wait_until
