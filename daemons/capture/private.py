@@ -27,8 +27,8 @@ from daemons.bybit.streams import Stream, now_ms
 from daemons.capture.reconciler import Reconciler, quarantine
 from daemons.capture.status import StatusBoard
 from daemons.capture.targets import AccountTarget
-from daemons.capture.writer import CaptureWriter
 from daemons.db import event_rows as rows
+from daemons.db.event_writer import EventWriter
 
 log = logging.getLogger(__name__)
 TOPICS = ("order", "execution", "position", "wallet")
@@ -64,7 +64,7 @@ BUILDERS: dict[str, Builder] = {"order": _order, "execution": _execution,
 class PrivateCapture:
     """One account's private streams; see the module docstring."""
 
-    def __init__(self, target: AccountTarget, endpoints: Endpoints, writer: CaptureWriter,
+    def __init__(self, target: AccountTarget, endpoints: Endpoints, writer: EventWriter,
                  board: StatusBoard, reconciler: Reconciler, *, ping_interval_s: int = 20,
                  limits: RateLimits = DEFAULT_LIMITS,
                  backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0)) -> None:

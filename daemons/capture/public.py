@@ -16,8 +16,8 @@ from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.streams import Stream, TradeContinuity, TradeMark, now_ms
 from daemons.capture.reconciler import Reconciler, quarantine, record_gap
 from daemons.capture.status import StatusBoard
-from daemons.capture.writer import CaptureWriter
 from daemons.db import event_rows as rows
+from daemons.db.event_writer import EventWriter
 
 log = logging.getLogger(__name__)
 CONNECTION = "public"
@@ -26,7 +26,7 @@ CONNECTION = "public"
 class PublicCapture:
     """Trades and tickers of ``symbols`` (each symbol once, whoever trades it)."""
 
-    def __init__(self, endpoints: Endpoints, symbols: tuple[str, ...], writer: CaptureWriter,
+    def __init__(self, endpoints: Endpoints, symbols: tuple[str, ...], writer: EventWriter,
                  board: StatusBoard, reconciler: Reconciler, *, stale_after_s: float = 10.0,
                  ping_interval_s: int = 20, ticker_gap_min_ms: int = 1000) -> None:
         self.symbols: tuple[str, ...] = ()

@@ -43,8 +43,8 @@ from daemons.bybit.errors import FatalError
 from daemons.bybit.rest import BybitRest, Page
 from daemons.bybit.streams import TradeGap, now_ms
 from daemons.capture.status import StatusBoard
-from daemons.capture.writer import CaptureWriter
 from daemons.db import event_rows as rows
+from daemons.db.event_writer import EventWriter
 
 if TYPE_CHECKING:
     from daemons.capture.private import PrivateCapture
@@ -62,7 +62,7 @@ class ReconcileConfig:
     retry_base_s: float = 1.0
 
 
-def record_gap(writer: CaptureWriter, board: StatusBoard, status_name: str, *,
+def record_gap(writer: EventWriter, board: StatusBoard, status_name: str, *,
                stream: str, symbol: str | None, start_ms: int, end_ms: int, reason: str,
                filled: bool, rows_recovered: int = 0, detail: str | None = None,
                user_id: UUID | None = None, account_id: UUID | None = None) -> None:
@@ -77,7 +77,7 @@ def record_gap(writer: CaptureWriter, board: StatusBoard, status_name: str, *,
             end_ms - start_ms, "filled" if filled else "NOT FILLED", detail or "")
 
 
-def quarantine(writer: CaptureWriter, board: StatusBoard, name: str | None, *, source: str,
+def quarantine(writer: EventWriter, board: StatusBoard, name: str | None, *, source: str,
                topic: str | None, payload: Any, error: str, local_ms: int,
                user_id: UUID | None = None, account_id: UUID | None = None) -> None:
     """Store one refused item or frame verbatim in ``raw_quarantine`` (through the writer),
@@ -98,7 +98,7 @@ def _reason(error: BaseException) -> str:
 class Reconciler:
     """Runs gap-filling tasks on its own thread; see the module docstring."""
 
-    def __init__(self, writer: CaptureWriter, board: StatusBoard, market: BybitRest,
+    def __init__(self, writer: EventWriter, board: StatusBoard, market: BybitRest,
                  symbols: tuple[str, ...], config: ReconcileConfig = ReconcileConfig()) -> None:
         self.writer = writer
         self.board = board

@@ -18,8 +18,8 @@ from tests.daemons.capture.conftest import (
     start_capture_venue,
     store_tenants,
     venue_prints,
-    wait_until,
 )
+from tests.fixtures.waiting import wait_until
 
 
 def _post(base_url: str, path: str) -> None:

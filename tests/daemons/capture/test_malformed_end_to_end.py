@@ -29,9 +29,9 @@ from tests.daemons.capture.conftest import (
     owner,
     start_capture_venue,
     store_tenants,
-    wait_until,
 )
 from tests.daemons.capture.mutations import load
+from tests.fixtures.waiting import wait_until
 
 EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
 EXECUTIONS = ("GET", "/v5/execution/list")
