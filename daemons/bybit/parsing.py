@@ -3,7 +3,7 @@
 Pure functions (and one small state holder for tickers): a dict in, an event out, or a
 :class:`ParseError` naming the field that is wrong. This is the one place that validates
 (with the field readers of :mod:`daemons.bybit.fields`, whose docstring has the rules):
-whatever it accepts can be stored, since the row builders of :mod:`daemons.capture.rows`
+whatever it accepts can be stored, since the row builders of :mod:`daemons.db.event_rows`
 only assemble, so one bad item costs that item alone and never the message, page or
 reconcile around it. Unknown extra fields are ignored, so Bybit can add fields without
 breaking capture.

@@ -35,10 +35,10 @@ from daemons.bybit.streams import Stream, TradeMark, now_ms
 from daemons.capture.private import PrivateCapture
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import ReconcileConfig, Reconciler
-from daemons.capture.rows import ms
 from daemons.capture.status import StatusBoard
 from daemons.capture.targets import AccountTarget, Targets
-from daemons.capture.writer import CaptureWriter, WriterConfig
+from daemons.db.event_rows import ms
+from daemons.db.event_writer import EventWriter, WriterConfig
 from daemons.db.session import Database
 from daemons.status_file import write_status
 
@@ -92,7 +92,7 @@ class CaptureDaemon:
         self.dir = Path(home) / "capture"
         self.status_path = self.dir / "status.json"
         self.board = StatusBoard()
-        self.writer = CaptureWriter(db, self.dir / "spill", config.writer)
+        self.writer = EventWriter(db, self.dir / "spill", config.writer, name="capture")
         self.market_rest = BybitRest(endpoints, limits=config.rest_limits,
                                      backoff_s=config.rest_backoff_s)
         self.reconciler = Reconciler(self.writer, self.board, self.market_rest,

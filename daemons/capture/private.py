@@ -18,16 +18,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+from daemons.bybit import items as decode
 from daemons.bybit import parsing
 from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.ratelimit import DEFAULT_LIMITS, RateLimits
 from daemons.bybit.rest import BybitRest, Page
 from daemons.bybit.streams import Stream, now_ms
-from daemons.capture import rows
 from daemons.capture.reconciler import Reconciler, quarantine
 from daemons.capture.status import StatusBoard
 from daemons.capture.targets import AccountTarget
-from daemons.capture.writer import CaptureWriter
+from daemons.db import event_rows as rows
+from daemons.db.event_writer import EventWriter
 
 log = logging.getLogger(__name__)
 TOPICS = ("order", "execution", "position", "wallet")
@@ -63,7 +64,7 @@ BUILDERS: dict[str, Builder] = {"order": _order, "execution": _execution,
 class PrivateCapture:
     """One account's private streams; see the module docstring."""
 
-    def __init__(self, target: AccountTarget, endpoints: Endpoints, writer: CaptureWriter,
+    def __init__(self, target: AccountTarget, endpoints: Endpoints, writer: EventWriter,
                  board: StatusBoard, reconciler: Reconciler, *, ping_interval_s: int = 20,
                  limits: RateLimits = DEFAULT_LIMITS,
                  backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0)) -> None:
@@ -146,9 +147,9 @@ class PrivateCapture:
             return build(item, local_ms, message_ms, account_id)
 
         if topic != "wallet":  # a wallet is account-wide: it has no category
-            item_to_rows = rows.linear(item_to_rows, category, topic,
-                                       lambda _: self.board.other_category(name))
-        built = rows.each(items, item_to_rows, lambda item, e: self._quarantine(
+            item_to_rows = decode.linear(item_to_rows, category, topic,
+                                         lambda _: self.board.other_category(name))
+        built = decode.each(items, item_to_rows, lambda item, e: self._quarantine(
             source, topic, item, str(e), local_ms))
         return [row for item_rows in built for row in item_rows]
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from daemons.bybit import items as decode
 from daemons.bybit import parsing
 from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.streams import Stream, TradeContinuity, TradeMark, now_ms
-from daemons.capture import rows
 from daemons.capture.reconciler import Reconciler, quarantine, record_gap
 from daemons.capture.status import StatusBoard
-from daemons.capture.writer import CaptureWriter
+from daemons.db import event_rows as rows
+from daemons.db.event_writer import EventWriter
 
 log = logging.getLogger(__name__)
 CONNECTION = "public"
@@ -25,7 +26,7 @@ CONNECTION = "public"
 class PublicCapture:
     """Trades and tickers of ``symbols`` (each symbol once, whoever trades it)."""
 
-    def __init__(self, endpoints: Endpoints, symbols: tuple[str, ...], writer: CaptureWriter,
+    def __init__(self, endpoints: Endpoints, symbols: tuple[str, ...], writer: EventWriter,
                  board: StatusBoard, reconciler: Reconciler, *, stale_after_s: float = 10.0,
                  ping_interval_s: int = 20, ticker_gap_min_ms: int = 1000) -> None:
         self.symbols: tuple[str, ...] = ()
@@ -101,9 +102,9 @@ class PublicCapture:
         except parsing.ParseError as e:
             self._quarantine(name, message, str(e), local_ms)
             return
-        events, batch = rows.trades(
+        events, batch = rows.public_trades(decode.trades(
             items, lambda item: parsing.public_trade(item, local_ms),
-            lambda item, e: self._quarantine(name, item, str(e), local_ms))
+            lambda item, e: self._quarantine(name, item, str(e), local_ms)))
         if not events:
             return
         self.writer.put(None, "public_trades", batch)

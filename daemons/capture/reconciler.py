@@ -38,12 +38,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from daemons.bybit import fields, parsing
+from daemons.bybit import items as decode
 from daemons.bybit.errors import FatalError
 from daemons.bybit.rest import BybitRest, Page
 from daemons.bybit.streams import TradeGap, now_ms
-from daemons.capture import rows
 from daemons.capture.status import StatusBoard
-from daemons.capture.writer import CaptureWriter
+from daemons.db import event_rows as rows
+from daemons.db.event_writer import EventWriter
 
 if TYPE_CHECKING:
     from daemons.capture.private import PrivateCapture
@@ -61,7 +62,7 @@ class ReconcileConfig:
     retry_base_s: float = 1.0
 
 
-def record_gap(writer: CaptureWriter, board: StatusBoard, status_name: str, *,
+def record_gap(writer: EventWriter, board: StatusBoard, status_name: str, *,
                stream: str, symbol: str | None, start_ms: int, end_ms: int, reason: str,
                filled: bool, rows_recovered: int = 0, detail: str | None = None,
                user_id: UUID | None = None, account_id: UUID | None = None) -> None:
@@ -76,7 +77,7 @@ def record_gap(writer: CaptureWriter, board: StatusBoard, status_name: str, *,
             end_ms - start_ms, "filled" if filled else "NOT FILLED", detail or "")
 
 
-def quarantine(writer: CaptureWriter, board: StatusBoard, name: str | None, *, source: str,
+def quarantine(writer: EventWriter, board: StatusBoard, name: str | None, *, source: str,
                topic: str | None, payload: Any, error: str, local_ms: int,
                user_id: UUID | None = None, account_id: UUID | None = None) -> None:
     """Store one refused item or frame verbatim in ``raw_quarantine`` (through the writer),
@@ -97,7 +98,7 @@ def _reason(error: BaseException) -> str:
 class Reconciler:
     """Runs gap-filling tasks on its own thread; see the module docstring."""
 
-    def __init__(self, writer: CaptureWriter, board: StatusBoard, market: BybitRest,
+    def __init__(self, writer: EventWriter, board: StatusBoard, market: BybitRest,
                  symbols: tuple[str, ...], config: ReconcileConfig = ReconcileConfig()) -> None:
         self.writer = writer
         self.board = board
@@ -189,11 +190,11 @@ class Reconciler:
     def store_trades(self, symbol: str, page: Page, local_ms: int) -> list:
         """Store one page of recent trades; return the valid linear ones as events."""
         name = f"public/publicTrade.{symbol}"
-        build = rows.linear(lambda item: parsing.recent_trade(item, local_ms),
-                            page.category or parsing.LINEAR, "recentTrade",
-                            lambda _: self.board.other_category(name))
-        events, batch = rows.trades(page.rows, build, self._rejecter(
-            name, "rest.recent-trade", symbol, local_ms))
+        build = decode.linear(lambda item: parsing.recent_trade(item, local_ms),
+                              page.category or parsing.LINEAR, "recentTrade",
+                              lambda _: self.board.other_category(name))
+        events, batch = rows.public_trades(decode.trades(page.rows, build, self._rejecter(
+            name, "rest.recent-trade", symbol, local_ms)))
         self.writer.put(None, "public_trades", batch)
         return events
 
@@ -224,10 +225,10 @@ class Reconciler:
     def store_funding(self, symbol: str, page: Page, local_ms: int) -> None:
         """Store one page of settled funding rates (counted on the symbol's tickers)."""
         name = f"public/tickers.{symbol}"
-        build = rows.linear(lambda item: rows.funding(parsing.funding(item, local_ms)),
-                            page.category or parsing.LINEAR, "fundingHistory",
-                            lambda _: self.board.other_category(name))
-        self.writer.put(None, "funding_rates", rows.each(page.rows, build, self._rejecter(
+        build = decode.linear(lambda item: rows.funding(parsing.funding(item, local_ms)),
+                              page.category or parsing.LINEAR, "fundingHistory",
+                              lambda _: self.board.other_category(name))
+        self.writer.put(None, "funding_rates", decode.each(page.rows, build, self._rejecter(
             name, "rest.funding", symbol, local_ms)))
 
     def _rejecter(self, name: str, source: str, topic: str,

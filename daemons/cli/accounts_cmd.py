@@ -6,7 +6,7 @@ from uuid import UUID
 
 import typer
 
-from daemons.db.cli_support import USAGE_ERROR, cli_errors, fail, open_database, print_table
+from daemons.cli.support import USAGE_ERROR, cli_errors, fail, open_database, print_table
 
 app = typer.Typer(help="Bybit accounts.", no_args_is_help=True)
 

@@ -84,7 +84,7 @@ def backtest(
 
     from daemons.backtest.runner import BacktestInputError, BacktestSpec
     from daemons.cli.config_args import load_config
-    from daemons.db.cli_support import cli_errors, fail
+    from daemons.cli.support import cli_errors, fail
     from daemons.db.strategies import check_symbol
     from gridcore.config import ConfigError
 
@@ -172,8 +172,8 @@ class _Request:
 
     def resolve_owner(self, symbol: str) -> _Base:
         """Open the database if needed; find the owner, config and symbol to use."""
+        from daemons.cli.support import open_database
         from daemons.db import strategies, users
-        from daemons.db.cli_support import open_database
 
         needs_db = (self.source == "db" or self.strategy_id is not None
                     or self.seed_run is not None or self.user is not None)
@@ -325,7 +325,7 @@ def _print_summary(console, symbol: str, summary: dict[str, object]) -> None:
     from rich.text import Text
 
     from daemons.backtest.runner import iso_ms
-    from daemons.db.cli_support import printable
+    from daemons.cli.support import printable
 
     table = Table(title=Text(f"backtest {symbol}, {summary['fill_model']} fills"),
                   show_header=False)

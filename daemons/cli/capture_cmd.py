@@ -65,8 +65,8 @@ def capture(
     from daemons.capture.daemon import CaptureConfig, CaptureDaemon, single_instance
     from daemons.capture.reconciler import ReconcileConfig
     from daemons.capture.targets import discover
-    from daemons.capture.writer import WriterConfig
-    from daemons.db.cli_support import cli_errors, fail, open_database
+    from daemons.cli.support import cli_errors, fail, open_database
+    from daemons.db.event_writer import WriterConfig
     from daemons.db.keyring import open_keyring
     from daemons.db.settings import load_settings
 
@@ -113,7 +113,7 @@ def status(
 ) -> None:
     """Running or stopped; per stream: last event, events/s, reconnects, gaps, buffered rows."""
     from daemons.capture.status import render
-    from daemons.db.cli_support import fail
+    from daemons.cli.support import fail
     from daemons.db.settings import load_settings
     from daemons.status_file import read_status, state
 

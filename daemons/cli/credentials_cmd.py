@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from daemons.db.cli_support import (
+from daemons.cli.support import (
     cli_errors,
     open_database,
     print_table,

@@ -40,8 +40,8 @@ def dagster(
     Dagster runs with this process's environment minus every secret: it never holds the
     master key (docs/secrets.md).
     """
+    from daemons.cli.support import cli_errors, fail, open_database
     from daemons.dagster_env import dagster_environment
-    from daemons.db.cli_support import cli_errors, fail, open_database
     from daemons.db.settings import gridbot_home
     from daemons.secrets.child_env import child_environment
 

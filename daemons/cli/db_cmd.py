@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from daemons.db.cli_support import cli_errors, fail, open_database, print_table
+from daemons.cli.support import cli_errors, fail, open_database, print_table
 
 if TYPE_CHECKING:
     from daemons.db.partitions import StrayReport

@@ -36,7 +36,7 @@ def demo(
 
     from daemons.backtest.bundled import DEMO_CONFIG, run_bundled_replay
     from daemons.cli.config_args import load_config
-    from daemons.db.cli_support import fail
+    from daemons.cli.support import fail
     from daemons.marketdata.bars import load_bars
     from daemons.marketdata.rows import MarketDataError
     from gridcore.config import ConfigError

@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from daemons.db.cli_support import cli_errors, fail, open_database, print_table
+from daemons.cli.support import cli_errors, fail, open_database, print_table
 
 app = typer.Typer(help="Master keys (key-encryption keys).", no_args_is_help=True)
 

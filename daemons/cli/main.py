@@ -35,7 +35,7 @@ from daemons.cli import (
     venue_cmd,
     version_cmd,
 )
-from daemons.db.cli_support import USAGE_ERROR, fail
+from daemons.cli.support import USAGE_ERROR, fail
 from daemons.logs import configure_logging
 from daemons.secrets.redaction import redact
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from daemons.db.cli_support import cli_errors, fail, open_database, print_table, rows_of_account
+from daemons.cli.support import cli_errors, fail, open_database, print_table, rows_of_account
 
 app = typer.Typer(help="Grid strategies (one per account and symbol).", no_args_is_help=True)
 

@@ -78,7 +78,7 @@ def trade(
 
     from daemons.bybit.endpoints import endpoints_for
     from daemons.bybit.ratelimit import RateLimits
-    from daemons.db.cli_support import USAGE_ERROR, cli_errors, fail, open_database
+    from daemons.cli.support import USAGE_ERROR, cli_errors, fail, open_database
     from daemons.db.keyring import open_keyring
     from daemons.db.settings import load_settings
     from daemons.trading.daemon import TradeConfig, TradeDaemon
@@ -134,7 +134,7 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the status documents' JSON."),
 ) -> None:
     """Every trading daemon: per account and strategy its state, breaker, orders, latency."""
-    from daemons.db.cli_support import fail, print_table
+    from daemons.cli.support import fail, print_table
     from daemons.db.settings import load_settings
     from daemons.status_file import state
     from daemons.trading.status import HEADERS, headline, read_all, rows

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import typer
 
-from daemons.db.cli_support import USAGE_ERROR, cli_errors, fail, open_database, print_table
+from daemons.cli.support import USAGE_ERROR, cli_errors, fail, open_database, print_table
 
 if TYPE_CHECKING:
     from psycopg import Connection

@@ -161,7 +161,7 @@ def venue(
     import asyncio
     import signal
 
-    from daemons.db.cli_support import USAGE_ERROR, fail
+    from daemons.cli.support import USAGE_ERROR, fail
     from daemons.venue.clock import wall_ms
     from daemons.venue.config import ConfigError, VenueConfig, load_accounts
     from daemons.venue.server import VenueServer, serve

@@ -1,7 +1,7 @@
 """Errors the data layer raises for problems an operator can fix.
 
 Their message is one line that names what is wrong and never contains a secret; the CLI
-prints it as is and exits non-zero (``daemons/db/cli_support.py``).
+prints it as is and exits non-zero (``daemons/cli/support.py``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from daemons.bybit.endpoints import Endpoints
-from daemons.capture.writer import CaptureWriter, WriterConfig
+from daemons.db.event_writer import EventWriter, WriterConfig
 from daemons.db.session import Database
 from daemons.status_file import stamp, write_status
 from daemons.trading.alerts import Alert, AlertSender
@@ -93,7 +93,8 @@ class TradeDaemon:
         self.daemon_id = daemon_id or default_daemon_id()
         self.dir = Path(home) / "trade"
         self.status_path = self.dir / f"{self.daemon_id}.json"
-        self.writer = CaptureWriter(db, self.dir / "spill" / self.daemon_id, config.writer)
+        self.writer = EventWriter(db, self.dir / "spill" / self.daemon_id, config.writer,
+                                  name="trade")
         self.leases = LeaseHolder(lease_url, self.daemon_id)
         self.market = MarketFeed(endpoints, ping_interval_s=config.worker.ping_interval_s)
         self.alerts = AlertSender(config.alert_webhook, throttle_s=config.alert_throttle_s)

@@ -31,7 +31,7 @@ from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.ratelimit import RateLimits
 from daemons.bybit.rest import BybitRest
 from daemons.bybit.streams import Stream
-from daemons.capture import rows
+from daemons.db import event_rows as rows
 from daemons.db.session import Database
 from daemons.secrets.envelope import Secret
 from daemons.trading.breaker import BreakerPolicy, BreakerState, CircuitBreaker

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,8 +24,8 @@ from daemons.bybit.ratelimit import RateLimits
 from daemons.capture.daemon import CaptureConfig, CaptureDaemon
 from daemons.capture.reconciler import ReconcileConfig
 from daemons.capture.targets import discover
-from daemons.capture.writer import WriterConfig
 from daemons.db import accounts, credentials, strategies, users
+from daemons.db.event_writer import WriterConfig
 from daemons.db.session import Database
 from daemons.secrets.envelope import Secret
 from daemons.secrets.keys import Keyring
@@ -236,11 +235,3 @@ def venue2() -> Iterator[RunningVenue]:
     venue.stop()
 
 
-def wait_until(predicate: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")

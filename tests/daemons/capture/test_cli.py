@@ -36,10 +36,10 @@ from tests.daemons.capture.conftest import (
     store_tenants,
     venue_fills,
     venue_prints,
-    wait_until,
 )
 from tests.fixtures.cli import operator_stderr_lines
 from tests.fixtures.leak_guard import scan_output
+from tests.fixtures.waiting import wait_until
 
 
 @contextmanager

@@ -19,8 +19,8 @@ from tests.daemons.capture.conftest import (
     store_tenants,
     venue_fills,
     venue_prints,
-    wait_until,
 )
+from tests.fixtures.waiting import wait_until
 
 
 def test_daemon_live_venue_captures_tape_and_fills_exactly(

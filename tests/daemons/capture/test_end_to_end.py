@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from daemons.capture.writer import WriterConfig
+from daemons.db.event_writer import WriterConfig
 from daemons.secrets.keys import Keyring
 from tests.daemons.capture.conftest import (
     OrderFlow,
@@ -30,8 +30,8 @@ from tests.daemons.capture.conftest import (
     store_tenants,
     venue_fills,
     venue_prints,
-    wait_until,
 )
+from tests.fixtures.waiting import wait_until
 
 SPEED = 20.0  # about 1,200 trades/s of the generated tape
 DROPS = 20

@@ -6,7 +6,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from daemons.capture.rows import ms
+from daemons.db.event_rows import ms
 from daemons.db.session import Database
 from daemons.secrets.keys import Keyring
 from tests.daemons.capture.conftest import (
@@ -18,8 +18,8 @@ from tests.daemons.capture.conftest import (
     start_capture_venue,
     store_tenants,
     venue_prints,
-    wait_until,
 )
+from tests.fixtures.waiting import wait_until
 
 
 def _post(base_url: str, path: str) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from daemons.capture.rows import ts
 from daemons.db import partitions
+from daemons.db.event_rows import ts
 from daemons.db.session import Database
 from daemons.secrets.keys import Keyring
 from daemons.venue import rest as venue_rest
@@ -29,9 +29,9 @@ from tests.daemons.capture.conftest import (
     owner,
     start_capture_venue,
     store_tenants,
-    wait_until,
 )
 from tests.daemons.capture.mutations import load
+from tests.fixtures.waiting import wait_until
 
 EARLIEST = datetime(2015, 1, 1, tzinfo=UTC)
 EXECUTIONS = ("GET", "/v5/execution/list")

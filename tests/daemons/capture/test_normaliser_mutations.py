@@ -23,14 +23,14 @@ from daemons.bybit import parsing
 from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.rest import BybitRest, Page
 from daemons.bybit.streams import now_ms
-from daemons.capture import rows
 from daemons.capture.private import PrivateCapture
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import Reconciler
 from daemons.capture.status import StatusBoard
 from daemons.capture.targets import AccountTarget
-from daemons.capture.writer import CaptureWriter, WriterConfig
 from daemons.db import accounts, users
+from daemons.db import event_rows as rows
+from daemons.db.event_writer import EventWriter, WriterConfig
 from daemons.db.session import Database
 from daemons.secrets.envelope import Secret
 from tests.daemons.capture.mutations import (
@@ -95,7 +95,8 @@ class Harness:
         self.target = AccountTarget(account.account_id, user.user_id, "main", uuid.uuid4(),
                                     "key-mutant", Secret(make_secret_text()))
         endpoints = Endpoints("local", "http://127.0.0.1:9", "ws://127.0.0.1:9")
-        self.writer = CaptureWriter(db, spill, WriterConfig(flush_interval_s=0.02)).start()
+        self.writer = EventWriter(db, spill, WriterConfig(flush_interval_s=0.02),
+                                  name="capture").start()
         self.board = StatusBoard()
         self.reconciler = Reconciler(self.writer, self.board, BybitRest(endpoints), (SYMBOL,))
         self.public = PublicCapture(endpoints, (SYMBOL,), self.writer, self.board,

@@ -17,8 +17,8 @@ from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import Reconciler
 from daemons.capture.status import StatusBoard, render
 from daemons.capture.targets import discover
-from daemons.capture.writer import CaptureWriter
 from daemons.db import accounts, credentials
+from daemons.db.event_writer import EventWriter
 from daemons.db.session import Database
 from daemons.secrets.envelope import Secret
 from daemons.secrets.keys import Keyring
@@ -31,8 +31,8 @@ from tests.daemons.capture.conftest import (
     make_daemon,
     owner,
     store_tenants,
-    wait_until,
 )
+from tests.fixtures.waiting import wait_until
 
 
 def set_account_status(db: Database, account_id: UUID, status: str) -> None:
@@ -128,7 +128,7 @@ def test_daemon_refresh_follows_accounts_strategies_and_rotated_credentials(
 def test_symbol_added_to_a_running_public_capture_resumes_from_its_last_stored_trade(
         db: Database, tmp_path: Path) -> None:
     endpoints = endpoints_for("local", "http://127.0.0.1:9")  # never connected here
-    writer = CaptureWriter(db, tmp_path / "spill")
+    writer = EventWriter(db, tmp_path / "spill", name="capture")
     board = StatusBoard()
     public = PublicCapture(endpoints, ("BTCUSDT",), writer, board,
                            Reconciler(writer, board, BybitRest(endpoints), ("BTCUSDT",)))

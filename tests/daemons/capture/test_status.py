@@ -9,7 +9,7 @@ import pytest
 
 from daemons.capture.daemon import CaptureConfig
 from daemons.capture.status import StatusBoard, render
-from daemons.capture.writer import WriterConfig
+from daemons.db.event_writer import WriterConfig
 from daemons.status_file import state
 
 WRITER = {"db_up": True, "buffered_rows": 0, "spilled_rows": 0, "replayed_rows": 0,

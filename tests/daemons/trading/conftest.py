@@ -18,8 +18,8 @@ import pytest
 
 from daemons.bybit.endpoints import endpoints_for
 from daemons.bybit.ratelimit import RateLimits
-from daemons.capture.writer import WriterConfig
 from daemons.db import accounts, credentials, strategies, users
+from daemons.db.event_writer import WriterConfig
 from daemons.db.session import Database
 from daemons.secrets.envelope import Secret
 from daemons.secrets.keys import Keyring, load_keyring

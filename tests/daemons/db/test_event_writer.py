@@ -1,4 +1,4 @@
-"""The capture writer on a real database: batches, duplicates, outages, spill and replay.
+"""The event writer on a real database: batches, duplicates, outages, spill and replay.
 
 An outage is real: the test database stops accepting connections and its sessions are
 terminated (other tests' databases on the same server are untouched).
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import psycopg
 
-from daemons.capture import rows
-from daemons.capture.writer import CaptureWriter, WriterConfig
+from daemons.db import event_rows as rows
+from daemons.db.event_writer import EventWriter, WriterConfig
 from daemons.db.session import Database
 from gridcore.events import PublicTradeEvent
-from tests.daemons.capture.conftest import wait_until
 from tests.fixtures.postgres import PgTestServer
+from tests.fixtures.waiting import wait_until
 
 T0 = 1_767_225_600_000  # 2026-01-01
 
@@ -49,9 +49,9 @@ def database_down(pg_server: PgTestServer, name: str) -> Iterator[None]:
             conn.execute(f"ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true")
 
 
-def make_writer(db: Database, tmp_path: Path, **config: float) -> CaptureWriter:
+def make_writer(db: Database, tmp_path: Path, **config: float) -> EventWriter:
     values = {"flush_interval_s": 0.02, "retry_min_s": 0.05, "retry_max_s": 0.2, **config}
-    return CaptureWriter(db, tmp_path / "spill", WriterConfig(**values)).start()
+    return EventWriter(db, tmp_path / "spill", WriterConfig(**values), name="capture").start()
 
 
 def test_writer_redelivered_rows_are_stored_once(db: Database, tmp_path: Path) -> None:
@@ -146,3 +146,30 @@ def test_writer_private_rows_go_through_the_owners_unit_of_work(
     with db.unit_of_work(bob.user_id) as conn:
         assert conn.execute("SELECT count(*) FROM capture_gaps").fetchone()[0] == 0
     assert writer.stats.refused == 1 and writer.stats.quarantined == 0
+
+
+def test_writer_refused_engine_decision_is_quarantined_under_its_account(
+        db: Database, tmp_path: Path, keyring) -> None:
+    """The trading daemon's journal goes through the same writer: a row the database
+    refuses is quarantined with the account it names, visible to its owner only."""
+    from tests.fixtures.tenants import make_tenant
+
+    alice = make_tenant(db, keyring, "alice", events=False)
+    bob = make_tenant(db, keyring, "bob", events=False)
+    at = rows.ts(T0)
+    decision = (alice.account_id, alice.run_id, alice.strategy_id, 1, "BTCUSDT", at, at,
+                "trade", {"price": "100"}, "place", "l-1", "Hold", Decimal("100"),
+                Decimal("0.01"), {"kind": "place"})  # side Hold breaks the CHECK
+    writer = EventWriter(db, tmp_path / "spill", WriterConfig(flush_interval_s=0.02),
+                         name="trading").start()
+    try:
+        writer.put(alice.user_id, "engine_decisions", [decision])
+        assert writer.wait_idle(10)
+    finally:
+        writer.close()
+    assert writer.stats.quarantined == 1
+    with db.unit_of_work(alice.user_id) as conn:
+        found = conn.execute("SELECT account_id, source, topic FROM raw_quarantine").fetchall()
+    assert found == [(alice.account_id, "trading.writer", "engine_decisions")]
+    with db.unit_of_work(bob.user_id) as conn:
+        assert conn.execute("SELECT count(*) FROM raw_quarantine").fetchone()[0] == 0

@@ -4,20 +4,20 @@ Each function takes the validated gridcore event, the extra columns the normalis
 validated beside it (``daemons.bybit.parsing``: turnover, fees, creation time) and, for
 private rows, the raw Bybit item, kept as ``raw_json`` so that validation can always go
 back to what Bybit said. Nothing here validates or raises: whatever the normaliser
-accepted can be stored. :func:`each` and :func:`linear` run the normaliser over the
-items of a message or page, so that a bad item costs only itself. Times become
+accepted can be stored. Capture and the trading daemon build their rows here, so both
+store an event the same way; an order or execution may name the run it belongs to
+(``run_id``: the trading daemon's live run; capture leaves it NULL). Times become
 timezone-aware datetimes (the data layer refuses naive ones), money stays ``Decimal``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
-from daemons.bybit.parsing import ParseError, is_block_trade, other_category
 from daemons.db.copy_writer import EventTable
 from daemons.db.times import datetime_of_ms, ms_of_datetime
 from gridcore.events import (
@@ -48,38 +48,6 @@ ts = datetime_of_ms
 ms = ms_of_datetime
 
 
-T = TypeVar("T")
-
-
-def each(items: Iterable[Any], build: Callable[[Any], T | None],
-         reject: Callable[[Any, ParseError], None]) -> list[T]:
-    """``build`` every item: one the normaliser refuses goes to ``reject`` and costs only
-    itself; one ``build`` skips (None: another market's) is left out."""
-    built = []
-    for item in items:
-        try:
-            result = build(item)
-        except ParseError as e:
-            reject(item, e)
-            continue
-        if result is not None:
-            built.append(result)
-    return built
-
-
-def linear(build: Callable[[Any], T], default: str | None, where: str,
-           skipped: Callable[[str], None]) -> Callable[[Any], T | None]:
-    """``build`` for linear items only: another category goes to ``skipped`` and is
-    skipped (valid data of another market, not an error; see ``parsing.other_category``)."""
-    def linear_only(item: Any) -> T | None:
-        other = other_category(item, default, where)
-        if other is not None:
-            skipped(other)
-            return None
-        return build(item)
-    return linear_only
-
-
 def quarantine(account_id: UUID | None, source: str, topic: str | None, payload: Any,
                error: str, local_ms: int) -> Row:
     """A ``raw_quarantine`` row as the writer takes it (see ``daemons.db.quarantine``):
@@ -88,17 +56,11 @@ def quarantine(account_id: UUID | None, source: str, topic: str | None, payload:
     return (account_id, source, topic, text, error, None, ts(local_ms))
 
 
-def trades(items: Iterable[Any], build: Callable[[Any], PublicTradeEvent | None],
-           reject: Callable[[Any, ParseError], None],
-           ) -> tuple[list[PublicTradeEvent], list[Row]]:
-    """The trades of a message or page, as events and rows; see :func:`each`."""
-    pairs = each(items, lambda item: _with_item(build(item), item), reject)
-    return ([e for e, _ in pairs],
-            [public_trade(e, is_block_trade(item)) for e, item in pairs])
-
-
-def _with_item(event: PublicTradeEvent | None, item: Any) -> tuple[PublicTradeEvent, Any] | None:
-    return None if event is None else (event, item)
+def public_trades(pairs: Iterable[tuple[PublicTradeEvent, bool]],
+                  ) -> tuple[list[PublicTradeEvent], list[Row]]:
+    """Decoded trades (``daemons.bybit.items.trades``) as events and as rows."""
+    decoded = list(pairs)
+    return [e for e, _ in decoded], [public_trade(e, block) for e, block in decoded]
 
 
 def public_trade(e: PublicTradeEvent, is_block_trade: bool = False) -> Row:
@@ -119,9 +81,9 @@ def funding(e: FundingEvent) -> Row:
 
 
 def order(e: OrderUpdateEvent, extra: Mapping[str, Any], raw: Mapping[str, Any],
-          account_id: UUID) -> Row:
+          account_id: UUID, run_id: UUID | None = None) -> Row:
     created = extra["created_ts"]
-    return (account_id, None, e.symbol, e.order_id, e.order_link_id or None, e.side,
+    return (account_id, run_id, e.symbol, e.order_id, e.order_link_id or None, e.side,
             e.order_type, e.price if e.price > 0 else None, e.qty, e.order_status,
             extra["time_in_force"], e.reduce_only, e.position_idx, e.cum_exec_qty,
             extra["cum_exec_value"], extra["cum_exec_fee"], e.leaves_qty,
@@ -130,8 +92,8 @@ def order(e: OrderUpdateEvent, extra: Mapping[str, Any], raw: Mapping[str, Any],
 
 
 def execution(e: ExecutionEvent, extra: Mapping[str, Any], raw: Mapping[str, Any],
-              account_id: UUID) -> Row:
-    return (account_id, None, e.symbol, e.exec_id, e.order_id, e.order_link_id or None,
+              account_id: UUID, run_id: UUID | None = None) -> Row:
+    return (account_id, run_id, e.symbol, e.exec_id, e.order_id, e.order_link_id or None,
             ts(e.exchange_ts), ts(e.local_ts), e.side, e.exec_price, e.exec_qty, e.exec_fee,
             e.fee_rate, e.exec_type, e.is_maker, extra["closed_pnl"], dict(raw))
 

@@ -1,6 +1,8 @@
-"""The capture writer: a queue-fed, batched, at-least-once writer that survives outages.
+"""The event writer: a queue-fed, batched, at-least-once writer that survives outages.
 
-Stream threads and the reconciler :meth:`~CaptureWriter.put` rows; one writer thread
+The daemons that store what the exchange sends (capture, trading) write through it, each
+with its own instance and spill directory. Stream threads and the reconciler
+:meth:`~EventWriter.put` rows (built by :mod:`daemons.db.event_rows`); one writer thread
 collects them and every ``flush_interval_s`` (or sooner, at ``batch_rows``) stores what
 it holds with the data layer's COPY writer, one transaction per tenant scope: market
 rows in ``db.market_data()``, each account's rows in ``db.unit_of_work(owner)`` so that
@@ -8,12 +10,13 @@ row-level security checks every private row. Duplicates (a reconnect replaying m
 the reconciler fetching what the stream already delivered) are dropped by natural key.
 
 When PostgreSQL is unreachable the rows stay in memory and the flush is retried with
-backoff; past ``max_buffer_rows`` they are appended to a spill file under
-``$GRIDBOT_HOME/capture/spill/`` (JSON lines, types tagged so Decimals and times come
-back exact). When the database answers again, spill files are replayed first, then the
-memory buffer. :meth:`~CaptureWriter.close` flushes everything, or spills it if the
-database is still down; the next start replays it. A batch refused for another reason (a
-bug, a constraint) is split down to the offending rows, which go to ``raw_quarantine``.
+backoff; past ``max_buffer_rows`` they are appended to a spill file in the writer's spill
+directory (capture's is ``$GRIDBOT_HOME/capture/spill/``; JSON lines, types tagged so
+Decimals and times come back exact). When the database answers again, spill files are
+replayed first, then the memory buffer. :meth:`~EventWriter.close` flushes everything, or
+spills it if the database is still down; the next start replays it. A batch refused for
+another reason (a bug, a constraint) is split down to the offending rows, which go to
+``raw_quarantine``.
 """
 
 from __future__ import annotations
@@ -37,8 +40,8 @@ from uuid import UUID
 
 import psycopg
 
-from daemons.capture.rows import GAPS, QUARANTINE, Row, ms
-from daemons.db.copy_writer import EventTable, copy_events
+from daemons.db.copy_writer import TABLES, EventTable, copy_events
+from daemons.db.event_rows import GAPS, QUARANTINE, Row, ms
 from daemons.db.quarantine import quarantine
 from daemons.db.session import Database
 
@@ -46,7 +49,6 @@ log = logging.getLogger(__name__)
 
 Scope = UUID | None
 _DOWN = (psycopg.OperationalError, psycopg.InterfaceError)
-_TENANT_TABLES = frozenset({"orders", "private_executions", "positions", "wallets"})
 _LAG_TABLE = "public_trades"
 
 
@@ -86,7 +88,7 @@ class WriterStats:
     lags_ms: deque[int] = field(default_factory=lambda: deque(maxlen=200_000))
 
 
-class CaptureWriter:
+class EventWriter:
     """Batched writer thread; see the module docstring.
 
     Parameters
@@ -94,12 +96,17 @@ class CaptureWriter:
     db:
         The data layer.
     spill_dir:
-        Where spill files go (``$GRIDBOT_HOME/capture/spill``), created mode 0700.
+        Where spill files go (``$GRIDBOT_HOME/capture/spill`` for capture), created
+        mode 0700.
+    name:
+        Whose writer it is (``capture``, ``trading``): its thread, its log lines and the
+        ``source`` of the rows it quarantines (``capture.writer``) say so.
     """
 
     def __init__(self, db: Database, spill_dir: Path, config: WriterConfig = WriterConfig(),
-                 ) -> None:
+                 *, name: str) -> None:
         self.db = db
+        self.name = name
         self.config = config
         self.spill_dir = Path(spill_dir)
         self.stats = WriterStats()
@@ -111,7 +118,7 @@ class CaptureWriter:
         self._count_lock = threading.Lock()
         self._stop = threading.Event()
         self._idle = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{name}-writer", daemon=True)
         self._spill_file: Path | None = None
         self._retry_at = 0.0
         self._retry_s = config.retry_min_s
@@ -125,7 +132,7 @@ class CaptureWriter:
                 self._backlog[table] += len(rows)
             self._queue.put((scope, table, rows))
 
-    def start(self) -> CaptureWriter:
+    def start(self) -> EventWriter:
         self.spill_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._thread.start()
         return self
@@ -205,7 +212,7 @@ class CaptureWriter:
         try:
             self._flush()
         except Exception as e:  # the writer thread must outlive any surprise
-            log.exception("capture flush failed")
+            log.exception("%s flush failed", self.name)
             self._down(e)
 
     def _final_flush(self) -> None:
@@ -237,7 +244,8 @@ class CaptureWriter:
         except _DOWN:
             raise
         except psycopg.Error as e:
-            log.error("capture batch refused (%s): isolating the bad rows", type(e).__name__)
+            log.error("%s batch refused (%s): isolating the bad rows", self.name,
+                      type(e).__name__)
             self.stats.failures += 1
             self._isolate(scope, tables)
 
@@ -287,11 +295,11 @@ class CaptureWriter:
                     self._quarantine_row(scope, table, row, e)
 
     def _quarantine_row(self, scope: Scope, table: str, row: Row, error: Exception) -> None:
-        account = row[0] if table in _TENANT_TABLES else row[1] if table == GAPS.name else None
+        account = _account_of(table, row)
         text = json.dumps({"table": table, "row": [_encode(v) for v in row]})
         try:
             with self._transaction(scope) as conn:
-                quarantine(conn, source="capture.writer", payload=text,
+                quarantine(conn, source=f"{self.name}.writer", payload=text,
                            error=f"{type(error).__name__}: {str(error)[:300]}",
                            local_ts=datetime.now().astimezone(), topic=table,
                            account_id=account if scope is not None else None)
@@ -301,17 +309,18 @@ class CaptureWriter:
             # The row names an account its scope's user does not own: storing it anywhere
             # would show one tenant's data to another. Refuse it, loudly.
             self.stats.refused += 1
-            log.error("capture: one %s row refused and not quarantined (%s): it names an "
-                      "account outside its tenant", table, type(e).__name__)
+            log.error("%s: one %s row refused and not quarantined (%s): it names an "
+                      "account outside its tenant", self.name, table, type(e).__name__)
             return
         self.stats.quarantined += 1
-        log.error("capture: one %s row refused by the database and quarantined", table)
+        log.error("%s: one %s row refused by the database and quarantined", self.name, table)
 
     # -- outages -----------------------------------------------------------------------------
 
     def _down(self, error: Exception) -> None:
         if self.stats.db_up:
-            log.error("database unavailable (%s): buffering capture rows", type(error).__name__)
+            log.error("database unavailable (%s): buffering %s rows", type(error).__name__,
+                      self.name)
         self.stats.db_up = False
         self.stats.failures += 1
         self._retry_at = time.monotonic() + self._retry_s
@@ -349,7 +358,7 @@ class CaptureWriter:
             self._release(tables)
         self._pending.clear()
         self.stats.buffered_rows = 0
-        log.warning("spilled %d capture rows to %s", count, self._spill_file.name)
+        log.warning("spilled %d %s rows to %s", count, self.name, self._spill_file.name)
 
     def _replay(self) -> bool:
         """Store every spill file; False (files kept) if the database is still down."""
@@ -368,14 +377,23 @@ class CaptureWriter:
         return True
 
 
+def _spec(table: str) -> EventTable:
+    return GAPS if table == GAPS.name else TABLES[table]
+
+
+def _account_of(table: str, row: Row) -> Any:
+    """The account a row names (its ``account_id`` column), or None for market data."""
+    columns = () if table == QUARANTINE else _spec(table).columns
+    return row[columns.index("account_id")] if "account_id" in columns else None
+
+
 def _store(conn: psycopg.Connection, table: str, rows: list[Row]) -> int:
     if table == QUARANTINE:
         for account_id, source, topic, payload, error, exchange_ts, local_ts in rows:
             quarantine(conn, source=source, payload=payload, error=error, local_ts=local_ts,
                        topic=topic, exchange_ts=exchange_ts, account_id=account_id)
         return len(rows)
-    spec: str | EventTable = GAPS if table == GAPS.name else table
-    return copy_events(conn, spec, rows).inserted
+    return copy_events(conn, _spec(table), rows).inserted
 
 
 # -- spill file codec: JSON with tagged types, exact for Decimal, time and UUID ------------
