@@ -136,6 +136,10 @@ BASELINES: dict[tuple[str, ...], dict[str, str | bool]] = {
     ("strategies", "list"): {"account": "main", "user": "alice"},
     ("strategies", "disable"): {"strategy_id": "{alice_strategy}"},
     ("strategies", "enable"): {"strategy_id": "{alice_strategy}"},
+    ("strategies", "mode"): {"strategy_id": "{alice_strategy}", "new_mode": "shadow"},
+    ("strategies", "caps"): {"strategy_id": "{alice_strategy}", "max_open_orders": "5",
+                             "max_position_notional": "1000", "max_session_loss": "50"},
+    ("strategies", "clear-latch"): {"strategy_id": "{alice_strategy}"},
     ("capture",): {"environment": "local", "venue_url": "http://127.0.0.1:9"},
     ("trade",): {"environment": "local", "venue_url": "http://127.0.0.1:9"},
 }

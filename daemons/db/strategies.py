@@ -18,7 +18,8 @@ from gridcore.config import ConfigError, GridConfig
 
 _SYMBOL = re.compile(r"[A-Z0-9]{2,32}")
 _COLUMNS = ("strategy_id, user_id, account_id, strategy_type, symbol, config_json, is_enabled,"
-            " created_at")
+            " created_at, mode, caps, latch_reason")
+MODES = ("live", "shadow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,9 @@ class Strategy:
     config_json: dict[str, Any]
     is_enabled: bool
     created_at: datetime
+    mode: str = "live"
+    caps: dict[str, Any] | None = None
+    latch_reason: str | None = None
 
     @property
     def config(self) -> GridConfig:
@@ -95,3 +99,35 @@ def get_strategy(conn: psycopg.Connection, strategy_id: int) -> Strategy:
     if strategy is None:
         raise NotFound(f"unknown strategy {strategy_id}")
     return strategy
+
+
+def set_mode(conn: psycopg.Connection, strategy_id: int, mode: str) -> None:
+    """Trade a strategy live or in shadow (operator, admin context); daemons pick it up at
+    their next refresh."""
+    if mode not in MODES:
+        raise InvalidInput(f"mode {mode!r}: use one of {', '.join(MODES)}")
+    _update(conn, strategy_id, "mode = %s", [mode])
+
+
+def set_caps(conn: psycopg.Connection, strategy_id: int, caps: Mapping[str, Any]) -> None:
+    """Store a strategy's safety caps (validated by the caller: daemons.trading.runtime)."""
+    _update(conn, strategy_id, "caps = %s", [Jsonb(dict(caps))])
+
+
+def clear_latch(conn: psycopg.Connection, strategy_id: int) -> str | None:
+    """Clear a latched safety cap; return the reason it was latched for (None: it was not)."""
+    row = conn.execute("SELECT latch_reason FROM strategies WHERE strategy_id = %s",
+                       [strategy_id]).fetchone()
+    if row is None:
+        raise NotFound(f"unknown strategy {strategy_id}")
+    conn.execute("UPDATE strategies SET latched_at = NULL, latch_reason = NULL"
+                 " WHERE strategy_id = %s", [strategy_id])
+    return row[0]
+
+
+def _update(conn: psycopg.Connection, strategy_id: int, assignment: str,
+            values: list[Any]) -> None:
+    cur = conn.execute(f"UPDATE strategies SET {assignment} WHERE strategy_id = %s",
+                       [*values, strategy_id])
+    if cur.rowcount != 1:
+        raise NotFound(f"unknown strategy {strategy_id}")
