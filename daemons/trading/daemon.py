@@ -338,5 +338,8 @@ def worker_status(worker: AccountWorker) -> dict[str, Any]:
                    "failures": stats.failures},
         "decision_ms": {"p50": latency.percentile(0.5), "p99": latency.percentile(0.99),
                         "count": latency.count},
+        "request_ms": {"p50": worker.gateway.queued.percentile(0.5),
+                       "p99": worker.gateway.queued.percentile(0.99),
+                       "count": worker.gateway.queued.count},
         "strategies": strategies,
     }

@@ -54,21 +54,32 @@ class LatencyLog:
 
 
 class LiveGateway:
-    """Intents to the exchange through the account's executor."""
+    """Intents to the exchange through the account's executor.
+
+    Two latencies: ``latency`` (the decision latency) is measured for the first request an
+    event causes, from its receipt to that request being sent; ``queued`` for every
+    request, which also counts the wait of the later requests of a burst behind the
+    account's rate limit (10 order requests per second on Bybit).
+    """
 
     def __init__(self, executor: LiveExecutor, latency: LatencyLog,
                  observe: Callable[[float], None] | None = None) -> None:
         self.executor = executor
         self.latency = latency
+        self.queued = LatencyLog()
         self._observe = observe
+        self._last_receipt = 0
 
     def send(self, runtime: StrategyRuntime, intent: Intent, sent_ts: int,
              receipt_ns: int) -> list[Event]:
         if receipt_ns:
             ms = (time.perf_counter_ns() - receipt_ns) / 1e6
-            self.latency.add(ms)
-            if self._observe is not None:
-                self._observe(ms)
+            self.queued.add(ms)
+            if receipt_ns != self._last_receipt:
+                self._last_receipt = receipt_ns
+                self.latency.add(ms)
+                if self._observe is not None:
+                    self._observe(ms)
         if isinstance(intent, PlaceLimitIntent):
             return self.executor.place(intent)
         return self.executor.cancel(intent)
