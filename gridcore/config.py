@@ -1,6 +1,6 @@
 """Strategy configuration: the legacy grid parameters, validated once, frozen after.
 
-Every parameter of the legacy strategy (strategy.md section 1) lives here with its
+Every parameter of the legacy strategy (docs/strategy.md section 1) lives here with its
 legacy default, so a config stored as JSON in the database, given on the command line or
 snapshotted into a run always means the same thing. Invalid values raise
 :class:`ConfigError` naming the field before anything runs.

@@ -1,7 +1,7 @@
 """GridEngine: the legacy grid strategy as a deterministic, event-driven state machine.
 
 ``on_event(event) -> list[Intent]`` is the whole interface. Ticker events run one strategy
-step (strategy.md section 3); account events update the engine's own view of orders,
+step (docs/strategy.md section 3); account events update the engine's own view of orders,
 positions and wallet; nothing reads a clock, so the same events always give the same
 intents, live or in replay.
 

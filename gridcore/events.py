@@ -7,7 +7,7 @@ event (equal to ``exchange_ts`` for simulated events). Prices, quantities and mo
 ``Decimal`` because they arrive as decimal strings and are stored as NUMERIC.
 
 Replay order is :meth:`Event.order_key`: ``(exchange_ts, local_ts, source priority, seq)``,
-a total order, so two replays of the same window are identical (validation.md).
+a total order, so two replays of the same window are identical (docs/validation.md).
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ class ExecutionEvent(Event):
 
     @property
     def is_full_fill(self) -> bool:
-        """A trade that leaves nothing of its order (strategy.md section 4)."""
+        """A trade that leaves nothing of its order (docs/strategy.md section 4)."""
         return self.exec_type == "Trade" and self.leaves_qty == 0
 
 
@@ -196,7 +196,7 @@ class WalletEvent(Event):
 
     @property
     def sizing_balance(self) -> Decimal:
-        """USDT wallet balance plus the USD value of the other coins (strategy.md 5.1)."""
+        """USDT wallet balance plus the USD value of the other coins (docs/strategy.md 5.1)."""
         total = Decimal(0)
         for coin in self.coins:
             total += coin.wallet_balance if coin.coin == "USDT" else coin.usd_value

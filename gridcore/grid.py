@@ -1,4 +1,4 @@
-"""The grid: price levels around the market, each a BUY, SELL or WAIT (strategy.md section 2).
+"""The grid: price levels around the market, each a BUY, SELL or WAIT (docs/strategy.md section 2).
 
 Prices use the legacy float arithmetic (:func:`gridcore.prices.round_to_tick`) so a grid
 built here is identical, float for float, to the one the legacy bot built.

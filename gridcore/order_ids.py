@@ -6,7 +6,7 @@ Format (sent as Bybit's ``orderLinkId``, at most 36 characters of ``[A-Za-z0-9_-
 
 with ``d`` = ``L``/``S`` for the long/short direction and ``s`` = ``B``/``S`` for Buy/Sell.
 Live fills and simulated fills are matched on the decoded (strategy, direction, side,
-ticks) key (validation.md), so the same decision gets the same id in live and in replay.
+ticks) key (docs/validation.md), so the same decision gets the same id in live and in replay.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Order quantity (strategy.md section 5).
+"""Order quantity (docs/strategy.md section 5).
 
 Floats as in the legacy bot; the rounding up to the quantity step is done in decimal (see
 :func:`gridcore.prices.round_up_to_step`).

@@ -5,7 +5,7 @@ outside world: no I/O, no clock, no randomness, no logging, no exchange client. 
 import only the standard-library modules listed in ``ALLOWED_STDLIB`` (pure computation),
 numpy (without its file and random functions) and itself.
 
-The local venue is the ground truth the backtest is compared with; validation.md requires
+The local venue is the ground truth the backtest is compared with; docs/validation.md requires
 its matching to be independent of the backtest's fill models. So neither side may reach
 the other, directly or through the modules it imports.
 """
@@ -47,7 +47,7 @@ FORBIDDEN_NUMPY_NAMES = FORBIDDEN_ATTRIBUTE_CALLS | {
 #: numpy's clock readers: np.datetime64("now"), np.datetime64("today").
 CLOCK_STRINGS = {"now", "today"}
 
-#: The venue side and the backtest side (validation.md: the venue's matching must stay
+#: The venue side and the backtest side (docs/validation.md: the venue's matching must stay
 #: independent of the backtest's fill models).
 VENUE = ("daemons.venue",)
 BACKTEST = ("gridcore.sim", "daemons.backtest")

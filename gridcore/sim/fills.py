@@ -1,4 +1,4 @@
-"""Fill models: when, and how much of, a resting limit order fills (validation.md).
+"""Fill models: when, and how much of, a resting limit order fills (docs/validation.md).
 
 Each model is stateless; what it must remember (volume traded since the order became
 active, queue still ahead of it) rides on the :class:`~gridcore.sim.orders.SimOrder`.
@@ -6,7 +6,7 @@ Models see one market print at a time: a ticker's last price (``size`` None) or 
 trade (``size`` set), and return how much of the order fills and how much of the print's
 volume that used. The broker offers a print to the best-priced orders first and passes on
 only the volume left, so one unit of traded volume never fills two orders beyond its size
-(validation.md): a trade may fill one order larger than itself (CONSERVATIVE, and QUEUE
+(docs/validation.md): a trade may fill one order larger than itself (CONSERVATIVE, and QUEUE
 through the price, fill all of Q), never a second one. OPTIMISTIC is the exception by
 definition: the legacy price-only rule, where reaching the price fills whatever the volume.
 """

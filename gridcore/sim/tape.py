@@ -3,7 +3,7 @@
 A day of a liquid perpetual is millions of trades and ticker updates; as Python objects
 it would not fit the memory or time budget. The tape keeps one numpy column per field and
 creates an event object only for the few events a replay must really step through
-(:meth:`MarketTape.event`). Rows are in replay order (validation.md):
+(:meth:`MarketTape.event`). Rows are in replay order (docs/validation.md):
 ``(exchange_ts, local_ts, source priority, seq)``.
 """
 

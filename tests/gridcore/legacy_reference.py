@@ -1,4 +1,4 @@
-"""An independent, literal float implementation of the legacy grid rules (strategy.md 2).
+"""An independent, literal float implementation of the legacy grid rules (docs/strategy.md 2).
 
 Written from the rule text with plain dicts, as the legacy bot kept its grid, so the
 production :class:`gridcore.Grid` can be compared with it float for float. It keeps the

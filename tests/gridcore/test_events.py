@@ -1,4 +1,4 @@
-"""Events are immutable values with a total replay order (events.py, validation.md)."""
+"""Events are immutable values with a total replay order (events.py, docs/validation.md)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def _make(cls: type[Event], ts: int = 1, local_ts: int = 1, seq: int = 0) -> Eve
     return cls(**common, **extra)
 
 
-#: Source priority at equal timestamps, first to last (validation.md, "Event ordering").
+#: Source priority at equal timestamps, first to last (docs/validation.md, "Event ordering").
 IN_PRIORITY = [FundingEvent, PublicTradeEvent, TickerEvent, OrderUpdateEvent, ExecutionEvent,
                PositionEvent, WalletEvent]
 

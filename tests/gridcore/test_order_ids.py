@@ -1,4 +1,4 @@
-"""Client order ids (validation.md, "Order identity"): deterministic, at most 36 characters of
+"""Client order ids (docs/validation.md, "Order identity"): deterministic, at most 36 characters of
 ``[A-Za-z0-9_-]``, and decodable back to (strategy, direction, side, ticks, sequence)."""
 
 from __future__ import annotations
@@ -81,6 +81,6 @@ def test_order_id_negative_number_is_refused(ticks: int, sequence: int) -> None:
 
 
 def test_order_id_match_key_leaves_out_the_sequence() -> None:
-    """Live and simulated twins pair on everything but the sequence (validation.md)."""
+    """Live and simulated twins pair on everything but the sequence (docs/validation.md)."""
     first, again = OrderKey("s1", LONG, BUY, 990, 0), OrderKey("s1", LONG, BUY, 990, 7)
     assert first.match_key == again.match_key == ("s1", LONG, BUY, 990)

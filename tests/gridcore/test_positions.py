@@ -95,7 +95,7 @@ def test_position_fill_non_positive_qty_is_refused(qty: str) -> None:
 
 
 def test_fee_is_notional_times_rate_and_negative_rate_is_rebate() -> None:
-    """validation.md: every fill pays the maker rate on its notional (0.02 % default)."""
+    """docs/validation.md: every fill pays the maker rate on its notional (0.02 % default)."""
     assert fee(D(100), D(2), D("0.0002")) == D("0.04")
     assert fee(D(100), D(2), D("-0.0001")) == D("-0.02")
 
@@ -105,7 +105,7 @@ def test_fee_is_notional_times_rate_and_negative_rate_is_rebate() -> None:
     (LONG_IDX, "-0.0001", "-0.02"), (SHORT_IDX, "-0.0001", "0.02"),
 ])
 def test_funding_long_pays_positive_rate_short_receives(idx, rate, paid) -> None:
-    """validation.md: funding = mark × size × rate; longs pay a positive rate, shorts get it."""
+    """docs/validation.md: funding = mark × size × rate; longs pay a positive rate."""
     assert funding_payment(D(100), D(2), D(rate), idx) == D(paid)
 
 

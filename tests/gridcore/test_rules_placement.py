@@ -182,7 +182,7 @@ def test_place_reduce_only_and_position_idx_follow_direction(direction, side, re
 
 
 def test_place_intent_carries_exact_decimal_price_qty_and_decodable_id() -> None:
-    """Place one order: decimal price/qty on the tick and step; id decodes (validation.md)."""
+    """Place one order: decimal price/qty on the tick and step; id decodes (docs/validation.md)."""
     engine = make_engine()
     intent = places(engine.on_event(ticker("100.0")))[0]
     assert (intent.symbol, intent.price, intent.qty) == ("BTCUSDT", Decimal("99.0"),

@@ -86,7 +86,7 @@ def test_broker_duplicate_open_order_link_id_is_rejected() -> None:
     (SELL, "101", "101", True), (SELL, "101", "102", True), (SELL, "101", "100.9", False),
 ])
 def test_broker_optimistic_fill_at_or_through_price(side, price, last, fills) -> None:
-    """validation.md OPTIMISTIC: a BUY fills when the last price is at or below it (SELL
+    """docs/validation.md OPTIMISTIC: a BUY fills when the last price is at or below it (SELL
     mirrored), for all of its quantity, at the order's own price."""
     sim = broker()
     sim.submit([intent(side, price, "2")], T0)
@@ -203,7 +203,7 @@ def test_broker_reduce_only_without_position_is_cancelled() -> None:
     (BUY, "0.0001", "-0.01"), (SELL, "0.0001", "0.01"), (BUY, "-0.0001", "0.01"),
 ])
 def test_broker_funding_changes_balance_by_mark_size_rate(side, rate, change) -> None:
-    """validation.md: mark × size × rate at funding time; longs pay a positive rate."""
+    """docs/validation.md: mark × size × rate at funding time; longs pay a positive rate."""
     sim = broker()
     sim.submit([intent(side, "100", "1")], T0)
     sim.on_market(ticker("100", ts=T0 + 1))

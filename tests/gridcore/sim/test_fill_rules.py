@@ -1,4 +1,4 @@
-"""The fill models, rule by rule, as validation.md's table states them.
+"""The fill models, rule by rule, as docs/validation.md's table states them.
 
 Every case is written for BUY orders around 100 and run twice: as written, and mirrored
 for SELL (prices reflected around 100, so "through" a SELL is above it). Cases go through
@@ -153,7 +153,7 @@ def test_fill_rule(case: Case, side: str) -> None:
     assert _run(case, side) == [(link, Decimal(qty)) for link, qty in case.fills]
 
 
-# ---------------------------------------------------------------- latency (validation.md)
+# ---------------------------------------------------------------- latency (docs/validation.md)
 
 LATENCY = 100
 
