@@ -91,6 +91,46 @@ class Books:
         upl = np.nan_to_num(long_upl) + np.nan_to_num(short_upl)
         return state[:, 5] - state[:, 6] - state[:, 7] + upl
 
+    def apply(self, fill: Fill) -> None:
+        """Book one trade fill, or one funding settlement at its own mark and rate.
+
+        A trade's fee is recomputed from its ``fee_rate`` when known (else the fee as
+        given), so the live side's fees are gridcore's arithmetic too.
+        """
+        if fill.exec_type == FUNDING:
+            self.charge_funding(fill.ts, fill.idx, fill.fee_rate, fill.price, fill.fee)
+            return
+        idx = fill.idx
+        outcome = self.positions[idx].apply_fill(fill.side, fill.qty, fill.price)
+        paid = fee(fill.price, fill.qty, fill.fee_rate) if fill.fee_rate is not None else fill.fee
+        self.realised[idx] += outcome.realised_pnl
+        self.fees[idx] += paid
+        self.fills[idx] += 1
+        self.outcomes.append(FillOutcome(fill, paid, outcome.realised_pnl))
+        self._point(fill.ts)
+
+    def charge_funding(self, ts: int, idx: int, rate: Decimal | None, mark: Decimal | None,
+                       reported: Decimal | None = None) -> None:
+        """Charge one side ``mark x size x rate`` from gridcore's own size (or, without a
+        rate or mark, the payment as reported)."""
+        book = self.positions[idx]
+        if book.size == 0:
+            return
+        if rate is not None and mark is not None:
+            paid = funding_payment(mark, book.size, rate, idx)
+        elif reported is not None:
+            paid = reported
+        else:
+            return
+        self.funding[idx] += paid
+        self._point(ts)
+
+    def _point(self, ts: int) -> None:
+        long_book, short_book = self.positions[LONG_IDX], self.positions[SHORT_IDX]
+        self.points.append(BookPoint(ts, long_book.size, long_book.avg_entry, short_book.size,
+                                     short_book.avg_entry, self.total("realised"),
+                                     self.total("fees"), self.total("funding")))
+
     def _rows(self) -> np.ndarray:
         columns = ("ts", "long_size", "long_entry", "short_size", "short_entry", "realised",
                    "fees", "funding")
@@ -102,68 +142,33 @@ class Books:
         return np.array([0, ls, le, ss, se, 0, 0, 0], dtype=np.float64)
 
 
-def build_books(fills: Iterable[Fill], market: MarketIndex,
-                start_positions: Mapping[int, tuple[Decimal, Decimal]] | None = None,
-                *, default_fee_rate: Decimal | None = None) -> Books:
-    """Run ``fills`` (any order; sorted here by time, funding first) through the books.
-
-    A trade fill's fee is recomputed from its ``fee_rate`` (else ``default_fee_rate``,
-    else the fee as given), so the live side's fees are gridcore's arithmetic too.
-    """
+def new_books(start_positions: Mapping[int, tuple[Decimal, Decimal]] | None = None) -> Books:
+    """Empty books standing at ``start_positions`` ((size, entry) per position index)."""
     given = start_positions or {}
     start = {idx: given.get(idx, (ZERO, ZERO)) for idx in IDXS}
-    books = Books(positions={idx: PositionBook(idx, size=size, avg_entry=entry if size else ZERO)
-                             for idx, (size, entry) in start.items()}, start=start)
+    return Books(positions={idx: PositionBook(idx, size=size, avg_entry=entry if size else ZERO)
+                            for idx, (size, entry) in start.items()}, start=start)
+
+
+def build_books(fills: Iterable[Fill], market: MarketIndex | None,
+                start_positions: Mapping[int, tuple[Decimal, Decimal]] | None = None) -> Books:
+    """Run ``fills`` (any order; sorted here by time, funding first) through new books.
+
+    Without funding settlements among the fills, the ``market``'s funding rows are
+    charged (a replay); with ``market`` ``None``, none are.
+    """
+    books = new_books(start_positions)
     fills = list(fills)
     events: list[tuple[int, int, int, Fill | tuple[Decimal, Decimal | None]]] = [
         (f.ts, 0 if f.exec_type == FUNDING else 1, n, f) for n, f in enumerate(fills)
         if f.exec_type in (TRADE, FUNDING)]
-    if not any(f.exec_type == FUNDING for f in fills):
-        events += [(ts, 0, -1, (rate, mark)) for ts, rate, mark in market.funding_rows()]
+    if market is not None and not any(f.exec_type == FUNDING for f in fills):
+        events += [(ts, 0, -1, (rate, mark if mark is not None else market.last_price_before(ts)))
+                   for ts, rate, mark in market.funding_rows()]
     for ts, _, _, item in sorted(events, key=lambda e: e[:3]):
-        if isinstance(item, Fill) and item.exec_type == TRADE:
-            _trade(books, item, default_fee_rate)
-        elif isinstance(item, Fill):
-            _funding(books, item.ts, item.fee_rate, item.price, item.fee, item.idx)
+        if isinstance(item, Fill):
+            books.apply(item)
         else:
-            rate, mark = item
-            mark = mark if mark is not None else market.last_price_before(ts)
             for idx in IDXS:
-                _funding(books, ts, rate, mark, None, idx)
+                books.charge_funding(ts, idx, item[0], item[1])
     return books
-
-
-def _trade(books: Books, fill: Fill, default_fee_rate: Decimal | None) -> None:
-    idx = fill.idx
-    outcome = books.positions[idx].apply_fill(fill.side, fill.qty, fill.price)
-    rate = fill.fee_rate if fill.fee_rate is not None else default_fee_rate
-    paid = fee(fill.price, fill.qty, rate) if rate is not None else fill.fee
-    books.realised[idx] += outcome.realised_pnl
-    books.fees[idx] += paid
-    books.fills[idx] += 1
-    books.outcomes.append(FillOutcome(fill, paid, outcome.realised_pnl))
-    _point(books, fill.ts)
-
-
-def _funding(books: Books, ts: int, rate: Decimal | None, mark: Decimal | None,
-             reported: Decimal | None, idx: int) -> None:
-    """Charge one side: ``mark x size x rate`` from gridcore's own size, or, without a
-    rate, the payment as reported."""
-    book = books.positions[idx]
-    if book.size == 0:
-        return
-    if rate is not None and mark is not None:
-        paid = funding_payment(mark, book.size, rate, idx)
-    elif reported is not None:
-        paid = reported
-    else:
-        return
-    books.funding[idx] += paid
-    _point(books, ts)
-
-
-def _point(books: Books, ts: int) -> None:
-    long_book, short_book = books.positions[LONG_IDX], books.positions[SHORT_IDX]
-    books.points.append(BookPoint(ts, long_book.size, long_book.avg_entry, short_book.size,
-                                  short_book.avg_entry, books.total("realised"),
-                                  books.total("fees"), books.total("funding")))
