@@ -83,9 +83,8 @@ class Books:
     def equity_curve(self, market: MarketIndex, times: np.ndarray) -> np.ndarray:
         """PnL (as floats, for charts) at each of ``times``, valued at the last price then."""
         marks = market.last_prices(times)
-        rows = self._rows()
-        at = np.searchsorted(rows[:, 0], times, side="right") - 1
-        state = np.where(at[:, None] >= 0, rows[np.maximum(at, 0)], self._start_row())
+        rows = np.vstack([self._start_row(), self._rows()])
+        state = rows[np.searchsorted(rows[1:, 0], times, side="right")]
         long_upl = (marks - state[:, 2]) * state[:, 1]
         short_upl = (state[:, 4] - marks) * state[:, 3]
         upl = np.nan_to_num(long_upl) + np.nan_to_num(short_upl)
@@ -139,7 +138,7 @@ class Books:
 
     def _start_row(self) -> np.ndarray:
         (ls, le), (ss, se) = self.start[LONG_IDX], self.start[SHORT_IDX]
-        return np.array([0, ls, le, ss, se, 0, 0, 0], dtype=np.float64)
+        return np.array([-np.inf, ls, le, ss, se, 0, 0, 0], dtype=np.float64)
 
 
 def new_books(start_positions: Mapping[int, tuple[Decimal, Decimal]] | None = None) -> Books:
