@@ -18,15 +18,17 @@ traded nothing else in the window.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from daemons.validation.books import IDXS, Books, new_books
 from daemons.validation.inputs import FUNDING, TRADE, Fill
 from daemons.validation.targets import PARITY_TOLERANCE_USDT
 
 ZERO = Decimal(0)
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,8 @@ class ExchangeReports:
     """What the exchange said over the window, and where the account stood at its start.
 
     ``baseline_positions`` (per position index) and ``baseline_wallet`` are the newest
-    reports at or before the start; ``positions`` and ``wallets`` the reports after it.
+    reports at or before the start; ``positions`` and ``wallets`` the reports after it, in
+    the order captured (exchange time, then Bybit's position ``seq``).
     """
 
     executions: Sequence[Fill]
@@ -131,8 +134,10 @@ def check_parity(reports: ExchangeReports, *,
     timeline: list[tuple[int, int, int, Fill | ExchangePosition | ExchangeWallet]] = [
         (f.ts, 0, n, f) for n, f in enumerate(reports.executions)
         if f.exec_type in (TRADE, FUNDING)]
-    timeline += [(p.ts, 1, n, p) for n, p in enumerate(reports.positions)]
-    timeline += [(w.ts, 2, n, w) for n, w in enumerate(reports.wallets)]
+    timeline += [(p.ts, 1, n, p) for n, p in enumerate(_last_per_ms(
+        reports.positions, lambda p: (p.ts, p.position_idx)))]
+    timeline += [(w.ts, 2, n, w) for n, w in enumerate(_last_per_ms(
+        reports.wallets, lambda w: w.ts))]
     for _, _, _, item in sorted(timeline, key=lambda e: e[:3]):
         if isinstance(item, Fill):
             books.apply(item)
@@ -145,6 +150,13 @@ def check_parity(reports: ExchangeReports, *,
                         item.wallet_balance - reports.baseline_wallet.wallet_balance, tolerance)
     _check_totals(tracker, books, reports, tolerance)
     return Parity(list(tracker.lines.values()))
+
+
+def _last_per_ms(reports: Sequence[_R], key: Callable[[_R], object]) -> list[_R]:
+    """The last report of each millisecond (and side): the executions of a millisecond all
+    come before its reports in replay order, so only the last one shows their sum."""
+    last = {key(report): report for report in reports}
+    return list(last.values())
 
 
 def _check_position(tracker: _Tracker, books: Books, report: ExchangePosition,
