@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
@@ -11,7 +12,14 @@ import pytest
 
 from daemons.marketdata.bars import load_bars
 from daemons.venue.clock import TapeClock
-from daemons.venue.config import ConfigError, VenueConfig, load_accounts, parse_accounts
+from daemons.venue.config import (
+    ConfigError,
+    VenueConfig,
+    load_accounts,
+    parse_accounts,
+    parse_symbols,
+)
+from daemons.venue.instruments import INSTRUMENTS
 from daemons.venue.tape import open_tape
 
 
@@ -153,15 +161,50 @@ def test_config_refuses_funding_rates_beyond_the_cap(rate: str) -> None:
 @pytest.mark.parametrize(("field", "value"), [
     ("speed", float("inf")), ("speed", float("nan")), ("speed", 0.0), ("seed", -1),
     ("seed", 2**64), ("latency_ms_median", 1e300), ("depth_median_qty", float("nan")),
-    ("funding_interval_s", 10**12), ("port", 65536), ("tick_size", Decimal(0)),
-    ("tick_size", Decimal("NaN")), ("qty_step", Decimal("-0.001")), ("qty_step", Decimal("1e400")),
+    ("funding_interval_s", 10**12), ("port", 65536),
 ])
 def test_venue_config_refuses_non_finite_or_out_of_range_numbers(field: str, value: object) -> None:
-    """Each would break the venue later: a speed of inf made every tape time 0, a zero tick a
-    division by zero on the first order."""
+    """Each would break the venue later: a speed of inf made every tape time 0."""
     account = parse_accounts([{"api_key": "k", "api_secret": "s"}])
     with pytest.raises(ConfigError, match=field):
         VenueConfig(accounts=account, **{field: value})
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("tick_size", Decimal(0)), ("tick_size", Decimal("NaN")), ("qty_step", Decimal("-0.001")),
+    ("qty_step", Decimal("1e400")), ("trade_rate", float("nan")), ("trade_rate", 0.0),
+    ("trade_rate", 1e9),
+])
+def test_venue_config_refuses_a_symbol_with_a_bad_step_or_rate(field: str, value: object) -> None:
+    """A zero tick divided by zero on the first order; a zero trade rate stretched every gap
+    of the generated tape to infinity."""
+    account = parse_accounts([{"api_key": "k", "api_secret": "s"}])
+    symbols = (INSTRUMENTS["BTCUSDT"], replace(INSTRUMENTS["ETHUSDT"], **{field: value}))
+    with pytest.raises(ConfigError, match=rf"symbols\.ETHUSDT\.{field}"):
+        VenueConfig(accounts=account, symbols=symbols)
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("BTCUSDT,DOGEUSDT", "unknown symbol 'DOGEUSDT'"), ("", "unknown symbol ''"),
+    ("ETHUSDT:fast", "the rate after ':' must be a number"),
+])
+def test_parse_symbols_refuses_unknown_symbols_and_bad_rates(text: str, error: str) -> None:
+    with pytest.raises(ConfigError, match=error):
+        parse_symbols(text)
+
+
+def test_parse_symbols_keeps_order_and_sets_the_rate() -> None:
+    chosen = parse_symbols("ethusdt:0.5,BTCUSDT")
+    assert [i.symbol for i in chosen] == ["ETHUSDT", "BTCUSDT"]
+    assert chosen[0].trade_rate == 0.5 and chosen[0].tick_size == Decimal("0.01")
+    assert chosen[1] == INSTRUMENTS["BTCUSDT"]
+
+
+@pytest.mark.parametrize("symbols", [(), (INSTRUMENTS["BTCUSDT"], INSTRUMENTS["BTCUSDT"])])
+def test_venue_config_refuses_no_symbol_or_one_listed_twice(symbols: tuple) -> None:
+    account = parse_accounts([{"api_key": "k", "api_secret": "s"}])
+    with pytest.raises(ConfigError, match="symbols: "):
+        VenueConfig(accounts=account, symbols=symbols)
 
 
 @pytest.mark.parametrize("entry", [
