@@ -20,7 +20,7 @@ from daemons.venue.config import (
     parse_symbols,
 )
 from daemons.venue.instruments import INSTRUMENTS
-from daemons.venue.tape import open_tape
+from daemons.venue.tape import open_tape, symbol_tapes
 
 
 def test_open_tape_bars_starts_at_the_first_bundled_open() -> None:
@@ -94,6 +94,41 @@ def test_open_tape_generated_is_seeded_and_starts_now() -> None:
     a = list(islice(open_tape("generated", seed=3), 100))
     b = list(islice(open_tape("generated", seed=3), 100))
     assert [(t.price, t.size, t.side) for t in a] == [(t.price, t.size, t.side) for t in b]
+
+
+def test_open_tape_generated_for_a_symbol_trades_at_its_level_size_and_rate() -> None:
+    """ETHUSDT's generated tape (ratio 0.05, rate 0.25) is BTCUSDT's calibration scaled: the
+    same notional per trade, a twentieth of the price, a quarter of the trades per second."""
+    count = 20_000
+    btc = list(islice(open_tape("generated", seed=3), count))
+    eth = list(islice(open_tape("generated", seed=3, ratio=0.05, rate=0.25), count))
+    btc_price, eth_price = (sum(t.price for t in tape) / count for tape in (btc, eth))
+    assert 15 < btc_price / eth_price < 25
+    btc_notional, eth_notional = (sum(t.price * t.size for t in tape) / count
+                                  for tape in (btc, eth))
+    assert 0.8 < eth_notional / btc_notional < 1.25
+    btc_span, eth_span = (tape[-1].ts_ms - tape[0].ts_ms for tape in (btc, eth))
+    assert 3.5 < eth_span / btc_span < 4.5
+
+
+def test_open_tape_bars_for_a_symbol_starts_at_the_scaled_first_open() -> None:
+    first = next(open_tape("bars", seed=1, ratio=0.05))
+    assert first.price == pytest.approx(load_bars()[0].open * 0.05)
+
+
+def test_symbol_tapes_play_a_file_as_the_first_symbol_and_scale_it_for_the_others(
+    tmp_path: Path,
+) -> None:
+    dump = tmp_path / "ETHUSDT.csv"
+    dump.write_text("timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,"
+                    "homeNotional,foreignNotional\n"
+                    "1700000000.0,ETHUSDT,Buy,2.0,3000.5,PlusTick,a,1,2,1\n")
+    config = VenueConfig(accounts=parse_accounts([{"api_key": "k", "api_secret": "s"}]),
+                         tape=str(dump), symbols=parse_symbols("ETHUSDT,BTCUSDT,XRPUSDT"))
+    tapes = {symbol: next(trades) for symbol, trades in symbol_tapes(config).items()}
+    assert (tapes["ETHUSDT"].price, tapes["ETHUSDT"].size) == (3000.5, 2.0)
+    assert (tapes["BTCUSDT"].price, tapes["BTCUSDT"].size) == pytest.approx((60_010, 0.1))
+    assert (tapes["XRPUSDT"].price, tapes["XRPUSDT"].size) == pytest.approx((0.60010, 10_000))
 
 
 def test_tape_clock_shifts_to_now_divides_by_speed_and_pauses() -> None:
