@@ -24,6 +24,7 @@ from daemons.venue.testing import (
     make_accounts,
     pybit_http,
     pybit_ws,
+    record_prints,
     start_test_venue,
     wait_for,
     wait_subscribed,
@@ -88,25 +89,6 @@ def test_tickers_and_recent_trades_are_each_symbols_own_on_its_grid(
         assert [t["symbol"] for t in one] == [symbol]
 
 
-def _record_prints(venue: RunningVenue) -> dict[str, list[dict]]:
-    """Every print each symbol's market makes from now on, as published."""
-    prints: dict[str, list[dict]] = {s: [] for s in SYMBOLS}
-
-    def hook(symbol: str) -> None:
-        market = venue.server.core.listings[symbol].market
-        original = market.record_print
-
-        def recording(*args: Any) -> dict:
-            item = original(*args)
-            prints[symbol].append(item)
-            return item
-
-        market.record_print = recording  # type: ignore[method-assign]
-
-    venue.call(lambda: [hook(s) for s in SYMBOLS])
-    return prints
-
-
 def test_public_stream_delivers_each_symbols_tape_and_ticker_to_pybit() -> None:
     """Per symbol, the trades pybit receives are exactly the venue's prints from the first
     one received on (nothing lost, nothing of another symbol), with that symbol's ticker."""
@@ -125,7 +107,7 @@ def test_public_stream_delivers_each_symbols_tape_and_ticker_to_pybit() -> None:
 
     ws = pybit_ws(venue)
     try:
-        prints = _record_prints(venue)
+        prints = record_prints(venue)
         ws.trade_stream(symbol=list(SYMBOLS), callback=on_message)
         ws.ticker_stream(symbol=list(SYMBOLS), callback=on_message)
         wait_for(lambda: all(len(received[s]) >= 20 and tickers[s] for s in SYMBOLS),
