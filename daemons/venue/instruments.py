@@ -71,7 +71,8 @@ def _listing(symbol: str, tick: str, step: str, max_qty: str, max_mkt_qty: str,
 
 
 #: Bybit's tick sizes and quantity steps (minOrderQty is one step on all four; BTCUSDT's
-#: row is the bundled official sample's). Tapes: ETHUSDT about 3,090, SOLUSDT 155, XRPUSDT
+#: row is the bundled official sample's, the others' maximum quantities and prices are
+#: approximately Bybit's, not checked against a sample). Tapes: ETHUSDT about 3,090, SOLUSDT 155, XRPUSDT
 #: 0.62 on the generated tape; the extra symbols trade at a quarter of BTCUSDT's rate so
 #: that four symbols cost the venue less than twice one (docs/venue.md, Performance).
 INSTRUMENTS: dict[str, Instrument] = {i.symbol: i for i in (
