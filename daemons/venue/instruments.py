@@ -70,11 +70,12 @@ def _listing(symbol: str, tick: str, step: str, max_qty: str, max_mkt_qty: str,
                       trade_rate)
 
 
-#: Bybit's tick sizes and quantity steps (minOrderQty is one step on all four; BTCUSDT's
-#: row is the bundled official sample's, the others' maximum quantities and prices are
-#: approximately Bybit's, not checked against a sample). Tapes: ETHUSDT about 3,090, SOLUSDT 155, XRPUSDT
-#: 0.62 on the generated tape; the extra symbols trade at a quarter of BTCUSDT's rate so
-#: that four symbols cost the venue less than twice one (docs/venue.md, Performance).
+#: Bybit's tick sizes and quantity steps (minOrderQty is one step on all four). BTCUSDT's
+#: row is the bundled official sample's; the others' maximum quantities and prices are
+#: approximately Bybit's, not checked against a sample. Generated tapes: ETHUSDT about
+#: 3,090, SOLUSDT 155, XRPUSDT 0.62. The extra symbols trade at a quarter of BTCUSDT's rate:
+#: a trading daemon parses every trade of every symbol it follows on the same machine
+#: (docs/venue.md, Performance).
 INSTRUMENTS: dict[str, Instrument] = {i.symbol: i for i in (
     _listing("BTCUSDT", "0.10", "0.001", "1190.000", "500.000", "1999999.80", 5, 1.0, 1.0),
     _listing("ETHUSDT", "0.01", "0.01", "7240.00", "3620.00", "199999.98", 6, 0.05, 0.25),

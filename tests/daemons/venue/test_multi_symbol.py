@@ -87,6 +87,9 @@ def test_tickers_and_recent_trades_are_each_symbols_own_on_its_grid(
         assert all(on_grid(t["price"], tick) and on_grid(t["size"], step) for t in trades)
         one = session.get_tickers(category="linear", symbol=symbol)["result"]["list"]
         assert [t["symbol"] for t in one] == [symbol]
+        kline = session.get_kline(category="linear", symbol=symbol, interval="1")["result"]
+        assert kline["symbol"] == symbol and kline["list"]
+        assert all(on_grid(price, tick) for row in kline["list"] for price in row[1:5])
 
 
 def test_public_stream_delivers_each_symbols_tape_and_ticker_to_pybit() -> None:
@@ -192,6 +195,8 @@ def test_one_account_trades_two_symbols_positions_and_wallet_add_up(
     assert Decimal(wallet["totalPerpUPL"]) == Decimal("10")
     assert Decimal(wallet["totalEquity"]) == Decimal(100_000) - fees + 10
     assert Decimal(wallet["coin"][0]["totalPositionIM"]) == (btc_value + eth_value) / 10
+    rates = session.get_fee_rates(category="linear")["result"]["list"]
+    assert [r["symbol"] for r in rates] == ["BTCUSDT", "ETHUSDT"]
     fills = session.get_executions(category="linear")["result"]["list"]
     assert sorted(f["symbol"] for f in fills) == ["BTCUSDT", "ETHUSDT"]
     assert len({f["seq"] for f in fills}) == 2
