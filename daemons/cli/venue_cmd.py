@@ -24,6 +24,7 @@ from daemons.venue.limits import (
 
 if TYPE_CHECKING:
     from daemons.venue.config import AccountSpec
+    from daemons.venue.instruments import Instrument
 
 FaultFlag = tuple[str, float, "str | None", dict[str, str]]
 
@@ -87,6 +88,19 @@ def _funding_rate(text: str) -> Decimal:
     return rate
 
 
+def _symbols(text: str) -> tuple[Instrument, ...]:
+    """Parse ``--symbols`` (``BTCUSDT,ETHUSDT:0.5``): known symbols, rates within bounds."""
+    from daemons.venue.config import ConfigError, check_instrument, parse_symbols
+
+    try:
+        chosen = parse_symbols(text)
+        for instrument in chosen:
+            check_instrument(instrument)
+    except ConfigError as e:
+        raise typer.BadParameter(_shown(str(e), 200), param_hint="--symbols") from e
+    return chosen
+
+
 def _fault_accounts(
     faults: list[FaultFlag], accounts: tuple[AccountSpec, ...],
 ) -> list[FaultFlag]:
@@ -136,6 +150,11 @@ def venue(
                              help="TCP port for REST, WebSocket and /admin (0: any free)."),
     tape: str = typer.Option("generated", "--tape",
                              help="generated | bars | path to a trades or bars CSV."),
+    symbols: str = typer.Option(
+        "BTCUSDT,ETHUSDT,SOLUSDT,XRPUSDT", "--symbols",
+        help="Listed linear symbols, comma-separated, the first the default; SYMBOL:RATE sets "
+             "a symbol's tape rate (share of the bundled tape's trades per second). Known: "
+             "BTCUSDT, ETHUSDT, SOLUSDT, XRPUSDT."),
     seed: int = typer.Option(1, "--seed", min=0, max=MAX_SEED,
                              help="Seed of the tape, depth and latency draws."),
     speed: float = typer.Option(1.0, "--speed", min=SPEED_RANGE[0], max=SPEED_RANGE[1],
@@ -152,7 +171,8 @@ def venue(
                                      help="Median order latency in ms (lognormal)."),
     depth_median_qty: float = typer.Option(2.0, "--depth-median-qty", min=0.0,
                                            max=MAX_DEPTH_QTY,
-                                           help="Median hidden size per price level (BTC)."),
+                                           help="Median hidden size per price level (BTC; other "
+                                                "symbols: the same notional)."),
     start_paused: bool = typer.Option(False, "--start-paused",
                                       help="Start with the tape paused (resume via /admin)."),
     fault: list[str] = typer.Option([], "--fault", help=FAULT_HELP),
@@ -168,11 +188,12 @@ def venue(
 
     _check_host(host, port, allow_remote)
     rate = _funding_rate(funding_rate)
+    listed = _symbols(symbols)
     parsed = [_parse_fault(f) for f in fault]
     try:
         config = VenueConfig(
             accounts=load_accounts(accounts), host=host, port=port, tape=tape, seed=seed,
-            speed=speed, funding_rate=rate,
+            symbols=listed, speed=speed, funding_rate=rate,
             funding_interval_s=funding_interval_s, cross_policy=cross_policy,
             latency_ms_median=latency_ms, depth_median_qty=depth_median_qty,
             start_paused=start_paused,
@@ -189,7 +210,9 @@ def venue(
         typer.echo(f"venue public WS  {base.replace('http', 'ws')}/v5/public/linear")
         typer.echo(f"venue private WS {base.replace('http', 'ws')}/v5/private")
         typer.echo(f"venue admin      {base}/admin/status")
-        typer.echo(f"tape {tape} at {speed}x, {len(config.accounts)} account(s); Ctrl-C to stop")
+        names = ", ".join(i.symbol for i in config.symbols)
+        typer.echo(f"tape {tape} at {speed}x for {names}, {len(config.accounts)} account(s); "
+                   "Ctrl-C to stop")
 
     async def main() -> None:
         task = asyncio.ensure_future(serve(config, ready))

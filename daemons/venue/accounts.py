@@ -1,16 +1,22 @@
 """Accounts: USDT wallet, hedge-mode positions, fees, realised PnL, funding, margin.
 
 Money is Decimal throughout (it goes on the wire as Bybit's decimal strings). Positions
-are cross margin in hedge mode: index 1 holds the long side, index 2 the short side.
+are cross margin in hedge mode, a pair per listed symbol: index 1 holds the long side,
+index 2 the short side. One wallet carries every symbol's margin, fees and PnL; marks
+are given per symbol (``Marks``: symbol to last price in that symbol's ticks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from daemons.venue.config import AccountSpec
+from daemons.venue.instruments import Instrument
 from daemons.venue.orders import Execution, Order
+
+Marks = Mapping[str, int]
 
 EIGHT = Decimal("0.00000001")
 MAINTENANCE_RATE = Decimal("0.005")
@@ -21,7 +27,7 @@ class Position:
     """One side of the hedge-mode pair; ``size_lots`` is never negative."""
 
     idx: int
-    symbol: str
+    inst: Instrument
     created_ms: int
     size_lots: int = 0
     avg_price: Decimal = Decimal(0)
@@ -40,6 +46,24 @@ class Position:
     def sign(self) -> int:
         return 1 if self.idx == 1 else -1
 
+    @property
+    def symbol(self) -> str:
+        return self.inst.symbol
+
+    @property
+    def qty(self) -> Decimal:
+        return self.inst.qty(self.size_lots)
+
+    @property
+    def value(self) -> Decimal:
+        """Position value at entry: what initial and maintenance margin are taken on."""
+        return self.avg_price * self.qty
+
+    def unrealised(self, mark_ticks: int) -> Decimal:
+        if self.size_lots == 0:
+            return Decimal(0)
+        return (self.inst.price(mark_ticks) - self.avg_price) * self.qty * self.sign
+
 
 @dataclass
 class Account:
@@ -47,18 +71,17 @@ class Account:
 
     spec: AccountSpec
     uid: int
-    tick: Decimal
-    step: Decimal
-    symbol: str
+    instruments: tuple[Instrument, ...]
     wallet: Decimal = Decimal(0)
     cum_realised: Decimal = Decimal(0)
     orders: dict[str, Order] = field(default_factory=dict)
     executions: list[Execution] = field(default_factory=list)
-    positions: dict[int, Position] = field(default_factory=dict)
+    positions: dict[tuple[str, int], Position] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.wallet = self.spec.usdt
-        self.positions = {i: Position(i, self.symbol, 0) for i in (1, 2)}
+        self.positions = {(inst.symbol, i): Position(i, inst, 0)
+                          for inst in self.instruments for i in (1, 2)}
 
     def __repr__(self) -> str:
         return f"Account(name={self.spec.name!r}, uid={self.uid}, wallet={self.wallet})"
@@ -67,11 +90,12 @@ class Account:
     def name(self) -> str:
         return self.spec.name
 
-    def price(self, ticks: int) -> Decimal:
-        return self.tick * ticks
+    def position(self, symbol: str, idx: int) -> Position:
+        return self.positions[(symbol, idx)]
 
-    def qty(self, lots: int) -> Decimal:
-        return self.step * lots
+    def sides(self, symbol: str) -> list[Position]:
+        """The long and the short side of ``symbol``."""
+        return [self.positions[(symbol, 1)], self.positions[(symbol, 2)]]
 
     def open_orders(self) -> list[Order]:
         return [o for o in self.orders.values() if o.is_open]
@@ -83,52 +107,47 @@ class Account:
                 return order
         return None
 
-    def order_margin(self, mark_ticks: int) -> Decimal:
+    def order_margin(self, marks: Marks) -> Decimal:
         """Initial margin held by open orders that would open or grow a position."""
         total = Decimal(0)
         for order in self.open_orders():
             if order.opens_position:
-                ticks = order.price_ticks or mark_ticks
-                total += self.price(ticks) * self.qty(order.leaves_lots)
+                ticks = order.price_ticks or marks[order.symbol]
+                total += order.inst.price(ticks) * order.inst.qty(order.leaves_lots)
         return total / self.spec.leverage
 
-    def unrealised(self, pos: Position, mark_ticks: int) -> Decimal:
-        if pos.size_lots == 0:
-            return Decimal(0)
-        return (self.price(mark_ticks) - pos.avg_price) * self.qty(pos.size_lots) * pos.sign
+    def total_unrealised(self, marks: Marks) -> Decimal:
+        return sum((p.unrealised(marks[p.symbol]) for p in self.positions.values()
+                    if p.size_lots), Decimal(0))
 
-    def position_value(self, pos: Position) -> Decimal:
-        return pos.avg_price * self.qty(pos.size_lots)
-
-    def total_unrealised(self, mark_ticks: int) -> Decimal:
-        return sum((self.unrealised(p, mark_ticks) for p in self.positions.values()), Decimal(0))
+    def _positions_value(self) -> Decimal:
+        return sum((p.value for p in self.positions.values() if p.size_lots), Decimal(0))
 
     def position_im(self) -> Decimal:
-        values = (self.position_value(p) for p in self.positions.values())
-        return sum(values, Decimal(0)) / self.spec.leverage
+        return self._positions_value() / self.spec.leverage
 
     def position_mm(self) -> Decimal:
-        values = (self.position_value(p) for p in self.positions.values())
-        return sum(values, Decimal(0)) * MAINTENANCE_RATE
+        return self._positions_value() * MAINTENANCE_RATE
 
-    def available(self, mark_ticks: int) -> Decimal:
+    def available(self, marks: Marks) -> Decimal:
         """Balance free for new orders: losses count, unrealised profit does not."""
-        upl = min(self.total_unrealised(mark_ticks), Decimal(0))
-        return self.wallet + upl - self.position_im() - self.order_margin(mark_ticks)
+        upl = min(self.total_unrealised(marks), Decimal(0))
+        return self.wallet + upl - self.position_im() - self.order_margin(marks)
 
     def liq_price(self, pos: Position) -> Decimal:
-        """Estimate: the price at which this side's loss eats the wallet above maintenance."""
+        """Estimate: the price at which this side's loss eats the wallet above maintenance
+        (cross margin: the maintenance margin of every symbol's positions counts)."""
         if pos.size_lots == 0:
             return Decimal(0)
-        buffer = (self.wallet - self.position_mm()) / self.qty(pos.size_lots)
-        return max(pos.avg_price - buffer * pos.sign, Decimal(0)).quantize(self.tick)
+        buffer = (self.wallet - self.position_mm()) / pos.qty
+        return max(pos.avg_price - buffer * pos.sign, Decimal(0)).quantize(pos.inst.tick_size)
 
     def apply_fill(
         self, order: Order, price_ticks: int, lots: int, is_maker: bool, now_ms: int,
     ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
         """Book a fill into position and wallet: (fee, fee rate, closed size, closed PnL)."""
-        pos = self.positions[order.position_idx]
-        price, qty = self.price(price_ticks), self.qty(lots)
+        pos = self.positions[(order.symbol, order.position_idx)]
+        price, qty = order.inst.price(price_ticks), order.inst.qty(lots)
         rate = self.spec.maker_fee_rate if is_maker else self.spec.taker_fee_rate
         fee = (price * qty * rate).quantize(EIGHT)
         pnl, closed = Decimal(0), Decimal(0)
@@ -141,7 +160,7 @@ class Account:
             pos.size_lots = total
         else:
             closed_lots = min(lots, pos.size_lots)
-            closed = self.qty(closed_lots)
+            closed = order.inst.qty(closed_lots)
             pnl = ((price - pos.avg_price) * closed * pos.sign).quantize(EIGHT)
             pos.size_lots -= closed_lots
             if pos.size_lots == 0:
@@ -152,7 +171,7 @@ class Account:
 
     def apply_funding(self, pos: Position, mark_ticks: int, rate: Decimal, now_ms: int) -> Decimal:
         """Pay (positive result) or receive funding on one position: mark x size x rate."""
-        payment = (self.price(mark_ticks) * self.qty(pos.size_lots) * rate * pos.sign)
+        payment = pos.inst.price(mark_ticks) * pos.qty * rate * pos.sign
         payment = payment.quantize(EIGHT)
         self._book(pos, -payment, now_ms)
         return payment

@@ -9,28 +9,26 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from daemons.marketdata.trade import Trade
 from daemons.venue import strict_json
 from daemons.venue.clock import wall_ms
+from daemons.venue.config import shown
 from daemons.venue.faults import KINDS, check_options
 from daemons.venue.params import VENUE_KEY
-
-if TYPE_CHECKING:
-    from daemons.venue.server import VenueServer
+from daemons.venue.state import VenueState
 
 STREAMS = ("all", "public", "private")
 DROP_MODES = ("abort", "close")
 
 
-def _server(request: web.Request) -> VenueServer:
+def _server(request: web.Request) -> VenueState:
     return request.app[VENUE_KEY]
 
 
-def _account(server: VenueServer, request: web.Request) -> str | None:
+def _account(server: VenueState, request: web.Request) -> str | None:
     given = request.query.get("account")
     if not given:
         return None
@@ -95,16 +93,21 @@ async def resume(request: web.Request) -> web.Response:
 
 
 async def inject(request: web.Request) -> web.Response:
-    """Play given trades now: ``[{"side": "Sell", "price": "50000.0", "size": "0.5"}]``."""
+    """Play given trades of ``?symbol=`` (default: the first listed) now:
+    ``[{"side": "Sell", "price": "50000.0", "size": "0.5"}]``."""
     server = _server(request)
+    symbol = request.query.get("symbol", server.core.first.symbol)
+    if symbol not in server.core.listings:
+        return web.json_response({"error": f"symbol {shown(repr(symbol))} is not listed",
+                                  "listed": list(server.core.listings)}, status=400)
     now = wall_ms()
     try:
-        trades = _trades(await request.read(), server.clock.tape_ms(now), now)
+        trades = _trades(await request.read(), server.driver.tape_ms(symbol, now), now)
     except (ValueError, TypeError, KeyError) as e:
         return web.json_response({"error": f"expected a JSON list of trades: {e}"}, status=400)
     for trade in trades:
-        server.driver.inject(trade)
-    return web.json_response({"ok": True, "trades": len(trades)})
+        server.driver.inject(symbol, trade)
+    return web.json_response({"ok": True, "symbol": symbol, "trades": len(trades)})
 
 
 def _trades(raw: bytes, tape_ms: int, now: int) -> list[Trade]:

@@ -12,21 +12,18 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from daemons.venue.params import VENUE_KEY
-
-if TYPE_CHECKING:
-    from daemons.venue.server import VenueServer
+from daemons.venue.state import VenueState
 
 _AUTHORITY = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))"
                         r"(?::(?P<port>[0-9]{1,5}))?$")
 _ORIGIN = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)$")
 
 
-def _is_venue(server: VenueServer, authority: str) -> bool:
+def _is_venue(server: VenueState, authority: str) -> bool:
     """Whether ``host[:port]`` names this venue: a loopback name or address (or the
     address given with ``--allow-remote``) and the venue's port (80 when none is given)."""
     match = _AUTHORITY.match(authority)
@@ -52,7 +49,7 @@ def _specific(host: str) -> bool:
         return True
 
 
-def _refusal(server: VenueServer, request: web.Request) -> str | None:
+def _refusal(server: VenueState, request: web.Request) -> str | None:
     """Why a request is not from a client of this venue, or None if it is."""
     if not _is_venue(server, request.headers.get("Host", "")):
         return "Host must name the venue on loopback (e.g. 127.0.0.1:<port>)"

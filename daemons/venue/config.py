@@ -7,19 +7,21 @@ its repr so that a logged config cannot leak a key.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from daemons.venue.instruments import DEFAULT_SYMBOLS, INSTRUMENTS, Instrument
 from daemons.venue.limits import (
     MAX_DEPTH_QTY,
     MAX_FUNDING_INTERVAL_S,
     MAX_LATENCY_MS,
     MAX_SEED,
     SPEED_RANGE,
+    TRADE_RATE_RANGE,
 )
 
 CROSS_POLICIES = ("taker", "reject")
@@ -27,10 +29,6 @@ LEVERAGE_RANGE = (Decimal(1), Decimal(100))  # BTCUSDT's leverageFilter on Bybit
 FUNDING_CAP = Decimal("0.005")  # BTCUSDT's fundingCap: no funding rate beyond it
 FEE_RANGE = (Decimal(0), Decimal("0.01"))  # Bybit's fee tiers are all far below 1 %
 MAX_USDT = Decimal("1e12")  # a starting balance beyond any account; 1e400 is no balance
-#: BTCUSDT's priceFilter and lotSizeFilter: what instruments-info shows and orders obey.
-MAX_PRICE = Decimal("1999999.80")
-MAX_ORDER_QTY = Decimal("1190.000")
-MAX_MKT_ORDER_QTY = Decimal("500.000")
 
 
 MAX_ACCOUNTS_BYTES = 1 << 20  # a thousand accounts fit in a tenth of this
@@ -159,7 +157,8 @@ def shown(text: str, limit: int = 80) -> str:
 
 @dataclass(frozen=True)
 class VenueConfig:
-    """Everything a venue needs; defaults are Bybit's BTCUSDT perpetual."""
+    """Everything a venue needs; ``symbols`` are the listed perpetuals, the first the default
+    (of ``/admin/tape/trades``); default: the four of ``instruments.DEFAULT_SYMBOLS``."""
 
     accounts: tuple[AccountSpec, ...]
     host: str = "127.0.0.1"
@@ -167,9 +166,7 @@ class VenueConfig:
     tape: str = "generated"
     seed: int = 1
     speed: float = 1.0
-    symbol: str = "BTCUSDT"
-    tick_size: Decimal = Decimal("0.10")
-    qty_step: Decimal = Decimal("0.001")
+    symbols: tuple[Instrument, ...] = DEFAULT_SYMBOLS
     funding_rate: Decimal = Decimal("0.0001")
     funding_interval_s: int = 8 * 3600
     cross_policy: str = "taker"
@@ -196,12 +193,51 @@ class VenueConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not low <= value <= high:  # NaN fails too
                 raise ConfigError(f"{name}: must be from {low} to {high}, got {value!r}")
-        for name in ("tick_size", "qty_step"):  # every price and size is divided by these
-            step = getattr(self, name)
-            if not (isinstance(step, Decimal) and step.is_finite() and 0 < step <= 1000):
-                raise ConfigError(f"{name}: must be a Decimal above 0 and at most 1000, "
-                                  f"got {shown(repr(step))}")
+        if not self.symbols:
+            raise ConfigError("symbols: at least one symbol is required")
+        if len({i.symbol for i in self.symbols}) != len(self.symbols):
+            raise ConfigError("symbols: each symbol may be listed once")
+        for instrument in self.symbols:
+            check_instrument(instrument)
         check_funding_rate(self.funding_rate)
+
+
+def check_instrument(instrument: Instrument) -> None:
+    """Steps every price and size is divided by, and a tape rate the generator can play."""
+    where = f"symbols.{shown(instrument.symbol)}"
+    for name in ("tick_size", "qty_step"):
+        step = getattr(instrument, name)
+        if not (isinstance(step, Decimal) and step.is_finite() and 0 < step <= 1000):
+            raise ConfigError(f"{where}.{name}: must be a Decimal above 0 and at most 1000, "
+                              f"got {shown(repr(step))}")
+    low, high = TRADE_RATE_RANGE
+    if isinstance(instrument.trade_rate, bool) or not low <= instrument.trade_rate <= high:
+        raise ConfigError(f"{where}.trade_rate: must be from {low} to {high}, "
+                          f"got {shown(repr(instrument.trade_rate))}")
+
+
+def parse_symbols(text: str) -> tuple[Instrument, ...]:
+    """``BTCUSDT,ETHUSDT:0.5``: listed symbols, each with an optional trade rate.
+
+    A rate replaces the table's (a share of the bundled tape's trades per second); only
+    the symbols of ``instruments.INSTRUMENTS`` can be listed, since the venue needs each
+    one's tick size and quantity step.
+    """
+    chosen: list[Instrument] = []
+    for part in text.split(","):
+        name, sep, rate = part.strip().partition(":")
+        instrument = INSTRUMENTS.get(name.upper())
+        if instrument is None:
+            raise ConfigError(f"symbols: unknown symbol {shown(repr(name))}; known: "
+                              f"{', '.join(INSTRUMENTS)}")
+        if sep:
+            try:
+                instrument = replace(instrument, trade_rate=float(rate))
+            except ValueError:
+                raise ConfigError(f"symbols: {shown(repr(part))}: the rate after ':' must be "
+                                  "a number") from None
+        chosen.append(instrument)
+    return tuple(chosen)
 
 
 def check_funding_rate(rate: Decimal) -> None:

@@ -30,25 +30,25 @@ class FundingClock:
 
 
 def settle_funding(engine: MatchingEngine, rate: Decimal, now_ms: int) -> int:
-    """Charge or pay every open position mark x size x rate; return the payments made."""
-    market = engine.market
+    """Charge or pay every open position of the engine's symbol mark x size x rate;
+    return the payments made."""
+    market, inst = engine.market, engine.inst
     market.funding_history.append((now_ms, rate))
     count = 0
     for acct in engine.accounts.values():
-        for pos in acct.positions.values():
+        for pos in acct.sides(inst.symbol):
             if pos.size_lots == 0:
                 continue
-            size = acct.qty(pos.size_lots)
+            size = pos.qty
             payment = acct.apply_funding(pos, market.last_ticks, rate, now_ms)
-            engine.exec_seq += 1
-            mark = acct.price(market.last_ticks)
+            mark = inst.price(market.last_ticks)
             engine.record_execution(acct, Execution(
-                exec_id=new_id(engine.ids), account=acct.name, symbol=pos.symbol,
+                exec_id=new_id(engine.ids), account=acct.name, inst=inst,
                 order_id="", order_link_id="", side=pos.side, order_type="UNKNOWN",
                 order_price=Decimal(0), order_qty=Decimal(0), exec_price=mark,
                 exec_qty=size, exec_fee=payment, fee_rate=rate, is_maker=False,
                 closed_size=Decimal(0), exec_pnl=Decimal(0), leaves_qty=Decimal(0),
-                mark_price=mark, exec_time_ms=now_ms, seq=engine.exec_seq,
+                mark_price=mark, exec_time_ms=now_ms, seq=engine.outbox.next_exec_seq(),
                 exec_type="Funding",
             ))
             count += 1

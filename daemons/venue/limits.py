@@ -13,3 +13,4 @@ MAX_LATENCY_MS = 60_000.0  # median order latency: a minute
 MAX_DEPTH_QTY = 1_000_000.0  # median hidden size per price level, base units
 MAX_FUNDING_INTERVAL_S = 30 * 86_400  # Bybit's intervals are 1 to 8 hours
 MAX_SEED = 2**63 - 1  # what numpy's and Python's generators take without surprise
+TRADE_RATE_RANGE = (0.001, 10.0)  # share of the bundled tape's trades per second, per symbol

@@ -1,7 +1,8 @@
 """Public market state: last price, touch, tick direction, rolling stats, recent trades.
 
 The touch is inferred from the last print with a one-tick spread (a sell print hit the
-bid, a buy print lifted the ask), which is how BTCUSDT trades nearly all the time.
+bid, a buy print lifted the ask), which is how BTCUSDT trades nearly all the time. One
+MarketState per listed symbol.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from daemons.venue.instruments import Instrument
 
 MINUTE_MS = 60_000
 DAY_MINUTES = 1440
@@ -41,9 +44,7 @@ class Candle:
 class MarketState:
     """What every public endpoint and stream reports, updated print by print."""
 
-    symbol: str
-    tick: Decimal
-    step: Decimal
+    inst: Instrument
     funding_rate: Decimal
     last_ticks: int = 0
     last_side: str = "Buy"
@@ -58,6 +59,10 @@ class MarketState:
     _qtys: dict[int, str] = field(default_factory=dict, repr=False)
 
     @property
+    def symbol(self) -> str:
+        return self.inst.symbol
+
+    @property
     def bid_ticks(self) -> int:
         return self.last_ticks if self.last_side == "Sell" else self.last_ticks - 1
 
@@ -67,13 +72,13 @@ class MarketState:
 
     def price_str(self, ticks: int) -> str:
         """Ticks as Bybit's price string, cached: the same few prices print all day."""
-        return _cached(self._prices, ticks, lambda: f"{self.tick * ticks:.2f}")
+        return _cached(self._prices, ticks, lambda: self.inst.price_text(ticks))
 
     def qty_str(self, lots: int) -> str:
-        return _cached(self._qtys, lots, lambda: f"{self.step * lots:.3f}")
+        return _cached(self._qtys, lots, lambda: self.inst.qty_text(lots))
 
     def turnover(self, units: int) -> Decimal:
-        return self.tick * self.step * units
+        return self.inst.tick_size * self.inst.qty_step * units
 
     def seed_price(self, ticks: int, side: str) -> None:
         """Set the touch before the first print (from the tape's first trade)."""
@@ -92,7 +97,7 @@ class MarketState:
         self.trade_seq += 1
         self._candle(ts_ms, ticks, lots)
         item = {
-            "T": ts_ms, "s": self.symbol, "S": side, "v": self.qty_str(lots),
+            "T": ts_ms, "s": self.inst.symbol, "S": side, "v": self.qty_str(lots),
             "p": self.price_str(ticks), "L": self.tick_direction, "i": trade_id,
             "BT": False, "seq": self.trade_seq,
         }

@@ -3,7 +3,12 @@
 Time is venue milliseconds (wall-clock time the tape is mapped onto). Requests take
 effect after a drawn latency, in time order with the tape's prints, so the same seed,
 tape and orders always give the same fills. Nothing here touches I/O: it reports what
-happened into an :class:`Outbox` that the server publishes.
+happened into ``prints`` (this symbol's public trades) and the venue-wide :class:`Outbox`
+(private items), which the server publishes.
+
+One engine per listed symbol: its own book, hidden depth, latency and seeded generators,
+so that one symbol's orders never move another's draws. Accounts and the outbox are
+shared: an account's executions in every symbol carry one increasing ``seq``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 from daemons.venue.accounts import Account
 from daemons.venue.book import Book, Fill, consume
 from daemons.venue.config import VenueConfig
+from daemons.venue.instruments import Instrument
 from daemons.venue.market import MarketState
 from daemons.venue.models import DepthModel, LatencyModel
 from daemons.venue.orders import Execution, Order, fast_id, new_id
@@ -25,35 +31,49 @@ MARKET_SLIPPAGE = 0.05
 
 @dataclass
 class Outbox:
-    """Everything published since the last drain: public prints and private items."""
+    """Private items since the last drain, venue-wide, and the execution sequence.
 
-    public: list[dict] = field(default_factory=list)
+    ``dirty`` holds (account, symbol) pairs whose position and wallet changed.
+    """
+
     private: list[tuple[str, str, dict]] = field(default_factory=list)
-    dirty: set[str] = field(default_factory=set)
+    dirty: set[tuple[str, str]] = field(default_factory=set)
+    exec_seq: int = 0
+
+    def next_exec_seq(self) -> int:
+        self.exec_seq += 1
+        return self.exec_seq
+
+
+def seed_name(kind: str, seed: int, symbol: str) -> str:
+    """The seed of one generator of one symbol: each symbol draws from its own."""
+    return f"{kind}-{seed}-{symbol}"
 
 
 class MatchingEngine:
-    """Owns the book and the pending requests; books fills into the accounts."""
+    """Owns one symbol's book and pending requests; books fills into the accounts."""
 
     def __init__(
-        self, config: VenueConfig, accounts: dict[str, Account], market: MarketState,
+        self, config: VenueConfig, inst: Instrument, accounts: dict[str, Account],
+        market: MarketState, outbox: Outbox,
     ) -> None:
-        seed = config.seed
+        seed, symbol = config.seed, inst.symbol
         self.config = config
+        self.inst = inst
         self.accounts = accounts
         self.market = market
-        self.outbox = Outbox()
+        self.outbox = outbox
+        self.prints: list[dict] = []
         self.book = Book()
-        step = float(config.qty_step)
-        self.depth = DepthModel(random.Random(f"depth-{seed}"), config.depth_median_qty,
-                                config.depth_sigma, config.depth_growth_per_tick, step)
-        self.latency = LatencyModel(random.Random(f"latency-{seed}"),
+        self.depth = DepthModel(random.Random(seed_name("depth", seed, symbol)),
+                                config.depth_median_qty / inst.price_ratio, config.depth_sigma,
+                                config.depth_growth_per_tick, float(inst.qty_step))
+        self.latency = LatencyModel(random.Random(seed_name("latency", seed, symbol)),
                                     config.latency_ms_median, config.latency_ms_sigma)
-        self.ids = random.Random(f"ids-{seed}")
-        self.print_ids = random.Random(f"prints-{seed}")
+        self.ids = random.Random(seed_name("ids", seed, symbol))
+        self.print_ids = random.Random(seed_name("prints", seed, symbol))
         self.pending: list[tuple[int, int, str, Order]] = []
         self._counter = 0
-        self.exec_seq = 0
 
     def _push(self, at_ms: int, kind: str, order: Order) -> None:
         self._counter += 1
@@ -93,7 +113,7 @@ class MatchingEngine:
             self._print(ts_ms, side, ticks, lots - own, fast_id(self.print_ids))
 
     def _print(self, ts_ms: int, side: str, ticks: int, lots: int, trade_id: str) -> None:
-        self.outbox.public.append(self.market.record_print(ts_ms, side, ticks, lots, trade_id))
+        self.prints.append(self.market.record_print(ts_ms, side, ticks, lots, trade_id))
 
     def _maker_fill(self, order: Order, ticks: int, lots: int, ts_ms: int) -> int:
         done, exec_id = self._fill(order, ticks, lots, True, ts_ms)
@@ -172,28 +192,28 @@ class MatchingEngine:
     ) -> tuple[int, str]:
         """Book a fill of up to ``lots``; reduce orders are capped at the position size."""
         acct = self.accounts[order.account]
+        inst = self.inst
         if not order.opens_position:
-            lots = min(lots, acct.positions[order.position_idx].size_lots)
+            lots = min(lots, acct.position(inst.symbol, order.position_idx).size_lots)
             if lots == 0:
                 self._finish(order, ts_ms, "Cancelled", "CancelByReduceOnly")
                 return 0, ""
         fee, rate, closed, pnl = acct.apply_fill(order, ticks, lots, maker, ts_ms)
-        price, qty = acct.price(ticks), acct.qty(lots)
+        price, qty = inst.price(ticks), inst.qty(lots)
         order.leaves_lots -= lots
         order.cum_lots += lots
         order.cum_value += price * qty
         order.cum_fee += fee
         order.status = "Filled" if order.leaves_lots == 0 else "PartiallyFilled"
         order.updated_ms = ts_ms
-        self.exec_seq += 1
         exe = Execution(
-            exec_id=new_id(self.ids), account=acct.name, symbol=order.symbol,
+            exec_id=new_id(self.ids), account=acct.name, inst=inst,
             order_id=order.order_id, order_link_id=order.order_link_id, side=order.side,
-            order_type=order.order_type, order_price=acct.price(order.price_ticks),
-            order_qty=acct.qty(order.qty_lots), exec_price=price, exec_qty=qty, exec_fee=fee,
+            order_type=order.order_type, order_price=inst.price(order.price_ticks),
+            order_qty=inst.qty(order.qty_lots), exec_price=price, exec_qty=qty, exec_fee=fee,
             fee_rate=rate, is_maker=maker, closed_size=closed, exec_pnl=pnl,
-            leaves_qty=acct.qty(order.leaves_lots), mark_price=acct.price(self.market.last_ticks),
-            exec_time_ms=ts_ms, seq=self.exec_seq,
+            leaves_qty=inst.qty(order.leaves_lots), mark_price=inst.price(self.market.last_ticks),
+            exec_time_ms=ts_ms, seq=self.outbox.next_exec_seq(),
         )
         self.record_execution(acct, exe)
         self._emit_order(order)
@@ -203,7 +223,7 @@ class MatchingEngine:
         """Keep an execution for REST queries and publish it on the private stream."""
         acct.executions.append(exe)
         self.outbox.private.append((acct.name, "execution", execution_item(exe, ws=True)))
-        self.outbox.dirty.add(acct.name)
+        self.outbox.dirty.add((acct.name, exe.symbol))
 
     def _finish(self, order: Order, now_ms: int, status: str, cancel_type: str) -> None:
         if not order.is_open:
@@ -213,6 +233,5 @@ class MatchingEngine:
         self._emit_order(order)
 
     def _emit_order(self, order: Order) -> None:
-        acct = self.accounts[order.account]
-        self.outbox.private.append((acct.name, "order", order_item(order, acct, ws=True)))
-        self.outbox.dirty.add(acct.name)
+        self.outbox.private.append((order.account, "order", order_item(order, ws=True)))
+        self.outbox.dirty.add((order.account, order.symbol))

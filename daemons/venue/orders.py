@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from daemons.venue.instruments import Instrument
+
 OPEN_STATUSES = frozenset({"Created", "New", "PartiallyFilled"})
 
 
@@ -32,7 +34,7 @@ class Order:
     order_id: str
     order_link_id: str
     account: str
-    symbol: str
+    inst: Instrument
     side: str
     order_type: str
     price_ticks: int
@@ -60,6 +62,10 @@ class Order:
         self.updated_ms = self.created_ms
 
     @property
+    def symbol(self) -> str:
+        return self.inst.symbol
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
@@ -79,7 +85,7 @@ class Execution:
 
     exec_id: str
     account: str
-    symbol: str
+    inst: Instrument
     order_id: str
     order_link_id: str
     side: str
@@ -99,3 +105,7 @@ class Execution:
     seq: int
     exec_type: str = "Trade"
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def symbol(self) -> str:
+        return self.inst.symbol

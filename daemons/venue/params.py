@@ -8,26 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from daemons.venue.accounts import Account
 from daemons.venue.errors import bad_param
-
-if TYPE_CHECKING:
-    from daemons.venue.server import VenueServer
+from daemons.venue.state import VenueState
 
 T = TypeVar("T")
-VENUE_KEY: web.AppKey[Any] = web.AppKey("venue")
+VENUE_KEY: web.AppKey[VenueState] = web.AppKey("venue", VenueState)
 
 
 @dataclass
 class Call:
     """One REST request as a handler sees it (``acct`` is None on public endpoints)."""
 
-    server: VenueServer
+    server: VenueState
     acct: Account | None
     params: dict[str, Any]
     now_ms: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from daemons.venue.accounts import Account, Position
+from daemons.venue.accounts import MAINTENANCE_RATE, Account, Marks, Position
 from daemons.venue.orders import Execution, Order
 
 _ORDER_COMMON = (
@@ -33,25 +33,27 @@ def num(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def order_item(order: Order, acct: Account, ws: bool) -> dict[str, object]:
+def order_item(order: Order, ws: bool) -> dict[str, object]:
     """An order as ``/v5/order/realtime`` (``ws=False``) or the ``order`` topic shows it."""
-    price = acct.price(order.price_ticks) if order.price_ticks else Decimal(0)
-    cum_qty = acct.qty(order.cum_lots)
+    inst = order.inst
+    price = inst.price(order.price_ticks)
+    cum_qty = inst.qty(order.cum_lots)
     avg = order.cum_value / cum_qty if order.cum_lots else Decimal(0)
     full: dict[str, object] = {
         "orderId": order.order_id, "orderLinkId": order.order_link_id, "blockTradeId": "",
-        "symbol": order.symbol, "price": f"{price:.2f}", "qty": f"{acct.qty(order.qty_lots):.3f}",
-        "side": order.side, "isLeverage": "", "positionIdx": order.position_idx,
-        "orderStatus": order.status, "cancelType": order.cancel_type,
-        "rejectReason": order.reject_reason, "avgPrice": num(avg.quantize(acct.tick / 100)),
-        "leavesQty": f"{acct.qty(order.leaves_lots):.3f}",
-        "leavesValue": num(price * acct.qty(order.leaves_lots)),
-        "cumExecQty": f"{cum_qty:.3f}", "cumExecValue": num(order.cum_value),
+        "symbol": inst.symbol, "price": inst.price_text(order.price_ticks),
+        "qty": inst.qty_text(order.qty_lots), "side": order.side, "isLeverage": "",
+        "positionIdx": order.position_idx, "orderStatus": order.status,
+        "cancelType": order.cancel_type, "rejectReason": order.reject_reason,
+        "avgPrice": num(avg.quantize(inst.tick_size / 100)),
+        "leavesQty": inst.qty_text(order.leaves_lots),
+        "leavesValue": num(price * inst.qty(order.leaves_lots)),
+        "cumExecQty": inst.qty_text(order.cum_lots), "cumExecValue": num(order.cum_value),
         "cumExecFee": num(order.cum_fee), "timeInForce": order.time_in_force,
         "orderType": order.order_type, "stopOrderType": "", "orderIv": "",
         "triggerPrice": "", "takeProfit": "", "stopLoss": "", "tpTriggerBy": "",
         "slTriggerBy": "", "triggerDirection": 0, "triggerBy": "",
-        "lastPriceOnCreated": f"{acct.price(order.last_price_on_created):.2f}",
+        "lastPriceOnCreated": inst.price_text(order.last_price_on_created),
         "reduceOnly": order.reduce_only, "closeOnTrigger": False, "smpType": "None",
         "smpGroup": 0, "smpOrderId": "", "tpslMode": "", "tpLimitPrice": "",
         "slLimitPrice": "", "placeType": "", "createdTime": str(order.created_ms),
@@ -80,8 +82,10 @@ def execution_item(exe: Execution, ws: bool) -> dict[str, object]:
         "orderId": exe.order_id, "stopOrderType": "UNKNOWN", "leavesQty": num(exe.leaves_qty),
         "execTime": str(exe.exec_time_ms), "feeCurrency": "USDT", "isMaker": exe.is_maker,
         "execFee": num(exe.exec_fee), "feeRate": num(exe.fee_rate), "execId": exe.exec_id,
-        "tradeIv": "", "blockTradeId": "", "markPrice": f"{exe.mark_price:.2f}",
-        "execPrice": f"{exe.exec_price:.2f}", "markIv": "", "orderQty": num(exe.order_qty),
+        "tradeIv": "", "blockTradeId": "",
+        "markPrice": exe.inst.decimal_price_text(exe.mark_price),
+        "execPrice": exe.inst.decimal_price_text(exe.exec_price), "markIv": "",
+        "orderQty": num(exe.order_qty),
         "orderPrice": num(exe.order_price), "execValue": num(exe.exec_price * exe.exec_qty),
         "execType": exe.exec_type, "execQty": num(exe.exec_qty),
         "closedSize": num(exe.closed_size), "extraFees": [] if ws else "", "seq": exe.seq,
@@ -104,22 +108,24 @@ WS_POSITION_KEYS = _POS_COMMON + ("entryPrice", "mmrSysUpdatedTime", "category")
 
 
 def position_item(pos: Position, acct: Account, mark_ticks: int, ws: bool) -> dict[str, object]:
-    """One hedge-mode side as ``/v5/position/list`` or the ``position`` topic shows it."""
-    size = acct.qty(pos.size_lots)
-    value = acct.position_value(pos)
+    """One hedge-mode side as ``/v5/position/list`` or the ``position`` topic shows it;
+    ``mark_ticks`` is the last price of the position's symbol."""
+    inst = pos.inst
+    value = pos.value
     im = value / acct.spec.leverage
-    mm = value * Decimal("0.005")
-    avg = f"{pos.avg_price:.2f}"
+    mm = value * MAINTENANCE_RATE
+    avg = inst.decimal_price_text(pos.avg_price)
     full: dict[str, object] = {
-        "positionIdx": pos.idx, "riskId": 1, "riskLimitValue": "2000000", "symbol": pos.symbol,
-        "side": pos.side, "size": f"{size:.3f}", "positionValue": num(value), "tradeMode": 0,
-        "positionStatus": "Normal", "autoAddMargin": 0, "adlRankIndicator": 2 if size else 0,
+        "positionIdx": pos.idx, "riskId": 1, "riskLimitValue": "2000000", "symbol": inst.symbol,
+        "side": pos.side, "size": inst.qty_text(pos.size_lots), "positionValue": num(value),
+        "tradeMode": 0, "positionStatus": "Normal", "autoAddMargin": 0,
+        "adlRankIndicator": 2 if pos.size_lots else 0,
         "leverage": num(acct.spec.leverage), "breakEvenPrice": avg, "positionBalance": num(im),
-        "markPrice": f"{acct.price(mark_ticks):.2f}", "liqPrice": num(acct.liq_price(pos)),
+        "markPrice": inst.price_text(mark_ticks), "liqPrice": num(acct.liq_price(pos)),
         "bustPrice": "", "positionMM": num(mm), "positionMMByMp": num(mm),
         "positionIM": num(im), "positionIMByMp": num(im), "tpslMode": "Full",
         "takeProfit": "0", "stopLoss": "0", "trailingStop": "0",
-        "unrealisedPnl": num(acct.unrealised(pos, mark_ticks)),
+        "unrealisedPnl": num(pos.unrealised(mark_ticks)),
         "curRealisedPnl": num(pos.cur_realised), "cumRealisedPnl": num(pos.cum_realised),
         "seq": pos.seq, "isReduceOnly": False, "leverageSysUpdatedTime": "",
         "sessionAvgPrice": "", "createdTime": str(pos.created_ms),
@@ -129,13 +135,14 @@ def position_item(pos: Position, acct: Account, mark_ticks: int, ws: bool) -> di
     return {k: full[k] for k in (WS_POSITION_KEYS if ws else REST_POSITION_KEYS)}
 
 
-def wallet_item(acct: Account, mark_ticks: int) -> dict[str, object]:
-    """The UNIFIED account with its USDT coin, same shape on REST and WebSocket."""
-    upl = acct.total_unrealised(mark_ticks)
+def wallet_item(acct: Account, marks: Marks) -> dict[str, object]:
+    """The UNIFIED account with its USDT coin, same shape on REST and WebSocket: margin,
+    unrealised PnL and equity sum every symbol's positions at that symbol's mark."""
+    upl = acct.total_unrealised(marks)
     equity = acct.wallet + upl
     im, mm = acct.position_im(), acct.position_mm()
-    order_im = acct.order_margin(mark_ticks)
-    available = max(acct.available(mark_ticks), Decimal(0))
+    order_im = acct.order_margin(marks)
+    available = max(acct.available(marks), Decimal(0))
     rate = (mm / equity).quantize(Decimal("0.0001")) if equity > 0 else Decimal(0)
     coin = {
         "availableToBorrow": "", "bonus": "0", "accruedInterest": "0",

@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from daemons.venue.config import MAX_MKT_ORDER_QTY, MAX_ORDER_QTY, MAX_PRICE, VenueConfig
+from daemons.venue.config import VenueConfig
+from daemons.venue.instruments import Instrument
 from daemons.venue.market import MINUTE_MS, MarketState
 from daemons.venue.payloads import num
 
@@ -24,25 +25,32 @@ REST_TICKER_EXTRA = (
     "predictedDeliveryPrice", "basisRate", "deliveryFeeRate", "deliveryTime", "basis",
     "basisRateYear",
 )
-OPEN_INTEREST_BASE = Decimal("50000")
+OPEN_INTEREST_BASE = Decimal("50000")  # BTC; other symbols hold the same notional
 
 
 class TickerBuilder:
-    """Builds the ticker from the market state, keeping touch sizes stable per touch."""
+    """Builds one symbol's ticker from its market state, keeping touch sizes stable per
+    touch."""
 
     def __init__(self, config: VenueConfig, market: MarketState) -> None:
         self.config = config
         self.market = market
-        self._rng = random.Random(f"ticker-{config.seed}")
+        self._rng = random.Random(f"ticker-{config.seed}-{market.symbol}")
         self._touch = (0, 0)
         self._sizes = ("0", "0")
+        inst = market.inst
+        self._median = config.depth_median_qty / inst.price_ratio  # same notional as BTC's
+        self._open_interest = (OPEN_INTEREST_BASE / Decimal(repr(inst.price_ratio))).quantize(
+            inst.qty_step)
 
     def _touch_sizes(self) -> tuple[str, str]:
         touch = (self.market.bid_ticks, self.market.ask_ticks)
         if touch != self._touch:
-            median = self.config.depth_median_qty
+            inst = self.market.inst
             self._sizes = tuple(  # type: ignore[assignment]
-                f"{max(median * self._rng.lognormvariate(0.0, 0.6), 0.001):.3f}" for _ in "ba"
+                inst.qty_text(max(1, round(self._median * self._rng.lognormvariate(0.0, 0.6)
+                                           / float(inst.qty_step))))
+                for _ in "ba"
             )
             self._touch = touch
         return self._sizes
@@ -55,16 +63,16 @@ class TickerBuilder:
         change = (Decimal(m.last_ticks - prev24) / prev24) if prev24 else Decimal(0)
         last = m.price_str(m.last_ticks)
         bid_size, ask_size = self._touch_sizes()
-        oi = OPEN_INTEREST_BASE
+        oi = self._open_interest
         return {
             "symbol": m.symbol, "tickDirection": m.tick_direction,
             "price24hPcnt": num(change.quantize(Decimal("0.000001"))), "lastPrice": last,
             "prevPrice24h": m.price_str(prev24), "highPrice24h": m.price_str(stats["high"]),
             "lowPrice24h": m.price_str(stats["low"]), "prevPrice1h": m.price_str(prev1h),
-            "markPrice": last, "indexPrice": last, "openInterest": f"{oi:.3f}",
-            "openInterestValue": f"{oi * m.tick * m.last_ticks:.2f}",
+            "markPrice": last, "indexPrice": last, "openInterest": f"{oi:.{m.inst.qty_scale}f}",
+            "openInterestValue": f"{oi * m.inst.price(m.last_ticks):.2f}",
             "turnover24h": f"{stats['turnover']:.4f}",
-            "volume24h": f"{m.step * stats['lots']:.4f}",
+            "volume24h": f"{m.inst.qty(stats['lots']):.4f}",
             "fundingIntervalHour": str(self.config.funding_interval_s // 3600),
             "fundingCap": "0.005", "nextFundingTime": str(m.next_funding_ms),
             "fundingRate": num(m.funding_rate), "bid1Price": m.price_str(m.bid_ticks),
@@ -86,21 +94,21 @@ class TickerBuilder:
         return full
 
 
-def instrument(config: VenueConfig) -> dict[str, object]:
+def instrument(inst: Instrument, config: VenueConfig) -> dict[str, object]:
     """The instrument as ``/v5/market/instruments-info`` lists it (USDT perpetual)."""
-    base = config.symbol.removesuffix("USDT")
     return {
-        "symbol": config.symbol, "symbolId": 5, "contractType": "LinearPerpetual",
-        "status": "Trading", "baseCoin": base, "quoteCoin": "USDT",
+        "symbol": inst.symbol, "symbolId": inst.symbol_id, "contractType": "LinearPerpetual",
+        "status": "Trading", "baseCoin": inst.base_coin, "quoteCoin": "USDT",
         "launchTime": "1585526400000", "deliveryTime": "0", "deliveryFeeRate": "",
-        "priceScale": str(-config.tick_size.as_tuple().exponent),
+        "priceScale": str(inst.price_scale),
         "leverageFilter": {"minLeverage": "1", "maxLeverage": "100.00", "leverageStep": "0.01"},
-        "priceFilter": {"minPrice": f"{config.tick_size}", "maxPrice": f"{MAX_PRICE}",
-                        "tickSize": f"{config.tick_size}"},
-        "lotSizeFilter": {"maxOrderQty": f"{MAX_ORDER_QTY}", "minOrderQty": f"{config.qty_step}",
-                          "qtyStep": f"{config.qty_step}",
-                          "postOnlyMaxOrderQty": f"{MAX_ORDER_QTY}",
-                          "maxMktOrderQty": f"{MAX_MKT_ORDER_QTY}", "minNotionalValue": "5"},
+        "priceFilter": {"minPrice": f"{inst.tick_size}", "maxPrice": f"{inst.max_price}",
+                        "tickSize": f"{inst.tick_size}"},
+        "lotSizeFilter": {"maxOrderQty": f"{inst.max_order_qty}",
+                          "minOrderQty": f"{inst.qty_step}", "qtyStep": f"{inst.qty_step}",
+                          "postOnlyMaxOrderQty": f"{inst.max_order_qty}",
+                          "maxMktOrderQty": f"{inst.max_mkt_order_qty}",
+                          "minNotionalValue": "5"},
         "unifiedMarginTrade": True, "fundingInterval": config.funding_interval_s // 60,
         "settleCoin": "USDT", "copyTrading": "both", "upperFundingRate": "0.00375",
         "lowerFundingRate": "-0.00375", "isPreListing": False, "preListingInfo": None,

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -22,9 +22,7 @@ from daemons.venue.clock import wall_ms
 from daemons.venue.errors import BAD_KEY, RATE_LIMIT, SERVER_ERROR, VenueError, bad_param
 from daemons.venue.params import VENUE_KEY, Call
 from daemons.venue.ratelimit import ORDER_PATHS, Verdict
-
-if TYPE_CHECKING:
-    from daemons.venue.server import VenueServer
+from daemons.venue.state import VenueState
 
 Handler = Callable[[Call], dict]
 PUBLIC: dict[tuple[str, str], Handler] = dict(rest_market.ROUTES)
@@ -58,7 +56,7 @@ def _server_error(status: str) -> web.Response:
     return web.Response(status=code, text=f"{code} venue fault injected")
 
 
-def _limits(server: VenueServer, call_path: str, name: str, uid: int, now: int) -> Verdict:
+def _limits(server: VenueState, call_path: str, name: str, uid: int, now: int) -> Verdict:
     if server.faults.get("rate_limit", name, now) is not None:
         return Verdict(False, server.limiter.limit_for(call_path), 0, now + 1000)
     return server.limiter.hit(uid, call_path, now)
@@ -72,7 +70,7 @@ async def _raw(request: web.Request) -> bytes:
 
 
 async def _answer(
-    server: VenueServer, request: web.Request, handler: Handler, raw: bytes, now: int,
+    server: VenueState, request: web.Request, handler: Handler, raw: bytes, now: int,
     headers: dict[str, str],
 ) -> dict[str, Any] | web.Response:
     """Authenticate, limit and run one request; ``headers`` gets the account's limits."""
@@ -104,7 +102,7 @@ async def handle(request: web.Request) -> web.Response:
     every response"): the account's endpoint limit once the request is authenticated,
     else the address limit that counted it (public endpoints, refused credentials).
     """
-    server: VenueServer = request.app[VENUE_KEY]
+    server: VenueState = request.app[VENUE_KEY]
     handler = PUBLIC.get((request.method, request.path)) or PRIVATE.get(
         (request.method, request.path))
     if handler is None:

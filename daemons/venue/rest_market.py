@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from daemons.venue.errors import bad_param
-from daemons.venue.order_entry import check_category_symbol
+from daemons.venue.order_entry import listed, symbol_listing
 from daemons.venue.params import Call, int_param, optional_int
 from daemons.venue.payloads import num
 from daemons.venue.payloads_market import instrument, kline_rows, recent_trade
@@ -17,45 +17,48 @@ def server_time(call: Call) -> dict:
 
 
 def instruments_info(call: Call) -> dict:
+    """Every listed symbol, or the one asked for; a symbol not listed is an empty list."""
     if call.params.get("category") != "linear":
         raise bad_param("Illegal category")
     symbol = call.params.get("symbol")
-    config = call.server.config
-    listed = [instrument(config)] if symbol in (None, "", config.symbol) else []
-    return {"category": "linear", "list": listed, "nextPageCursor": ""}
+    listings = call.server.core.listings
+    chosen = listings.values() if symbol in (None, "") else [
+        listing for name, listing in listings.items() if name == symbol]
+    return {"category": "linear", "nextPageCursor": "",
+            "list": [instrument(listing.inst, call.server.config) for listing in chosen]}
 
 
 def tickers(call: Call) -> dict:
-    check_category_symbol(call.server.core, call.params, need_symbol=False)
-    return {"category": "linear", "list": [call.server.ticker.rest(call.now_ms)]}
+    feeds = call.server.tickers
+    return {"category": "linear", "list": [
+        feeds[f"tickers.{listing.symbol}"].builder.rest(call.now_ms)
+        for listing in listed(call.server.core, call.params)]}
 
 
 def recent_trades(call: Call) -> dict:
-    check_category_symbol(call.server.core, call.params, need_symbol=False)
+    market = symbol_listing(call.server.core, call.params).market
     limit = int_param(call.params, "limit", 500, 1, 1000)
-    recent = list(call.server.core.market.recent)[-limit:]
+    recent = list(market.recent)[-limit:]
     return {"category": "linear", "list": [recent_trade(i) for i in reversed(recent)]}
 
 
 def kline(call: Call) -> dict:
-    params = {"category": "linear", **call.params}
-    check_category_symbol(call.server.core, params, need_symbol=True)
+    listing = symbol_listing(call.server.core, {"category": "linear", **call.params})
     minutes = INTERVALS.get(str(call.params.get("interval", "")))
     if minutes is None:
         raise bad_param("params error: interval invalid")
     limit = int_param(call.params, "limit", 200, 1, 1000)
-    rows = kline_rows(call.server.core.market, minutes, limit,
+    rows = kline_rows(listing.market, minutes, limit,
                       optional_int(call.params, "start"), optional_int(call.params, "end"))
-    return {"symbol": call.server.config.symbol, "category": "linear", "list": rows}
+    return {"symbol": listing.symbol, "category": "linear", "list": rows}
 
 
 def funding_history(call: Call) -> dict:
-    check_category_symbol(call.server.core, call.params, need_symbol=True)
+    listing = symbol_listing(call.server.core, call.params)
     limit = int_param(call.params, "limit", 200, 1, 200)
-    history = list(call.server.core.market.funding_history)[-limit:]
-    symbol = call.server.config.symbol
+    history = list(listing.market.funding_history)[-limit:]
     return {"category": "linear", "list": [
-        {"symbol": symbol, "fundingRate": num(rate), "fundingRateTimestamp": str(ts)}
+        {"symbol": listing.symbol, "fundingRate": num(rate), "fundingRateTimestamp": str(ts)}
         for ts, rate in reversed(history)
     ]}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from daemons.venue.errors import bad_param
-from daemons.venue.order_entry import cancel_all, cancel_order, check_category_symbol, place_order
+from daemons.venue.order_entry import cancel_all, cancel_order, listed, place_order
 from daemons.venue.orders import Order
 from daemons.venue.params import Call, optional_int, page
 from daemons.venue.payloads import execution_item, order_item
@@ -28,10 +28,16 @@ def cancel_everything(call: Call) -> dict:
     return {"list": [_ids(o) for o in orders], "success": "1"}
 
 
+def _symbols(call: Call) -> set[str]:
+    """The symbols a query covers: the one given, else every listed one."""
+    return {listing.symbol for listing in listed(call.server.core, call.params)}
+
+
 def _orders(call: Call, open_only: bool) -> dict:
-    check_category_symbol(call.server.core, call.params, need_symbol=False)
+    symbols = _symbols(call)
     order_id, link = call.params.get("orderId"), call.params.get("orderLinkId")
-    chosen = sorted(call.account.orders.values(), key=lambda o: o.seq, reverse=True)
+    chosen = sorted((o for o in call.account.orders.values() if o.symbol in symbols),
+                    key=lambda o: o.seq, reverse=True)
     if order_id:
         chosen = [o for o in chosen if o.order_id == order_id]
     if link:
@@ -39,7 +45,7 @@ def _orders(call: Call, open_only: bool) -> dict:
     if open_only and not (order_id or link):
         chosen = [o for o in chosen if o.is_open]
     rows, cursor = page(chosen, lambda o: o.seq, call.params, 20, 50)
-    return {"list": [order_item(o, call.account, ws=False) for o in rows],
+    return {"list": [order_item(o, ws=False) for o in rows],
             "nextPageCursor": cursor, "category": "linear"}
 
 
@@ -70,9 +76,9 @@ def _execution_window(call: Call) -> tuple[int, int]:
 
 
 def executions(call: Call) -> dict:
-    check_category_symbol(call.server.core, call.params, need_symbol=False)
+    symbols = _symbols(call)
     start, end = _execution_window(call)
-    rows = list(reversed(call.account.executions))
+    rows = [e for e in reversed(call.account.executions) if e.symbol in symbols]
     for key, attr in (("orderId", "order_id"), ("orderLinkId", "order_link_id"),
                       ("execType", "exec_type")):
         wanted = call.params.get(key)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import threading
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 from aiohttp import web
@@ -21,104 +19,30 @@ from aiohttp import web
 from daemons.marketdata.trade import Trade
 from daemons.venue import admin, admin_guard, rest
 from daemons.venue.auth import verify_ws
-from daemons.venue.clock import TapeClock, wall_ms
+from daemons.venue.clock import wall_ms
 from daemons.venue.config import VenueConfig
-from daemons.venue.core import VenueCore
-from daemons.venue.faults import Faults
 from daemons.venue.params import VENUE_KEY
-from daemons.venue.payloads import position_item, wallet_item
-from daemons.venue.payloads_market import TickerBuilder
-from daemons.venue.ratelimit import IpLimiter, RateLimiter
-from daemons.venue.tape import TapeDriver, open_tape
-from daemons.venue.ws_hub import Hub, serve_connection
-from daemons.venue.ws_private import handle_private, private_message
-from daemons.venue.ws_public import handle_public, trade_messages
+from daemons.venue.state import VenueState
+from daemons.venue.ws_hub import serve_connection
+from daemons.venue.ws_private import handle_private
+from daemons.venue.ws_public import handle_public
 
 T = TypeVar("T")
 
 
-class VenueServer:
-    """A whole venue: core, tape, clock, faults, limits and the two WebSocket hubs."""
+class VenueServer(VenueState):
+    """A whole venue on the network: REST, both WebSocket streams and ``/admin``."""
 
-    def __init__(self, config: VenueConfig, trades: Iterator[Trade] | None = None) -> None:
-        self.config = config
-        self.core = VenueCore(config)
-        self.clock = TapeClock(config.speed)
-        self.faults = Faults()
-        self.limiter = RateLimiter(config.order_rate_per_s, config.query_rate_per_s)
-        self.ip_limiter = IpLimiter()
-        self.public, self.private = Hub(), Hub()
-        self.ticker = TickerBuilder(config, self.core.market)
-        source = trades if trades is not None else open_tape(config.tape, config.seed)
-        self.driver = TapeDriver(self.core, self.clock, source, self.publish)
-        if config.start_paused:
-            self.clock.pause()
-        self._ticker_state: dict[str, str] = {}
-        self._ticker_cs = 0
+    def __init__(self, config: VenueConfig,
+                 tapes: Mapping[str, Iterator[Trade]] | None = None) -> None:
+        super().__init__(config, tapes)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
-        self.port = config.port
-
-    def publish(self) -> None:
-        """Send everything the engine produced since the last call."""
-        box = self.core.engine.outbox
-        symbol = self.config.symbol
-        if box.public:
-            items, box.public = box.public, []
-            if self.public.subscribers(f"publicTrade.{symbol}"):
-                for text in trade_messages(symbol, items):
-                    self.public.broadcast(f"publicTrade.{symbol}", text)
-        grouped: dict[tuple[str, str], list[dict]] = defaultdict(list)
-        for name, topic, item in box.private:
-            grouped[(name, topic)].append(item)
-        box.private = []
-        mark = self.core.market.last_ticks
-        for name in box.dirty:
-            acct = self.core.accounts[name]
-            grouped[(name, "position")] = [
-                position_item(p, acct, mark, ws=True) for p in acct.positions.values()]
-            grouped[(name, "wallet")] = [wallet_item(acct, mark)]
-        box.dirty = set()
-        for (name, topic), items in grouped.items():
-            acct = self.core.accounts[name]
-            self.private.broadcast(topic, private_message(acct, topic, items), account=name)
-
-    def ticker_snapshot(self) -> str:
-        if not self._ticker_state:
-            self._ticker_state = self.ticker.ws(wall_ms())
-        return self._ticker_message("snapshot", self._ticker_state)
-
-    def _ticker_message(self, kind: str, data: dict[str, str]) -> str:
-        self._ticker_cs += 1
-        return json.dumps({"topic": f"tickers.{self.config.symbol}", "type": kind,
-                           "data": data, "cs": self._ticker_cs, "ts": wall_ms()})
-
-    async def _tickers(self) -> None:
-        """Push ticker deltas (changed fields only) every ``ticker_interval_ms``."""
-        topic = f"tickers.{self.config.symbol}"
-        while True:
-            await asyncio.sleep(self.config.ticker_interval_ms / 1000)
-            state = self.ticker.ws(wall_ms())
-            delta = {k: v for k, v in state.items() if self._ticker_state.get(k) != v}
-            self._ticker_state = state
-            if delta and self.public.subscribers(topic):
-                delta["symbol"] = self.config.symbol
-                self.public.broadcast(topic, self._ticker_message("delta", delta))
-
-    def status(self) -> dict[str, object]:
-        now = wall_ms()
-        return {"tape": self.driver.state(), "paused": self.clock.paused,
-                "trades_played": self.driver.fed,
-                "last_price": self.core.market.price_str(self.core.market.last_ticks),
-                "public_connections": len(self.public.connections),
-                "private_connections": len(self.private.connections),
-                "faults": self.faults.snapshot(now), "time": now}
 
     async def _public_ws(self, request: web.Request) -> web.WebSocketResponse:
-        symbol = self.config.symbol
         return await serve_connection(
             request, self.public, "public", self.faults,
-            lambda conn, msg: handle_public(conn, msg, symbol, self.ticker_snapshot))
+            lambda conn, msg: handle_public(conn, msg, self.public_topics, self.tickers))
 
     async def _private_ws(self, request: web.Request) -> web.WebSocketResponse:
         def authenticate(args: object) -> object:
@@ -142,14 +66,14 @@ class VenueServer:
         return application
 
     async def start(self) -> None:
-        """Listen, then start the tape and the ticker."""
+        """Listen, then start the tapes and the tickers."""
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._tasks = [asyncio.ensure_future(self.driver.run()),
-                       asyncio.ensure_future(self._tickers())]
+                       asyncio.ensure_future(self.push_tickers())]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -216,9 +140,11 @@ class RunningVenue:
         return self.base_url.replace("http://", "ws://")
 
 
-def start_venue(config: VenueConfig, trades: Iterator[Trade] | None = None) -> RunningVenue:
-    """Start a venue in a background thread and return once it accepts connections."""
-    return RunningVenue(VenueServer(config, trades)).start()
+def start_venue(config: VenueConfig,
+                tapes: Mapping[str, Iterator[Trade]] | None = None) -> RunningVenue:
+    """Start a venue in a background thread and return once it accepts connections;
+    ``tapes`` (symbol to trades) replace the tapes of ``config.tape``."""
+    return RunningVenue(VenueServer(config, tapes)).start()
 
 
 async def serve(config: VenueConfig, on_ready: Callable[[VenueServer], None]) -> None:

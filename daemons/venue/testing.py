@@ -15,6 +15,7 @@ from typing import Any
 from pybit.unified_trading import HTTP, WebSocket
 
 from daemons.venue.config import AccountSpec, VenueConfig
+from daemons.venue.market import MarketState
 from daemons.venue.server import RunningVenue, start_venue
 
 _HOST = re.compile(r"^wss?://[^/]+")
@@ -68,6 +69,27 @@ def pybit_ws(venue: RunningVenue, spec: AccountSpec | None = None, **kwargs: Any
                           api_secret=spec.api_secret, **kwargs)
 
 
+def record_prints(venue: RunningVenue) -> dict[str, list[dict[str, Any]]]:
+    """Every public print each listed symbol's market makes from now on (its tape as
+    published), by symbol; read the lists on the venue's loop (``venue.call``)."""
+    prints: dict[str, list[dict[str, Any]]] = {}
+
+    def hook(market: MarketState) -> None:
+        recorded = prints.setdefault(market.symbol, [])
+        original = market.record_print
+
+        def recording(*args: Any) -> dict[str, Any]:
+            item = original(*args)
+            recorded.append(item)
+            return item
+
+        market.record_print = recording  # type: ignore[method-assign]
+
+    venue.call(lambda: [hook(listing.market)
+                        for listing in venue.server.core.listings.values()])
+    return prints
+
+
 def wait_for(predicate: Callable[[], Any], timeout_s: float = 10.0, what: str = "") -> Any:
     """Poll ``predicate`` until it returns a truthy value; fail after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
@@ -92,4 +114,4 @@ def wait_subscribed(venue: RunningVenue, stream: str, topics: set[str],
 
 
 __all__ = ["LocalWebSocket", "VenueConfig", "pybit_http", "pybit_ws", "start_test_venue",
-           "make_accounts", "wait_for", "wait_subscribed"]
+           "make_accounts", "record_prints", "wait_for", "wait_subscribed"]

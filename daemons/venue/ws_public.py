@@ -1,18 +1,52 @@
-"""``/v5/public/linear``: publicTrade and tickers topics, pings and acknowledgements."""
+"""``/v5/public/linear``: publicTrade and tickers topics of every listed symbol, pings
+and acknowledgements."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 
 from daemons.venue.clock import wall_ms
+from daemons.venue.payloads_market import TickerBuilder
 from daemons.venue.ws_hub import Connection
 
 MAX_TRADES_PER_MESSAGE = 1024
 
 
-def public_topics(symbol: str) -> set[str]:
-    return {f"publicTrade.{symbol}", f"tickers.{symbol}"}
+class TickerFeed:
+    """One symbol's ``tickers`` topic: a snapshot on subscribe, then deltas carrying only
+    the fields that changed since the last push, with Bybit's cross sequence ``cs``."""
+
+    def __init__(self, builder: TickerBuilder) -> None:
+        self.builder = builder
+        self.symbol = builder.market.symbol
+        self.topic = f"tickers.{self.symbol}"
+        self._state: dict[str, str] = {}
+        self._cs = 0
+
+    def snapshot(self) -> str:
+        if not self._state:
+            self._state = self.builder.ws(wall_ms())
+        return self._message("snapshot", self._state)
+
+    def forget(self) -> None:
+        """Drop the last pushed state: the next snapshot is built afresh."""
+        self._state = {}
+
+    def delta(self) -> str | None:
+        """The next delta, or None when nothing changed (the state moves on either way)."""
+        state = self.builder.ws(wall_ms())
+        delta = {k: v for k, v in state.items() if self._state.get(k) != v}
+        self._state = state
+        if not delta:
+            return None
+        delta["symbol"] = self.symbol
+        return self._message("delta", delta)
+
+    def _message(self, kind: str, data: dict[str, str]) -> str:
+        self._cs += 1
+        return json.dumps({"topic": self.topic, "type": kind, "data": data, "cs": self._cs,
+                           "ts": wall_ms()})
 
 
 def ack(conn: Connection, payload: dict, op: str, success: bool, message: str = "") -> None:
@@ -21,15 +55,18 @@ def ack(conn: Connection, payload: dict, op: str, success: bool, message: str = 
                "req_id": str(payload.get("req_id", "")), "op": op})
 
 
-def handle_public(
-    conn: Connection, payload: dict, symbol: str, ticker_snapshot: Callable[[], str],
-) -> None:
-    """Answer one client message on the public stream."""
+def public_topics(symbols: Iterable[str]) -> frozenset[str]:
+    """Every topic the public stream serves: trades and tickers of each listed symbol."""
+    return frozenset(f"{kind}.{s}" for s in symbols for kind in ("publicTrade", "tickers"))
+
+
+def handle_public(conn: Connection, payload: dict, known: frozenset[str],
+                  tickers: Mapping[str, TickerFeed]) -> None:
+    """Answer one client message on the public stream; ``tickers`` by topic name."""
     op, args = payload.get("op"), payload.get("args") or []
     if op == "ping":
         ack(conn, payload, "ping", True, "pong")
     elif op in ("subscribe", "unsubscribe") and isinstance(args, list):
-        known = public_topics(symbol)
         bad = [a for a in args if a not in known]
         if bad:
             ack(conn, payload, op, False, f"error:handler not found,topic:{bad[0]}")
@@ -42,8 +79,10 @@ def handle_public(
             new = [a for a in args if a not in conn.topics]
             conn.topics.update(args)
             ack(conn, payload, op, True)
-            if f"tickers.{symbol}" in new:
-                conn.send(ticker_snapshot())
+            for topic in new:
+                feed = tickers.get(topic)
+                if feed is not None:
+                    conn.send(feed.snapshot())
 
         conn.later(subscribe)
     else:

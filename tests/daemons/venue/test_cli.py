@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from daemons.cli.main import app
 from tests.fixtures.cli import operator_stderr_lines
 
-OPTIONS = ("--accounts", "--host", "--allow-remote", "--port", "--tape", "--seed", "--speed",
+OPTIONS = ("--accounts", "--host", "--allow-remote", "--port", "--tape", "--symbols", "--seed",
+           "--speed",
            "--funding-rate", "--funding-interval-s", "--cross-policy", "--latency-ms",
            "--depth-median-qty", "--start-paused", "--fault")
 
@@ -62,6 +63,8 @@ def test_venue_bad_options_fail_with_clear_message(tmp_path: Path) -> None:
     (["--fault", "ack_delay=5,mode=hold"], ["--fault", "unknown option 'mode'"]),
     (["--fault", "rate_limit=soon"], ["--fault", "seconds"]),
     (["--host", "0.0.0.0"], ["--host", "--allow-remote"]),
+    (["--symbols", "BTCUSDT,DOGEUSDT"], ["--symbols", "unknown symbol 'DOGEUSDT'"]),
+    (["--symbols", "ETHUSDT:0"], ["--symbols", "trade_rate"]),
 ])
 def test_venue_bad_option_values_are_refused_naming_the_option(
     tmp_path: Path, args: list[str], names: list[str],
@@ -111,6 +114,8 @@ HOSTILE = [  # (option, value or a _hostile_files key in braces)
     *[("--funding-rate", v) for v in ("", "nan", "inf", "-1", "1e999999999", "1e400", LONG)],
     *[("--funding-interval-s", v) for v in ("", "0", "-1", "nan", "9" * 30, LONG)],
     *[("--cross-policy", v) for v in ("", LONG, "a\x01b")],
+    *[("--symbols", v) for v in ("", LONG, "a\x01b", "BTCUSDT,BTCUSDT", "ETHUSDT:nan",
+                                 "ETHUSDT:inf", "ETHUSDT:1e400", f"ETHUSDT:{LONG}")],
     *[("--fault", v) for v in ("", LONG, "a\x01b", "http_5xx", "http_5xx=nan", "http_5xx=inf",
                                "http_5xx=-1", "http_5xx=1e300", "http_5xx=1e400",
                                f"http_5xx=5,{LONG}=1", f"http_5xx=5,account={LONG}",
@@ -189,3 +194,19 @@ def test_venue_serves_until_sigterm_and_never_prints_secrets(tmp_path: Path) -> 
             proc.kill()
     assert proc.returncode == 0
     assert "s3cr3t-value" not in "".join(lines) + rest
+
+
+def test_venue_symbols_option_lists_only_the_chosen_symbols(tmp_path: Path) -> None:
+    lines, proc = _start(tmp_path, "--symbols", "SOLUSDT,BTCUSDT:0.5")
+    try:
+        base = lines[0].split()[-1]
+        session = HTTP(max_retries=1)
+        session.endpoint = base
+        listed = session.get_instruments_info(category="linear")["result"]["list"]
+        assert [(i["symbol"], i["priceFilter"]["tickSize"]) for i in listed] == [
+            ("SOLUSDT", "0.010"), ("BTCUSDT", "0.10")]
+        status = requests.get(f"{base}/admin/status", timeout=5).json()
+        assert list(status["symbols"]) == ["SOLUSDT", "BTCUSDT"]
+    finally:
+        proc.kill()
+        proc.communicate(timeout=20)

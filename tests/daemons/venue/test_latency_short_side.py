@@ -24,7 +24,7 @@ def make_core(usdt: str = "100000", **overrides: object) -> VenueCore:
               "latency_ms_median": 0.0, **overrides}
     spec = AccountSpec("alice", "key-alice", "secret-alice", Decimal(usdt))
     core = VenueCore(VenueConfig(accounts=(spec,), **fields))
-    core.prime(Trade(0, "t0", "Sell", 50_000.0, 0.01))
+    core.first.prime(Trade(0, "t0", "Sell", 50_000.0, 0.01))
     return core
 
 
@@ -36,7 +36,7 @@ def order(core: VenueCore, side: str, idx: int, price: str, qty: str, at_ms: int
 
 
 def tape(core: VenueCore, ts: int, side: str, price: float, size: float = 0.001) -> None:
-    core.feed(Trade(ts, f"t{ts}", side, price, size), ts)
+    core.first.feed(Trade(ts, f"t{ts}", side, price, size), ts)
 
 
 def on_book(core: VenueCore, placed: Order) -> bool:
@@ -95,7 +95,7 @@ def _hedged(usdt: str = "10000") -> VenueCore:
 def test_both_sides_open_and_liq_prices_follow_the_documented_estimate() -> None:
     core = _hedged()
     acct = core.accounts["alice"]
-    long, short = acct.positions[1], acct.positions[2]
+    long, short = acct.position("BTCUSDT", 1), acct.position("BTCUSDT", 2)
     assert (long.size_lots, short.size_lots) == (500, 500)
     assert (long.avg_price, short.avg_price) == (Decimal("50000.1"), Decimal("50000.0"))
     fees = (Decimal("50000.1") + Decimal("50000.0")) * Decimal("0.5") * Decimal("0.00055")
@@ -112,14 +112,14 @@ def test_positive_funding_long_pays_and_short_receives() -> None:
     core = _hedged()
     acct = core.accounts["alice"]
     before = acct.wallet
-    realised = [acct.positions[i].cur_realised for i in (1, 2)]
+    realised = [acct.position("BTCUSDT", i).cur_realised for i in (1, 2)]
     tape(core, 60_000, "Buy", 50000.1)  # the first funding boundary of a 60 s interval
     funding = {e.side: e for e in acct.executions if e.exec_type == "Funding"}
     mark = Decimal("50000.0")  # the last print before the boundary: the short's taker sell
     expected = (mark * Decimal("0.5") * Decimal("0.0001")).quantize(Decimal("0.00000001"))
     assert funding["Buy"].exec_fee == expected and funding["Sell"].exec_fee == -expected
-    assert acct.positions[1].cur_realised == realised[0] - expected
-    assert acct.positions[2].cur_realised == realised[1] + expected
+    assert acct.position("BTCUSDT", 1).cur_realised == realised[0] - expected
+    assert acct.position("BTCUSDT", 2).cur_realised == realised[1] + expected
     assert acct.wallet == before  # equal sizes: what one side pays the other receives
 
 
@@ -142,7 +142,7 @@ def test_short_reduce_realises_profit_when_price_falls() -> None:
     core.engine.advance(2)
     tape(core, 10, "Sell", 49899.9)  # through the closing buy: filled at 49900.0 as maker
     exe = acct.executions[-1]
-    assert closing.status == "Filled" and acct.positions[2].size_lots == 0
+    assert closing.status == "Filled" and acct.position("BTCUSDT", 2).size_lots == 0
     assert exe.closed_size == Decimal("0.500") and exe.exec_pnl == Decimal("50.00000000")
     assert acct.wallet == after_open + Decimal("50") - Decimal("4.99000000")  # maker fee
     loss = make_core()

@@ -22,7 +22,7 @@ def make_core(**overrides: object) -> VenueCore:
     fields = {"depth_median_qty": 1.0, "depth_sigma": 0.0, "depth_growth_per_tick": 0.0,
               "latency_ms_median": 0.0, **overrides}
     core = VenueCore(VenueConfig(accounts=(ACCOUNT,), **fields))
-    core.prime(Trade(0, "t0", "Sell", 50_000.0, 0.01))
+    core.first.prime(Trade(0, "t0", "Sell", 50_000.0, 0.01))
     return core
 
 
@@ -35,7 +35,7 @@ def buy(core: VenueCore, price: str, qty: str, **extra: object) -> str:
 
 
 def tape(core: VenueCore, ts: int, side: str, price: float, size: float) -> None:
-    core.feed(Trade(ts, f"t{ts}", side, price, size), ts)
+    core.first.feed(Trade(ts, f"t{ts}", side, price, size), ts)
 
 
 def test_resting_buy_behind_known_queue_fills_only_after_that_volume() -> None:
@@ -49,7 +49,7 @@ def test_resting_buy_behind_known_queue_fills_only_after_that_volume() -> None:
     assert order.cum_lots == 200 and order.status == "PartiallyFilled"
     tape(core, 13, "Sell", 49990.0, 0.5)
     assert order.status == "Filled" and order.cum_lots == 500
-    prints = [(p["S"], p["p"], p["v"]) for p in core.engine.outbox.public]
+    prints = [(p["S"], p["p"], p["v"]) for p in core.engine.prints]
     assert ("Sell", "49990.00", "0.200") in prints and ("Sell", "49990.00", "0.300") in prints
 
 
@@ -61,7 +61,7 @@ def test_resting_buy_trade_through_fills_at_once_at_its_price() -> None:
     exe = core.accounts["alice"].executions[-1]
     assert exe.exec_price == Decimal("49990.0") and exe.is_maker
     assert exe.exec_fee == Decimal("4.99900000")  # 0.02 % maker fee on 24995 USDT
-    own = [p for p in core.engine.outbox.public if p["i"] == exe.exec_id]
+    own = [p for p in core.engine.prints if p["i"] == exe.exec_id]
     assert own and own[0]["p"] == "49990.00" and own[0]["v"] == "0.500"
 
 
@@ -100,12 +100,12 @@ def test_reduce_fill_realises_pnl_and_fees_in_wallet() -> None:
     core = make_core()
     buy(core, "50000.1", "1.000")  # taker at the ask
     acct = core.accounts["alice"]
-    assert acct.positions[1].size_lots == 1000
+    assert acct.position("BTCUSDT", 1).size_lots == 1000
     body = {"category": "linear", "symbol": "BTCUSDT", "side": "Sell", "orderType": "Limit",
             "qty": "1.000", "price": "50100.0", "positionIdx": 1, "reduceOnly": True}
     place_order(core, acct, body, now_ms=5)
     tape(core, 20, "Buy", 50100.1, 0.01)
-    assert acct.positions[1].size_lots == 0
+    assert acct.position("BTCUSDT", 1).size_lots == 0
     open_fee = Decimal("50000.1") * Decimal("0.00055")
     close_fee = Decimal("50100.0") * Decimal("0.0002")
     expected = Decimal("100000") + Decimal("99.9") - open_fee - close_fee
@@ -148,7 +148,7 @@ def _run(seed: int) -> list[tuple[str, str, str, bool]]:
                         "orderType": "Limit", "qty": "0.050", "price": price,
                         "positionIdx": idx}
                 place_order(core, acct, body, now_ms=trade.ts_ms)
-        core.feed(trade, trade.ts_ms)
+        core.first.feed(trade, trade.ts_ms)
     return [(e.order_id, str(e.exec_price), str(e.exec_qty), e.is_maker)
             for e in acct.executions]
 

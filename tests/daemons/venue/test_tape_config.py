@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
@@ -11,8 +12,15 @@ import pytest
 
 from daemons.marketdata.bars import load_bars
 from daemons.venue.clock import TapeClock
-from daemons.venue.config import ConfigError, VenueConfig, load_accounts, parse_accounts
-from daemons.venue.tape import open_tape
+from daemons.venue.config import (
+    ConfigError,
+    VenueConfig,
+    load_accounts,
+    parse_accounts,
+    parse_symbols,
+)
+from daemons.venue.instruments import INSTRUMENTS
+from daemons.venue.tape import open_tape, symbol_tapes
 
 
 def test_open_tape_bars_starts_at_the_first_bundled_open() -> None:
@@ -88,6 +96,41 @@ def test_open_tape_generated_is_seeded_and_starts_now() -> None:
     assert [(t.price, t.size, t.side) for t in a] == [(t.price, t.size, t.side) for t in b]
 
 
+def test_open_tape_generated_for_a_symbol_trades_at_its_level_size_and_rate() -> None:
+    """ETHUSDT's generated tape (ratio 0.05, rate 0.25) is BTCUSDT's calibration scaled: the
+    same notional per trade, a twentieth of the price, a quarter of the trades per second."""
+    count = 20_000
+    btc = list(islice(open_tape("generated", seed=3), count))
+    eth = list(islice(open_tape("generated", seed=3, ratio=0.05, rate=0.25), count))
+    btc_price, eth_price = (sum(t.price for t in tape) / count for tape in (btc, eth))
+    assert 15 < btc_price / eth_price < 25
+    btc_notional, eth_notional = (sum(t.price * t.size for t in tape) / count
+                                  for tape in (btc, eth))
+    assert 0.8 < eth_notional / btc_notional < 1.25
+    btc_span, eth_span = (tape[-1].ts_ms - tape[0].ts_ms for tape in (btc, eth))
+    assert 3.5 < eth_span / btc_span < 4.5
+
+
+def test_open_tape_bars_for_a_symbol_starts_at_the_scaled_first_open() -> None:
+    first = next(open_tape("bars", seed=1, ratio=0.05))
+    assert first.price == pytest.approx(load_bars()[0].open * 0.05)
+
+
+def test_symbol_tapes_play_a_file_as_the_first_symbol_and_scale_it_for_the_others(
+    tmp_path: Path,
+) -> None:
+    dump = tmp_path / "ETHUSDT.csv"
+    dump.write_text("timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,"
+                    "homeNotional,foreignNotional\n"
+                    "1700000000.0,ETHUSDT,Buy,2.0,3000.5,PlusTick,a,1,2,1\n")
+    config = VenueConfig(accounts=parse_accounts([{"api_key": "k", "api_secret": "s"}]),
+                         tape=str(dump), symbols=parse_symbols("ETHUSDT,BTCUSDT,XRPUSDT"))
+    tapes = {symbol: next(trades) for symbol, trades in symbol_tapes(config).items()}
+    assert (tapes["ETHUSDT"].price, tapes["ETHUSDT"].size) == (3000.5, 2.0)
+    assert (tapes["BTCUSDT"].price, tapes["BTCUSDT"].size) == pytest.approx((60_010, 0.1))
+    assert (tapes["XRPUSDT"].price, tapes["XRPUSDT"].size) == pytest.approx((0.60010, 10_000))
+
+
 def test_tape_clock_shifts_to_now_divides_by_speed_and_pauses() -> None:
     now = [1_000_000]
     clock = TapeClock(60.0, now=lambda: now[0])
@@ -153,15 +196,50 @@ def test_config_refuses_funding_rates_beyond_the_cap(rate: str) -> None:
 @pytest.mark.parametrize(("field", "value"), [
     ("speed", float("inf")), ("speed", float("nan")), ("speed", 0.0), ("seed", -1),
     ("seed", 2**64), ("latency_ms_median", 1e300), ("depth_median_qty", float("nan")),
-    ("funding_interval_s", 10**12), ("port", 65536), ("tick_size", Decimal(0)),
-    ("tick_size", Decimal("NaN")), ("qty_step", Decimal("-0.001")), ("qty_step", Decimal("1e400")),
+    ("funding_interval_s", 10**12), ("port", 65536),
 ])
 def test_venue_config_refuses_non_finite_or_out_of_range_numbers(field: str, value: object) -> None:
-    """Each would break the venue later: a speed of inf made every tape time 0, a zero tick a
-    division by zero on the first order."""
+    """Each would break the venue later: a speed of inf made every tape time 0."""
     account = parse_accounts([{"api_key": "k", "api_secret": "s"}])
     with pytest.raises(ConfigError, match=field):
         VenueConfig(accounts=account, **{field: value})
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("tick_size", Decimal(0)), ("tick_size", Decimal("NaN")), ("qty_step", Decimal("-0.001")),
+    ("qty_step", Decimal("1e400")), ("trade_rate", float("nan")), ("trade_rate", 0.0),
+    ("trade_rate", 1e9),
+])
+def test_venue_config_refuses_a_symbol_with_a_bad_step_or_rate(field: str, value: object) -> None:
+    """A zero tick divided by zero on the first order; a zero trade rate stretched every gap
+    of the generated tape to infinity."""
+    account = parse_accounts([{"api_key": "k", "api_secret": "s"}])
+    symbols = (INSTRUMENTS["BTCUSDT"], replace(INSTRUMENTS["ETHUSDT"], **{field: value}))
+    with pytest.raises(ConfigError, match=rf"symbols\.ETHUSDT\.{field}"):
+        VenueConfig(accounts=account, symbols=symbols)
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("BTCUSDT,DOGEUSDT", "unknown symbol 'DOGEUSDT'"), ("", "unknown symbol ''"),
+    ("ETHUSDT:fast", "the rate after ':' must be a number"),
+])
+def test_parse_symbols_refuses_unknown_symbols_and_bad_rates(text: str, error: str) -> None:
+    with pytest.raises(ConfigError, match=error):
+        parse_symbols(text)
+
+
+def test_parse_symbols_keeps_order_and_sets_the_rate() -> None:
+    chosen = parse_symbols("ethusdt:0.5,BTCUSDT")
+    assert [i.symbol for i in chosen] == ["ETHUSDT", "BTCUSDT"]
+    assert chosen[0].trade_rate == 0.5 and chosen[0].tick_size == Decimal("0.01")
+    assert chosen[1] == INSTRUMENTS["BTCUSDT"]
+
+
+@pytest.mark.parametrize("symbols", [(), (INSTRUMENTS["BTCUSDT"], INSTRUMENTS["BTCUSDT"])])
+def test_venue_config_refuses_no_symbol_or_one_listed_twice(symbols: tuple) -> None:
+    account = parse_accounts([{"api_key": "k", "api_secret": "s"}])
+    with pytest.raises(ConfigError, match="symbols: "):
+        VenueConfig(accounts=account, symbols=symbols)
 
 
 @pytest.mark.parametrize("entry", [
