@@ -36,6 +36,7 @@ class MarketFeed:
                  ping_interval_s: int = 20) -> None:
         self._consumers: dict[str, list[Consumer]] = {}
         self._mergers: dict[str, parsing.TickerMerger] = {}
+        self._last: dict[str, TickerEvent] = {}
         self._lock = threading.Lock()
         self.refused = 0
         self.stream = Stream("trade-public", endpoints.ws_public_linear, self._on_message,
@@ -51,12 +52,20 @@ class MarketFeed:
         return tuple(sorted(self._consumers))
 
     def subscribe(self, symbol: str, consumer: Consumer) -> None:
-        """Hand ``symbol``'s events to ``consumer`` too (subscribing the symbol if new)."""
+        """Hand ``symbol``'s events to ``consumer`` too (subscribing the symbol if new).
+
+        A consumer joining a symbol already followed first gets the merged ticker as it
+        stands (the exchange sent its snapshot to the first one only): on a quiet market
+        no delta may come for a long time, and an engine steps only on tickers.
+        """
         with self._lock:
             new = symbol not in self._consumers
             self._consumers.setdefault(symbol, []).append(consumer)
             if new:
                 self._mergers[symbol] = parsing.TickerMerger(symbol)
+            current = self._last.get(symbol)
+        if current is not None:
+            consumer(current, time.perf_counter_ns())
         if new:
             self.stream.subscribe([f"tickers.{symbol}", f"publicTrade.{symbol}"])
         if not self._started:
@@ -90,6 +99,8 @@ class MarketFeed:
         try:
             if kind == "tickers":
                 events: list[MarketEvent] = [merger.apply(message, local_ms).event]
+                with self._lock:
+                    self._last[symbol] = events[0]
             elif kind == "publicTrade":
                 events = []
                 for item in parsing.data_list(message, "publicTrade"):

@@ -61,12 +61,13 @@ class Tenants:
 
 def store_tenants(db: Database, keyring: Keyring, venue: RunningVenue, *,
                   symbols: tuple[str, ...] = (SYMBOL,), grid: dict | None = None,
-                  modes: dict[str, str] | None = None) -> Tenants:
+                  modes: dict[str, str] | None = None, prefix: str = "user") -> Tenants:
     """One user per venue account, its credential and a strategy per symbol."""
     tenants = Tenants()
     for spec in venue.server.config.accounts:
         with db.admin() as conn:
-            user = users.add_user(conn, f"user-{spec.name}", f"{spec.name}@example.com")
+            user = users.add_user(conn, f"{prefix}-{spec.name}",
+                                  f"{prefix}.{spec.name}@example.com")
         with db.unit_of_work(user.user_id) as conn:
             account = accounts.add_account(conn, user.user_id, spec.name, "local")
             credentials.add_credential(conn, keyring, account.account_id, spec.api_key,
