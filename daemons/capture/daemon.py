@@ -36,10 +36,10 @@ from daemons.capture.private import PrivateCapture
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import ReconcileConfig, Reconciler
 from daemons.capture.status import StatusBoard
-from daemons.capture.targets import AccountTarget, Targets
 from daemons.db.event_rows import ms
 from daemons.db.event_writer import EventWriter, WriterConfig
 from daemons.db.session import Database
+from daemons.db.targets import AccountTarget, Targets
 from daemons.status_file import write_status
 
 log = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ class CaptureDaemon:
 
     def _drop(self, account: PrivateCapture, rotated: bool) -> None:
         account.close()
-        self.board.unregister(account.target.label)
+        self.board.unregister(account.label)
         log.info("capture of %s stopped: %s", account.target.name,
                  "credential rotated" if rotated else "no longer enabled")
 

@@ -26,9 +26,9 @@ from daemons.bybit.rest import BybitRest, Page
 from daemons.bybit.streams import Stream, now_ms
 from daemons.capture.reconciler import Reconciler, quarantine
 from daemons.capture.status import StatusBoard
-from daemons.capture.targets import AccountTarget
 from daemons.db import event_rows as rows
 from daemons.db.event_writer import EventWriter
+from daemons.db.targets import AccountTarget
 
 log = logging.getLogger(__name__)
 TOPICS = ("order", "execution", "position", "wallet")
@@ -69,6 +69,7 @@ class PrivateCapture:
                  limits: RateLimits = DEFAULT_LIMITS,
                  backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0)) -> None:
         self.target = target
+        self.label = f"private:{target.name}"
         self.writer = writer
         self.board = board
         self.reconciler = reconciler
@@ -78,8 +79,8 @@ class PrivateCapture:
         self.last_message_ms: int | None = None
         self.closed = False
         for topic in TOPICS:
-            board.register(f"{target.label}/{topic}", target.label, TABLES[topic])
-        self.stream = Stream(target.label, endpoints.ws_private, self.on_message,
+            board.register(f"{self.label}/{topic}", self.label, TABLES[topic])
+        self.stream = Stream(self.label, endpoints.ws_private, self.on_message,
                              on_connect=self.on_connect, on_invalid=self.on_invalid,
                              api_key=target.api_key, api_secret=target.secret,
                              ping_interval_s=ping_interval_s,
@@ -122,7 +123,7 @@ class PrivateCapture:
         batch = self.item_rows(topic, items, local_ms, created, f"ws.{topic}", None)
         self.writer.put(self.target.user_id, TABLES[topic], batch)
         if batch:
-            self.board.events(f"{self.target.label}/{topic}", len(batch), created, local_ms)
+            self.board.events(f"{self.label}/{topic}", len(batch), created, local_ms)
 
     def on_invalid(self, text: str, error: str) -> None:
         self._quarantine("ws.private", None, text, error, now_ms())
@@ -139,7 +140,7 @@ class PrivateCapture:
                   source: str, category: str | None) -> list[rows.Row]:
         """Rows of every valid linear item; each bad one quarantined, another market's
         counted and dropped. ``message_ms`` is the message's or answer's time."""
-        name = f"{self.target.label}/{topic}"
+        name = f"{self.label}/{topic}"
         build = BUILDERS[topic]
         account_id = self.target.account_id
 
@@ -155,7 +156,7 @@ class PrivateCapture:
 
     def _quarantine(self, source: str, topic: str | None, payload: Any, error: str,
                     local_ms: int) -> None:
-        name = f"{self.target.label}/{topic}" if topic in TABLES else None
+        name = f"{self.label}/{topic}" if topic in TABLES else None
         quarantine(self.writer, self.board, name, source=source, topic=topic,
                    payload=payload, error=error, local_ms=local_ms,
                    user_id=self.target.user_id, account_id=self.target.account_id)

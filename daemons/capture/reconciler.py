@@ -274,7 +274,7 @@ class Reconciler:
             raise failed["execution"]
         executions, orders = len(fetched["execution"]), len(fetched["order"])
         if reason in ("reconnect", "stale", "startup-resume"):
-            record_gap(self.writer, self.board, f"{target.label}/execution", stream="private",
+            record_gap(self.writer, self.board, f"{account.label}/execution", stream="private",
                        symbol=None, start_ms=start_ms, end_ms=gap_end_ms or local, reason=reason,
                        filled=True, rows_recovered=executions, user_id=scope,
                        account_id=target.account_id,
