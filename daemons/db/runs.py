@@ -62,3 +62,13 @@ def finish_run(conn: psycopg.Connection, run_id: UUID, status: str = "completed"
     if run is None:
         raise NotFound(f"unknown run {run_id}")
     return run
+
+
+def get_run(conn: psycopg.Connection, run_id: UUID) -> Run:
+    """One run visible to ``conn`` (row-level security: its owner's unit of work)."""
+    with conn.cursor(row_factory=class_row(Run)) as cur:
+        run = cur.execute(f"SELECT {_COLUMNS} FROM runs WHERE run_id = %s",
+                          [run_id]).fetchone()
+    if run is None:
+        raise NotFound(f"unknown run {run_id}")
+    return run
