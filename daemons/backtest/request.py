@@ -30,7 +30,7 @@ from daemons.backtest.runner import (
     seeded_spec,
 )
 from daemons.backtest.store import store_backtest
-from daemons.db import strategies, users
+from daemons.db import runs, strategies, users
 from daemons.db.session import Database
 from gridcore.config import GridConfig
 from gridcore.sim.tape import MarketTape
@@ -221,12 +221,11 @@ class _Resolved:
                 self.owner, self.account_id = found.user_id, found.account_id
                 self.parameters, self.symbol = found.config_json, found.symbol
             if request.seed_run is not None:
-                row = conn.execute("SELECT user_id FROM runs WHERE run_id::text = %s",
-                                   [request.seed_run]).fetchone()
-                if row is None:
+                owner = runs.owner_of(conn, request.seed_run)
+                if owner is None:
                     raise ValueError(f"--seed-run: unknown run {request.seed_run}")
-                self._same_owner(row[0], f"run {request.seed_run}")
-                self.owner = row[0]
+                self._same_owner(owner, f"run {request.seed_run}")
+                self.owner = owner
 
     def _same_owner(self, owner_id: UUID, what: str) -> None:
         """``user`` names whose results these are: a strategy or run of another user is
