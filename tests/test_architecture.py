@@ -318,9 +318,8 @@ def test_independence_check_finds_direct_and_indirect_imports(
 # --- no import cycles; the trading daemon's neighbours ----------------------------------
 
 #: Cycles their owners break next; each case fails (strict xfail) once its cycle is gone,
-#: so the mark is removed with the fix. Everywhere else a cycle fails the build.
+#: so the entry is removed with the fix. Everywhere else a cycle fails the build.
 CYCLES_BEING_BROKEN = {
-    "daemons.venue": "server -> rest / admin / params -> server (the venue's owner breaks it)",
     "daemons.trading": "recovery <-> worker, through an `if TYPE_CHECKING` import of the worker "
                        "(a Protocol of what recovery uses breaks it)",
 }
