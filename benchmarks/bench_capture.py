@@ -33,11 +33,11 @@ from benchmarks.bench_venue import trades_played
 from daemons.bybit.endpoints import endpoints_for
 from daemons.capture.daemon import CaptureConfig, CaptureDaemon
 from daemons.capture.reconciler import ReconcileConfig
-from daemons.capture.targets import Targets
 from daemons.db import migrations
 from daemons.db.embedded import EmbeddedServer
 from daemons.db.session import Database
 from daemons.db.settings import APP_ROLE
+from daemons.db.targets import Targets
 from daemons.db.times import datetime_of_ms
 
 SPEED = 100.0

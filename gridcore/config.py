@@ -141,33 +141,42 @@ class GridConfig:
         return Amount.parse(self.amount)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> GridConfig:
+    def from_mapping(cls, values: Mapping[str, Any],
+                     overrides: Mapping[str, Any] | None = None) -> GridConfig:
         """Build from a JSON-like mapping, coercing strings such as ``--set k=v`` values.
 
-        Unknown keys are refused (a typo must not silently fall back to a default).
+        This is the one way parameters from outside (a file, the command line, a stored
+        strategy, a run snapshot) become a config. ``overrides`` win over ``values``; a
+        legacy name in either stands for its field. Unknown keys are refused (a typo must
+        not silently fall back to a default), as is a field given twice in one mapping.
         """
-        known = {f.name: f for f in fields(cls)}
-        kwargs: dict[str, Any] = {}
-        for key, value in values.items():
-            name = _ALIASES.get(key, key)
-            if name not in known:
-                raise ConfigError(_cut(str(key)),
-                                  f"unknown parameter (known: {', '.join(sorted(known))})")
-            if name in kwargs:
-                raise ConfigError(_cut(str(key)), "given twice")
-            kwargs[name] = _coerce(name, known[name].type, value)
+        kwargs = _fields(values)
+        kwargs.update(_fields(overrides or {}))
         if "amount" not in kwargs:
             raise ConfigError("amount", "required (a quantity like '0.01' or 'x0.001')")
         return cls(**kwargs)
 
     def with_values(self, values: Mapping[str, Any]) -> GridConfig:
         """A copy with some parameters replaced (legacy names accepted), validated again."""
-        overrides = {_ALIASES.get(key, key): value for key, value in values.items()}
-        return GridConfig.from_mapping({**self.to_mapping(), **overrides})
+        return GridConfig.from_mapping(self.to_mapping(), values)
 
     def to_mapping(self) -> dict[str, Any]:
         """JSON-serialisable form; ``from_mapping(to_mapping())`` gives an equal config."""
         return asdict(self)
+
+
+def _fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Field name to coerced value; unknown keys and a field given twice are refused."""
+    known = {f.name: f for f in fields(GridConfig)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        name = _ALIASES.get(key, key)
+        if name not in known:
+            raise ConfigError(key, f"unknown parameter (known: {', '.join(sorted(known))})")
+        if name in kwargs:
+            raise ConfigError(key, "given twice")
+        kwargs[name] = _coerce(name, known[name].type, value)
+    return kwargs
 
 
 def _coerce(name: str, annotation: Any, value: Any) -> Any:

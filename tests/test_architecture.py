@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -209,29 +209,40 @@ def test_daemons_module_never_imports_pipelines(path: Path) -> None:
     assert not any(n.split(".")[0] == "gridbot_pipelines" for n in _imports(path)), path.name
 
 
+def _repository_modules(root: Path, packages: Iterable[str]) -> dict[str, Path]:
+    return {_module_name(p, root): p
+            for package in packages for p in sorted((root / package).rglob("*.py"))}
+
+
+def _named_modules(name: str, path: Path) -> Iterator[tuple[str | None, list[str]]]:
+    """Per import statement anywhere in the module (functions and ``if TYPE_CHECKING``
+    blocks included): for ``from x import y, z`` x and [x.y, x.z], for ``import a, b``
+    None and [a, b]; relative imports made absolute."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield None, [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            yield base, [f"{base}.{alias.name}" for alias in node.names]
+
+
+def _with_parents(names: Iterable[str]) -> set[str]:
+    """Importing a.b.c runs a, a.b and a.b.c."""
+    return {".".join(n.split(".")[:i]) for n in names for i in range(1, n.count(".") + 2)}
+
+
 def module_graph(root: Path, packages: Iterable[str]) -> dict[str, set[str]]:
     """Repository module -> the repository modules importing it runs (parents included)."""
-    paths = {_module_name(p, root): p
-             for package in packages for p in sorted((root / package).rglob("*.py"))}
+    paths = _repository_modules(root, packages)
     graph: dict[str, set[str]] = {}
     for name, path in paths.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         targets: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                candidates = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join([*anchor, base] if base else anchor)
-                candidates = [base] + [f"{base}.{alias.name}" for alias in node.names]
-            else:
-                continue
-            for candidate in candidates:
-                parts = candidate.split(".")
-                # Importing a.b.c runs a, a.b and a.b.c.
-                targets |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)} & paths.keys()
+        for base, names in _named_modules(name, path):
+            targets |= _with_parents([*names, *([base] if base else [])]) & paths.keys()
         graph[name] = targets - {name}
     return graph
 
@@ -302,3 +313,168 @@ def test_independence_check_finds_direct_and_indirect_imports(
     for rel in files:  # without the offending import, the skeleton is clean
         (tmp_path / rel).write_text("\n")
     assert independence_violations(module_graph(tmp_path, ("gridcore", "daemons"))) == []
+
+
+# --- no import cycles; the trading daemon's neighbours ----------------------------------
+
+#: Cycles their owners break next; each case fails (strict xfail) once its cycle is gone,
+#: so the entry is removed with the fix. Everywhere else a cycle fails the build.
+CYCLES_BEING_BROKEN = {
+    "daemons.trading": "recovery <-> worker, through an `if TYPE_CHECKING` import of the worker "
+                       "(a Protocol of what recovery uses breaks it)",
+}
+TRADING, CAPTURE = "daemons.trading", "daemons.capture"
+
+
+def import_graph(root: Path, packages: Iterable[str]) -> dict[str, set[str]]:
+    """Module -> the repository modules it imports, for finding cycles.
+
+    Every import counts, also one inside a function or under ``if TYPE_CHECKING`` (a
+    cycle broken that way is still two modules that need each other). What ``from a
+    import b`` names is the module a.b when there is one, else a. A module's own parent
+    packages are left out: Python runs them before the module anyway, and a package's
+    ``__init__`` that re-exports its modules is no cycle.
+    """
+    paths = _repository_modules(root, packages)
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        own_parents = _with_parents([name]) - {name}
+        named: set[str] = set()
+        for base, names in _named_modules(name, path):
+            if base is None:
+                named.update(names)
+            else:  # a module of base, else a name defined in base
+                named.update(n if n in paths else base for n in names)
+        named &= paths.keys()
+        implied = (_with_parents(named) - own_parents) & paths.keys()
+        graph[name] = (named | implied) - {name}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every set of modules that import each other (strongly connected, two or more),
+    each sorted, found without recursion (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            target = next(targets, None)
+            if target is not None:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph.get(target, ())))))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                members = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    members.append(member)
+                    if member == node:
+                        break
+                if len(members) > 1:
+                    cycles.append(sorted(members))
+    return sorted(cycles)
+
+
+def _area(module: str) -> str:
+    """The package a module belongs to for these rules: daemons.<x>, else the top level."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "daemons" and len(parts) > 1 else parts[0]
+
+
+_GRAPH = import_graph(ROOT, PACKAGES)
+_AREAS = sorted({_area(m) for m in _GRAPH})
+
+
+@pytest.mark.parametrize("area", [
+    pytest.param(area, marks=pytest.mark.xfail(strict=True, reason=CYCLES_BEING_BROKEN[area]))
+    if area in CYCLES_BEING_BROKEN else area for area in _AREAS])
+def test_package_modules_import_no_cycle(area: str) -> None:
+    """No two modules need each other: a cycle makes import order matter, and it hides
+    which of two modules is the seam (docs/architecture.md)."""
+    touching = [c for c in import_cycles(_GRAPH) if any(_area(m) == area for m in c)]
+    assert touching == [], " | ".join(" <-> ".join(c) for c in touching)
+
+
+def test_cycles_being_broken_name_real_packages() -> None:
+    assert set(CYCLES_BEING_BROKEN) <= set(_AREAS)
+
+
+def reaching(graph: dict[str, set[str]], sources: str, targets: str) -> list[str]:
+    """Modules of package ``sources`` that run a module of ``targets``, directly or not."""
+    return [f"{m} reaches {t}" for m in sorted(graph) if _is_under(m, (sources,))
+            for t in sorted(reachable(graph, m)) if _is_under(t, (targets,))]
+
+
+def test_trading_never_reaches_the_venue() -> None:
+    """The trading daemon talks to an exchange (Bybit, or the venue as a server) through
+    the Bybit adapter only: it never runs the venue's code."""
+    graph = module_graph(ROOT, PACKAGES)
+    assert any(_is_under(m, (TRADING,)) for m in graph)
+    assert reaching(graph, TRADING, "daemons.venue") == []
+
+
+def test_trading_and_capture_never_import_each_other() -> None:
+    """What they share (the private decoder, the writer, what is enabled) lives in
+    daemons.bybit and daemons.db; neither daemon runs the other's code."""
+    graph = module_graph(ROOT, PACKAGES)
+    assert any(_is_under(m, (CAPTURE,)) for m in graph)
+    assert reaching(graph, TRADING, CAPTURE) + reaching(graph, CAPTURE, TRADING) == []
+
+
+def test_reaching_finds_an_import_through_a_shared_module(tmp_path: Path) -> None:
+    files = {"daemons/trading/worker.py": "from daemons.db import event_rows",
+             "daemons/db/event_rows.py": "def rows():\n    from daemons.capture import rows",
+             "daemons/capture/rows.py": "", "daemons/capture/daemon.py": ""}
+    _write_tree(tmp_path, files)
+    graph = module_graph(tmp_path, ("daemons",))
+    assert reaching(graph, TRADING, CAPTURE) == ["daemons.trading.worker reaches "
+                                                 "daemons.capture.rows"]
+    assert reaching(graph, CAPTURE, TRADING) == []
+
+
+def _write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text + "\n")
+
+
+@pytest.mark.parametrize(("files", "expected"), [
+    ({"pkg/a.py": "from pkg import b", "pkg/b.py": "import pkg.c", "pkg/c.py": "from . import a"},
+     [["pkg.a", "pkg.b", "pkg.c"]]),
+    ({"pkg/a.py": "def f():\n    from pkg.b import g", "pkg/b.py": "from pkg.a import f"},
+     [["pkg.a", "pkg.b"]]),
+    ({"pkg/a.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.b import B",
+      "pkg/b.py": "import pkg.a"}, [["pkg.a", "pkg.b"]]),
+    ({"pkg/__init__.py": "from pkg.a import A", "pkg/a.py": "from pkg import b",
+      "pkg/b.py": "X = 1"}, []),
+    ({"pkg/__init__.py": "from pkg.a import A", "pkg/a.py": "from pkg import X"},
+     [["pkg", "pkg.a"]]),
+    ({"pkg/sub/__init__.py": "from pkg.sub.a import A", "pkg/sub/a.py": "A = 1",
+      "pkg/b.py": "from pkg.sub import A", "pkg/__init__.py": ""}, []),
+])
+def test_cycle_check_finds_cycles_and_only_cycles(
+        tmp_path: Path, files: dict[str, str], expected: list[list[str]]) -> None:
+    """The checker itself must be able to fail: through three modules, an import inside a
+    function, a TYPE_CHECKING import, a package re-exporting a name its module needs; and
+    must not fail on a package re-exporting its modules (gridcore's __init__)."""
+    _write_tree(tmp_path, files)
+    assert import_cycles(import_graph(tmp_path, ("pkg",))) == expected

@@ -1,8 +1,9 @@
 """Captured market data from PostgreSQL as a lazy sequence of tapes.
 
 The window is read in slices of event time (30 minutes by default): each slice's public
-trades, tickers and funding rows are fetched sorted and merged into one tape in replay
-order, so a backtest of a month never holds more than a slice in memory.
+trades, tickers and funding rows are fetched sorted (``daemons.db.captured``) and merged
+into one tape in replay order, so a backtest of a month never holds more than a slice in
+memory.
 """
 
 from __future__ import annotations
@@ -11,52 +12,26 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from daemons.db import captured
 from daemons.db.session import Database
-from daemons.db.times import EPOCH_MS_SQL as _MS
-from daemons.db.times import datetime_of_ms
 from gridcore.sim.tape import FUNDING, TICKER, TRADE, MarketTape
 
 SLICE_MS = 30 * 60_000
-
-_TRADES = (
-    f"SELECT {_MS.format('exchange_ts')}, {_MS.format('local_ts')}, price::float8,"
-    " size::float8, side = 'Buy', trade_id FROM public_trades"
-    " WHERE symbol = %s AND exchange_ts >= %s AND exchange_ts < %s"
-    " ORDER BY exchange_ts, local_ts, trade_id"
-)
-_TICKERS = (
-    f"SELECT {_MS.format('exchange_ts')}, {_MS.format('local_ts')}, last_price::float8"
-    " FROM tickers WHERE symbol = %s AND exchange_ts >= %s AND exchange_ts < %s"
-    " AND last_price IS NOT NULL ORDER BY exchange_ts, cross_seq"
-)
-_FUNDING = (
-    f"SELECT {_MS.format('exchange_ts')}, {_MS.format('local_ts')},"
-    " coalesce(mark_price::float8, 'NaN'), funding_rate::float8 FROM funding_rates"
-    " WHERE symbol = %s AND exchange_ts >= %s AND exchange_ts < %s ORDER BY exchange_ts"
-)
-_SPAN = (
-    f"SELECT min({_MS.format('exchange_ts')}), max({_MS.format('exchange_ts')})"
-    " FROM public_trades WHERE symbol = %s"
-)
 
 
 def captured_span(db: Database, symbol: str) -> tuple[int, int] | None:
     """First and last captured trade time of ``symbol`` (ms), or ``None`` if none."""
     with db.market_data() as conn:
-        first, last = conn.execute(_SPAN, [symbol]).fetchone()
-    return None if first is None else (int(first), int(last))
+        return captured.trade_span(conn, symbol)
 
 
 def db_tapes(db: Database, symbol: str, start_ms: int, end_ms: int, *,
              slice_ms: int = SLICE_MS) -> Iterator[MarketTape]:
     """Tapes of ``[start_ms, end_ms)``, one per slice that holds any row, in order."""
     for lo in range(start_ms, end_ms, slice_ms):
-        hi = min(end_ms, lo + slice_ms)
-        window = [symbol, datetime_of_ms(lo), datetime_of_ms(hi)]
         with db.market_data() as conn:
-            trades = conn.execute(_TRADES, window).fetchall()
-            tickers = conn.execute(_TICKERS, window).fetchall()
-            funding = conn.execute(_FUNDING, window).fetchall()
+            trades, tickers, funding = captured.market_rows(
+                conn, symbol, lo, min(end_ms, lo + slice_ms))
         if trades or tickers or funding:
             yield _tape(symbol, trades, tickers, funding)
 

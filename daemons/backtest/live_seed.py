@@ -27,9 +27,8 @@ from uuid import UUID
 
 import psycopg
 
+from daemons.db import captured, runs
 from daemons.db.errors import InvalidInput, NotFound
-from daemons.db.times import EPOCH_MS_SQL as _MS
-from daemons.db.times import datetime_of_ms
 from gridcore import order_ids
 from gridcore.config import GridConfig
 from gridcore.events import FINAL_ORDER_STATUSES, is_plain_limit
@@ -117,42 +116,27 @@ def _placement_order(row: tuple) -> tuple[int, int, str]:
 
 def load_live_seed(conn: psycopg.Connection, run_id: UUID, at_ms: int) -> LiveSeed:
     """Read the seed inside the run owner's unit of work (RLS applies)."""
-    run = conn.execute("SELECT account_id, strategy_id, run_type FROM runs WHERE run_id = %s",
-                       [run_id]).fetchone()
-    if run is None:
-        raise NotFound(f"unknown run {run_id}")
-    account_id, strategy_id, run_type = run
-    if run_type not in ("live", "shadow"):
-        raise InvalidInput(f"run {run_id} is a {run_type} run: seed from a live or shadow run")
-    snapshot = conn.execute(
-        f"SELECT {_MS.format('exchange_ts')}, state FROM engine_snapshots"
-        " WHERE run_id = %s AND exchange_ts <= %s ORDER BY exchange_ts DESC LIMIT 1",
-        [run_id, datetime_of_ms(at_ms)]).fetchone()
+    run = runs.get_run(conn, run_id)
+    if run.run_type not in ("live", "shadow"):
+        raise InvalidInput(f"run {run_id} is a {run.run_type} run: seed from a live or shadow"
+                           " run")
+    snapshot = captured.engine_snapshot_at(conn, run_id, at_ms)
     if snapshot is None:
         raise NotFound(f"run {run_id} has no engine snapshot at or before {at_ms} ms")
-    snapshot_ts, state = int(snapshot[0]), snapshot[1]
+    snapshot_ts, state = snapshot
+    account_id, strategy_id = run.account_id, run.strategy_id
     events_at_ts, in_flight = _seed_part(run_id, state)
-    at = datetime_of_ms(snapshot_ts)
     symbol = state["symbol"]
-    positions = {
-        int(idx): (size or Decimal(0), avg or Decimal(0))
-        for idx, size, avg in conn.execute(
-            "SELECT DISTINCT ON (position_idx) position_idx, size, avg_price FROM positions"
-            " WHERE account_id = %s AND symbol = %s AND exchange_ts <= %s"
-            " AND position_idx IN (1, 2) ORDER BY position_idx, exchange_ts DESC, seq DESC",
-            [account_id, symbol, at])
-    }
-    wallet = conn.execute(
-        "SELECT wallet_balance FROM wallets WHERE account_id = %s AND coin = 'USDT'"
-        " AND exchange_ts <= %s ORDER BY exchange_ts DESC LIMIT 1", [account_id, at]).fetchone()
-    if wallet is None:
+    balance = captured.wallet_balance_at(conn, account_id, "USDT", snapshot_ts)
+    if balance is None:
         raise NotFound(f"run {run_id}: no captured USDT wallet at or before the snapshot")
-    return LiveSeed(run_id, account_id, strategy_id, snapshot_ts, state, wallet[0], positions,
-                    _open_orders(conn, account_id, symbol, at, snapshot_ts), events_at_ts,
+    return LiveSeed(run_id, account_id, strategy_id, snapshot_ts, state, balance,
+                    captured.positions_at(conn, account_id, symbol, snapshot_ts),
+                    _open_orders(conn, account_id, symbol, snapshot_ts), events_at_ts,
                     in_flight)
 
 
-def _open_orders(conn: psycopg.Connection, account_id: UUID, symbol: str, at: Any,
+def _open_orders(conn: psycopg.Connection, account_id: UUID, symbol: str,
                  snapshot_ts: int) -> list[SimOrder]:
     """Orders resting at the snapshot, oldest first: their placement time is their time
     priority in the queue, so it decides which of two orders at one price fills first.
@@ -160,16 +144,7 @@ def _open_orders(conn: psycopg.Connection, account_id: UUID, symbol: str, at: An
     id (the order the engine decided them in), then by exchange id. Only plain limit orders
     are seeded, as the engine holds only those: a user's conditional or market orders
     (stop-loss, take-profit) are no grid orders."""
-    rows = conn.execute(
-        "SELECT * FROM (SELECT DISTINCT ON (order_id) order_id, order_link_id, side, price,"
-        " qty, coalesce(leaves_qty, qty) AS leaves, reduce_only, position_idx, order_status,"
-        f" {_MS.format('created_ts')} AS created_ms, order_type,"
-        " coalesce(nullif(raw_json->>'stopOrderType', 'UNKNOWN'), '') AS stop_order_type"
-        " FROM orders"
-        " WHERE account_id = %s AND symbol = %s AND exchange_ts <= %s"
-        " ORDER BY order_id, exchange_ts DESC, cum_exec_qty DESC NULLS LAST, local_ts DESC)"
-        " latest",
-        [account_id, symbol, at]).fetchall()
+    rows = captured.orders_at(conn, account_id, symbol, snapshot_ts)
     rows.sort(key=_placement_order)
     return [
         SimOrder(order_id=order_id, order_link_id=link or "", side=side, price=price,
@@ -187,8 +162,5 @@ def captured_maker_fee(conn: psycopg.Connection, account_id: UUID, symbol: str,
                        default: Decimal) -> Decimal:
     """The account's maker fee rate as its newest captured maker execution of ``symbol``
     shows it (validation.md: fills pay the account's rate), else ``default``."""
-    row = conn.execute(
-        "SELECT fee_rate FROM private_executions WHERE account_id = %s AND symbol = %s"
-        " AND is_maker AND fee_rate IS NOT NULL ORDER BY exchange_ts DESC LIMIT 1",
-        [account_id, symbol]).fetchone()
-    return default if row is None else row[0]
+    rate = captured.maker_fee_rate(conn, account_id, symbol)
+    return default if rate is None else rate

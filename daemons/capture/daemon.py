@@ -36,10 +36,10 @@ from daemons.capture.private import PrivateCapture
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import ReconcileConfig, Reconciler
 from daemons.capture.status import StatusBoard
-from daemons.capture.targets import AccountTarget, Targets
-from daemons.db.event_rows import ms
+from daemons.db import captured
 from daemons.db.event_writer import EventWriter, WriterConfig
 from daemons.db.session import Database
+from daemons.db.targets import AccountTarget, Targets
 from daemons.status_file import write_status
 
 log = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ class CaptureDaemon:
 
     def _drop(self, account: PrivateCapture, rotated: bool) -> None:
         account.close()
-        self.board.unregister(account.target.label)
+        self.board.unregister(account.label)
         log.info("capture of %s stopped: %s", account.target.name,
                  "credential rotated" if rotated else "no longer enabled")
 
@@ -270,20 +270,16 @@ class CaptureDaemon:
         marks = {}
         with self.db.market_data() as conn:
             for symbol in symbols:
-                row = conn.execute(
-                    "SELECT exchange_ts, trade_id FROM public_trades WHERE symbol = %s"
-                    " ORDER BY exchange_ts DESC, trade_id DESC LIMIT 1", [symbol]).fetchone()
-                if row is not None:
-                    marks[symbol] = TradeMark(ms(row[0]), row[1], -1)
+                last = captured.last_trade(conn, symbol)
+                if last is not None:
+                    marks[symbol] = TradeMark(last[0], last[1], -1)
         return marks
 
     def _resume_ms(self, target: AccountTarget) -> int:
         """Where the account's stored executions end (or the initial lookback)."""
         with self.db.unit_of_work(target.user_id) as conn:
-            row = conn.execute("SELECT max(exchange_ts) FROM private_executions"
-                               " WHERE account_id = %s", [target.account_id]).fetchone()
-        return ms(row[0]) if row[0] is not None else \
-            now_ms() - self.config.initial_lookback_s * 1000
+            last = captured.last_execution_ms(conn, target.account_id)
+        return last if last is not None else now_ms() - self.config.initial_lookback_s * 1000
 
     def snapshot(self) -> dict:
         connections = {}

@@ -5,8 +5,9 @@ Rows are written in the unit of work of the account's owner, so row-level securi
 checks every one. The credential stays in memory (pybit signs with it); nothing here logs
 it. On every connect the reconciler fetches the window since the last message.
 
-WebSocket pushes and the reconciler's REST pages go through the same item-to-rows path
-(:meth:`PrivateCapture.item_rows`): each bad item is quarantined alone, and an item of
+WebSocket pushes and the reconciler's REST pages are decoded by the same decoder as the
+trading daemon's (:mod:`daemons.bybit.private`), then stored alike
+(:meth:`PrivateCapture.batch_rows`): each bad item is quarantined alone, and an item of
 another market (the topics carry every category of a unified account) is counted and
 dropped.
 """
@@ -14,51 +15,21 @@ dropped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
 from typing import Any
-from uuid import UUID
 
-from daemons.bybit import items as decode
-from daemons.bybit import parsing
+from daemons.bybit import private
 from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.ratelimit import DEFAULT_LIMITS, RateLimits
 from daemons.bybit.rest import BybitRest, Page
 from daemons.bybit.streams import Stream, now_ms
 from daemons.capture.reconciler import Reconciler, quarantine
 from daemons.capture.status import StatusBoard
-from daemons.capture.targets import AccountTarget
 from daemons.db import event_rows as rows
 from daemons.db.event_writer import EventWriter
+from daemons.db.targets import AccountTarget
 
 log = logging.getLogger(__name__)
-TOPICS = ("order", "execution", "position", "wallet")
 TABLES = rows.PRIVATE_TABLES
-#: Item to rows, given (item, receipt time, message time, account id); may raise ParseError.
-Builder = Callable[[Any, int, int, UUID], list[rows.Row]]
-
-
-def _order(item: Any, local_ms: int, _: int, account_id: UUID) -> list[rows.Row]:
-    event = parsing.order(item, local_ms, str(account_id))
-    return [rows.order(event, parsing.order_extras(item, local_ms), item, account_id)]
-
-
-def _execution(item: Any, local_ms: int, _: int, account_id: UUID) -> list[rows.Row]:
-    event = parsing.execution(item, local_ms, str(account_id))
-    return [rows.execution(event, parsing.execution_extras(item), item, account_id)]
-
-
-def _position(item: Any, local_ms: int, message_ms: int, account_id: UUID) -> list[rows.Row]:
-    event = parsing.position(item, local_ms, message_ms, str(account_id))
-    return [rows.position(event, parsing.position_extras(item), item, account_id)]
-
-
-def _wallet(item: Any, local_ms: int, message_ms: int, account_id: UUID) -> list[rows.Row]:
-    event = parsing.wallet(item, message_ms, local_ms, str(account_id))
-    return rows.wallet(event, parsing.wallet_extras(item), item, account_id)
-
-
-BUILDERS: dict[str, Builder] = {"order": _order, "execution": _execution,
-                                "position": _position, "wallet": _wallet}
 
 
 class PrivateCapture:
@@ -69,6 +40,7 @@ class PrivateCapture:
                  limits: RateLimits = DEFAULT_LIMITS,
                  backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0)) -> None:
         self.target = target
+        self.label = f"private:{target.name}"
         self.writer = writer
         self.board = board
         self.reconciler = reconciler
@@ -77,14 +49,14 @@ class PrivateCapture:
         self.resume_ms: int | None = None
         self.last_message_ms: int | None = None
         self.closed = False
-        for topic in TOPICS:
-            board.register(f"{target.label}/{topic}", target.label, TABLES[topic])
-        self.stream = Stream(target.label, endpoints.ws_private, self.on_message,
+        for topic in private.TOPICS:
+            board.register(f"{self.label}/{topic}", self.label, TABLES[topic])
+        self.stream = Stream(self.label, endpoints.ws_private, self.on_message,
                              on_connect=self.on_connect, on_invalid=self.on_invalid,
                              api_key=target.api_key, api_secret=target.secret,
                              ping_interval_s=ping_interval_s,
                              stale_after_s=3.0 * ping_interval_s)
-        self.stream.subscribe(list(TOPICS))
+        self.stream.subscribe(list(private.TOPICS))
 
     def __repr__(self) -> str:
         return f"PrivateCapture({self.target.name!r})"
@@ -108,54 +80,39 @@ class PrivateCapture:
         self.reconciler.private_gap(self, since, "reconnect", connected)
 
     def on_message(self, message: dict[str, Any], local_ms: int) -> None:
-        topic = str(message.get("topic"))
         self.last_message_ms = local_ms
-        if topic not in TABLES:
-            self._quarantine("ws.private", topic, message, "unexpected topic", local_ms)
+        batch = private.decode_message(message, local_ms, str(self.target.account_id))
+        if batch.error is not None:
+            self._quarantine("ws.private", batch.topic, message, batch.error, local_ms)
             return
-        try:
-            created = parsing.creation_time(message, topic, local_ms)
-            items = parsing.data_list(message, topic)
-        except parsing.ParseError as e:
-            self._quarantine("ws.private", topic, message, str(e), local_ms)
-            return
-        batch = self.item_rows(topic, items, local_ms, created, f"ws.{topic}", None)
-        self.writer.put(self.target.user_id, TABLES[topic], batch)
-        if batch:
-            self.board.events(f"{self.target.label}/{topic}", len(batch), created, local_ms)
+        built = self.batch_rows(batch, f"ws.{batch.topic}", local_ms)
+        self.writer.put(self.target.user_id, TABLES[batch.topic], built)
+        if built:
+            self.board.events(f"{self.label}/{batch.topic}", len(built), batch.message_ms,
+                              local_ms)
 
     def on_invalid(self, text: str, error: str) -> None:
         self._quarantine("ws.private", None, text, error, now_ms())
 
     def page_rows(self, topic: str, page: Page, local_ms: int) -> list[rows.Row]:
-        """The rows of one REST page of ``topic`` (the reconciler's).
+        """The rows of one REST page of ``topic`` (the reconciler's)."""
+        batch = private.decode_page(topic, page, local_ms, str(self.target.account_id))
+        return self.batch_rows(batch, f"rest.{topic}", local_ms)
 
-        An item without ``category`` takes the answer's, else ``linear`` (the request's).
-        """
-        return self.item_rows(topic, page.rows, local_ms, page.time_ms, f"rest.{topic}",
-                              page.category or parsing.LINEAR)
-
-    def item_rows(self, topic: str, items: Sequence[Any], local_ms: int, message_ms: int,
-                  source: str, category: str | None) -> list[rows.Row]:
-        """Rows of every valid linear item; each bad one quarantined, another market's
-        counted and dropped. ``message_ms`` is the message's or answer's time."""
-        name = f"{self.target.label}/{topic}"
-        build = BUILDERS[topic]
-        account_id = self.target.account_id
-
-        def item_to_rows(item: Any) -> list[rows.Row]:
-            return build(item, local_ms, message_ms, account_id)
-
-        if topic != "wallet":  # a wallet is account-wide: it has no category
-            item_to_rows = decode.linear(item_to_rows, category, topic,
-                                         lambda _: self.board.other_category(name))
-        built = decode.each(items, item_to_rows, lambda item, e: self._quarantine(
-            source, topic, item, str(e), local_ms))
-        return [row for item_rows in built for row in item_rows]
+    def batch_rows(self, batch: private.Batch, source: str, local_ms: int) -> list[rows.Row]:
+        """Rows of every valid linear item; each refused item quarantined, each of
+        another market counted on the topic's status stream."""
+        name = f"{self.label}/{batch.topic}"
+        for _ in batch.other_categories:
+            self.board.other_category(name)
+        for refused in batch.refused:
+            self._quarantine(source, batch.topic, refused.item, refused.reason, local_ms)
+        return [row for d in batch.decoded for row in rows.private_rows(
+            d.event, d.extras, d.item, self.target.account_id)]
 
     def _quarantine(self, source: str, topic: str | None, payload: Any, error: str,
                     local_ms: int) -> None:
-        name = f"{self.target.label}/{topic}" if topic in TABLES else None
+        name = f"{self.label}/{topic}" if topic in TABLES else None
         quarantine(self.writer, self.board, name, source=source, topic=topic,
                    payload=payload, error=error, local_ms=local_ms,
                    user_id=self.target.user_id, account_id=self.target.account_id)

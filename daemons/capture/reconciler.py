@@ -34,7 +34,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from daemons.bybit import fields, parsing
@@ -45,11 +45,21 @@ from daemons.bybit.streams import TradeGap, now_ms
 from daemons.capture.status import StatusBoard
 from daemons.db import event_rows as rows
 from daemons.db.event_writer import EventWriter
-
-if TYPE_CHECKING:
-    from daemons.capture.private import PrivateCapture
+from daemons.db.targets import AccountTarget
 
 log = logging.getLogger(__name__)
+
+
+class PrivateAccount(Protocol):
+    """What the reconciler needs of one account's capture (``capture.private``, which
+    imports this module, so the reconciler names the parts it uses instead)."""
+
+    target: AccountTarget
+    label: str
+    rest: BybitRest
+    closed: bool
+
+    def page_rows(self, topic: str, page: Page, local_ms: int) -> list[rows.Row]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +115,7 @@ class Reconciler:
         self.market = market
         self.symbols = symbols
         self.config = config
-        self.accounts: list[PrivateCapture] = []
+        self.accounts: list[PrivateAccount] = []
         self._tasks: list[tuple[float, int, str, Callable[[int], None], int]] = []
         self._numbers = itertools.count()
         self._cond = threading.Condition()
@@ -126,7 +136,7 @@ class Reconciler:
     def public_gap(self, gap: TradeGap) -> None:
         self.schedule(f"trades {gap.symbol}", lambda _: self.fill_trades(gap))
 
-    def private_gap(self, account: PrivateCapture, start_ms: int, reason: str,
+    def private_gap(self, account: PrivateAccount, start_ms: int, reason: str,
                     gap_end_ms: int | None = None) -> None:
         self.schedule(f"private {account.target.name}",
                       lambda _: self.fill_private(account, start_ms, reason, gap_end_ms),
@@ -239,7 +249,7 @@ class Reconciler:
 
     # -- private ---------------------------------------------------------------------------------
 
-    def fill_private(self, account: PrivateCapture, start_ms: int, reason: str,
+    def fill_private(self, account: PrivateAccount, start_ms: int, reason: str,
                      gap_end_ms: int | None = None) -> None:
         """Fetch the account's executions, orders, positions and wallet since ``start_ms``.
 
@@ -274,7 +284,7 @@ class Reconciler:
             raise failed["execution"]
         executions, orders = len(fetched["execution"]), len(fetched["order"])
         if reason in ("reconnect", "stale", "startup-resume"):
-            record_gap(self.writer, self.board, f"{target.label}/execution", stream="private",
+            record_gap(self.writer, self.board, f"{account.label}/execution", stream="private",
                        symbol=None, start_ms=start_ms, end_ms=gap_end_ms or local, reason=reason,
                        filled=True, rows_recovered=executions, user_id=scope,
                        account_id=target.account_id,

@@ -1,4 +1,10 @@
-"""`gridbot backtest`: replay market data through gridcore with a chosen fill model."""
+"""`gridbot backtest`: replay market data through gridcore with a chosen fill model.
+
+The command reads its options into a :class:`~daemons.backtest.request.BacktestRequest`
+and shows progress and the summary; resolving the owner, the stored strategy, the seeded
+run, the account's fee and the data, replaying and storing are the request's, which the
+Dagster assets and the comparison call too.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,9 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from uuid import UUID
 
 import typer
 
-#: File sources that hold BTCUSDT data only (the bundled bars, the BTC-calibrated day).
-BTC_ONLY_SOURCES = ("bundled", "generated")
-DEFAULT_SYMBOL = "BTCUSDT"
 #: Bounds of the numeric options: beyond them a value is a typo, not a scenario.
 MAX_ID = 2**63 - 1  # PostgreSQL bigint
 MAX_AMOUNT = 10**12  # USDT of a balance, base units queued ahead
@@ -80,38 +82,44 @@ def backtest(
     With --strategy, --user or --seed-run the run is stored in PostgreSQL (a runs row of
     type backtest, its simulated executions, equity curve and summary).
     """
+    from contextlib import nullcontext
+    from dataclasses import replace
+
     from rich.console import Console
 
-    from daemons.backtest.runner import BacktestInputError, BacktestSpec
-    from daemons.cli.config_args import load_config
-    from daemons.cli.support import cli_errors, fail
-    from daemons.db.strategies import check_symbol
+    from daemons.backtest.request import BacktestRequest, prepare
+    from daemons.backtest.runner import BacktestInputError
+    from daemons.cli.config_args import parse_sets, read_mapping
+    from daemons.cli.support import cli_errors, fail, open_database
     from gridcore.config import ConfigError
 
     console = Console(stderr=as_json)
     with cli_errors():
         try:
-            _refuse_conflicts(config_file=config_file, config_set=config_set,
-                              strategy=strategy, seed_run=seed_run, symbol=symbol,
-                              tick_size=tick_size, qty_step=qty_step, balance=balance)
-            request = _Request(source=_default_source(strategy, seed_run)
-                               if source is None else source,
-                               strategy=strategy, seed_run=seed_run, user=user,
-                               store=not no_store, seed=seed, fee_given=maker_fee is not None)
-            if symbol is not None:
-                check_symbol(symbol)
-            base = request.resolve_owner(DEFAULT_SYMBOL if symbol is None else symbol)
-            request.check_source_symbol(base.symbol)
-            spec = BacktestSpec(
-                config=load_config(config_file, config_set, base=base.config),
-                symbol=base.symbol, tick_size=_step("--tick-size", tick_size, "0.1"),
-                qty_step=_step("--qty-step", qty_step, "0.001"), fill_model=fill_model,
+            # A given file counts as given parameters ({}) until the options are known
+            # not to conflict; only then is it read.
+            request = BacktestRequest(
+                parameters=None if config_file is None else {},
+                overrides=parse_sets(config_set), strategy_id=strategy, seed_run=seed_run,
+                user=user, source=source, symbol=symbol,
+                tick_size=_positive("--tick-size", tick_size),
+                qty_step=_positive("--qty-step", qty_step),
+                balance=_positive("--balance", balance), fill_model=fill_model,
                 latency_ms=latency_ms, queue_ahead=queue_ahead,
-                **({"maker_fee_rate": _fee(maker_fee)} if maker_fee is not None else {}),
-                starting_balance=_step("--balance", balance, "10000"),
-                start_ms=_time_ms("--from", start), end_ms=_time_ms("--to", end),
-            )
-            summary = request.run(spec, Console(stderr=True), show_progress=not as_json)
+                maker_fee=None if maker_fee is None else _fee(maker_fee),
+                start_ms=_time_ms("--from", start), end_ms=_time_ms("--to", end), seed=seed,
+                store=not no_store)
+            if config_file is not None:
+                request = replace(request, parameters=read_mapping(config_file))
+            db = open_database() if request.needs_database else None
+            loading = nullcontext() if request.data_source == "db" else \
+                Console(stderr=True).status(f"loading {request.data_source} ...")
+            with loading:
+                prepared = prepare(request, db)
+            progress = Console(stderr=True)
+            with _progress(progress, prepared.total,
+                           enabled=not as_json and progress.is_terminal) as update:
+                outcome = prepared.run(update)
         except UnicodeDecodeError:
             fail(f"--source {source}: not UTF-8 text")
         except OSError as error:
@@ -120,171 +128,9 @@ def backtest(
         except (BacktestInputError, ConfigError, ValueError) as error:
             fail(str(error))
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        typer.echo(json.dumps(outcome.summary, indent=2))
     else:
-        _print_summary(console, request.symbol or spec.symbol, summary)
-
-
-def _default_source(strategy: int | None, seed_run: str | None) -> str:
-    """A stored strategy or a live run trades what was captured, not the bundled BTC bars."""
-    return "db" if strategy is not None or seed_run is not None else "bundled"
-
-
-def _refuse_conflicts(*, config_file: Path | None, config_set: list[str], strategy: int | None,
-                      seed_run: str | None, symbol: str | None, tick_size: Decimal | None,
-                      qty_step: Decimal | None, balance: Decimal | None) -> None:
-    """Options that would silently fight each other are refused, one line each.
-
-    A seeded run continues the live engine: its snapshot fixes the parameters, instrument
-    and wallet. A stored strategy fixes its symbol; its parameters may be overridden
-    one by one with --set, but not replaced wholesale by a --config file.
-    """
-    from daemons.backtest.runner import BacktestInputError
-
-    if seed_run is not None:
-        given = {"--config": config_file, "--set": config_set or None, "--strategy": strategy,
-                 "--symbol": symbol, "--tick-size": tick_size, "--qty-step": qty_step,
-                 "--balance": balance}
-        for option, value in given.items():
-            if value is not None:
-                raise BacktestInputError(
-                    f"--seed-run with {option}: a seeded run continues the live engine with "
-                    "its own parameters, instrument and wallet; drop " + option)
-    if strategy is not None and config_file is not None:
-        raise BacktestInputError("--strategy with --config: choose one (change a stored "
-                                 "strategy's parameters with --set KEY=VALUE)")
-    if strategy is not None and symbol is not None:
-        raise BacktestInputError("--strategy with --symbol: the stored strategy fixes the symbol")
-
-
-class _Request:
-    """Resolves where data comes from and whose run it is, then runs and stores."""
-
-    def __init__(self, *, source: str, strategy: int | None, seed_run: str | None,
-                 user: str | None, store: bool, seed: int, fee_given: bool) -> None:
-        self.source, self.strategy_id, self.seed_run = source, strategy, seed_run
-        self.user, self.store, self.seed, self.fee_given = user, store, seed, fee_given
-        self.db = None
-        self.owner = None
-        self.account_id = None
-        self.live_seed = None
-        self.symbol: str | None = None
-
-    def resolve_owner(self, symbol: str) -> _Base:
-        """Open the database if needed; find the owner, config and symbol to use."""
-        from daemons.cli.support import open_database
-        from daemons.db import strategies, users
-
-        needs_db = (self.source == "db" or self.strategy_id is not None
-                    or self.seed_run is not None or self.user is not None)
-        if not needs_db:
-            return _Base(None, symbol)
-        self.db = open_database()
-        base = _Base(None, symbol)
-        with self.db.admin() as conn:
-            if self.user is not None:
-                self.owner = users.get_user(conn, self.user).user_id
-            if self.strategy_id is not None:
-                found = strategies.get_strategy(conn, self.strategy_id)
-                self._same_owner(found.user_id, f"strategy {self.strategy_id}")
-                self.owner, self.account_id = found.user_id, found.account_id
-                base = _Base(found.config, found.symbol)
-            if self.seed_run is not None:
-                row = conn.execute("SELECT user_id FROM runs WHERE run_id::text = %s",
-                                   [self.seed_run]).fetchone()
-                if row is None:
-                    raise ValueError(f"--seed-run: unknown run {self.seed_run}")
-                self._same_owner(row[0], f"run {self.seed_run}")
-                self.owner = row[0]
-        return base
-
-    def _same_owner(self, owner_id, what: str) -> None:
-        """--user names whose results these are: a strategy or run of another user is
-        refused (its data, wallet and fee are not theirs), as ``accounts`` refuses."""
-        from daemons.backtest.runner import BacktestInputError
-
-        if self.owner is not None and owner_id != self.owner:
-            raise BacktestInputError(f"{what} does not belong to user {self.user!r}")
-
-    def check_source_symbol(self, symbol: str) -> None:
-        """The bundled and generated sources are BTCUSDT prices: never label them as another
-        symbol (a seeded run's symbol is checked once its snapshot is read)."""
-        from daemons.backtest.runner import BacktestInputError
-
-        if self.source in BTC_ONLY_SOURCES and symbol != DEFAULT_SYMBOL:
-            raise BacktestInputError(
-                f"--source {self.source} holds {DEFAULT_SYMBOL} prices, not {symbol}: use "
-                f"--source db (captured {symbol} data) or a trade file of {symbol}")
-
-    def run(self, spec, console, *, show_progress: bool) -> dict[str, object]:
-        from daemons.backtest.runner import event_total, load_file_source, run_backtest
-        from daemons.backtest.store import store_backtest
-
-        if self.seed_run is not None:
-            spec = self._seeded(spec)
-        spec = self._account_fee(spec)
-        if self.source == "db":
-            tapes, total = self._db_tapes(spec), None
-        else:
-            with console.status(f"loading {self.source} ..."):
-                tapes = load_file_source(self.source, spec.symbol, seed=self.seed)
-            total = event_total(spec, tapes, self.live_seed)
-        with _progress(console, total, enabled=show_progress and console.is_terminal) as update:
-            run = run_backtest(spec, tapes, seed=self.live_seed, progress=update)
-        summary = run.summary()
-        if self.owner is not None and self.store:
-            summary["run_id"] = str(store_backtest(
-                self.db, self.owner, run, source=self.source, account_id=self.account_id,
-                strategy_id=self.strategy_id,
-                seeded_from=self.live_seed.run_id if self.live_seed else None))
-        return summary
-
-    def _account_fee(self, spec):
-        """A stored strategy's or a live run's account pays its own maker fee: the rate its
-        newest captured maker execution shows, unless --maker-fee was given."""
-        from dataclasses import replace
-
-        from daemons.backtest.live_seed import captured_maker_fee
-
-        if self.account_id is None or self.fee_given:
-            return spec
-        with self.db.unit_of_work(self.owner) as conn:
-            return replace(spec, maker_fee_rate=captured_maker_fee(
-                conn, self.account_id, spec.symbol, spec.maker_fee_rate))
-
-    def _seeded(self, spec):
-        """Read the live run's snapshot; the spec takes its parameters, instrument, wallet
-        and start."""
-        from daemons.backtest.live_seed import load_live_seed
-        from daemons.backtest.runner import BacktestInputError, seeded_spec
-
-        if spec.start_ms is None:
-            raise BacktestInputError("--seed-run needs --from (the moment to start from)")
-        with self.db.unit_of_work(self.owner) as conn:
-            self.live_seed = load_live_seed(conn, _uuid(self.seed_run), spec.start_ms)
-        self.account_id = self.live_seed.account_id
-        self.strategy_id = self.live_seed.strategy_id
-        self.symbol = self.live_seed.symbol
-        self.check_source_symbol(self.live_seed.symbol)
-        return seeded_spec(spec, self.live_seed)
-
-    def _db_tapes(self, spec):
-        from daemons.backtest.db_source import captured_span, db_tapes
-        from daemons.backtest.runner import BacktestInputError
-
-        span = captured_span(self.db, spec.symbol)
-        if span is None:
-            raise BacktestInputError(f"source: no captured trades of {spec.symbol}")
-        start = spec.start_ms if spec.start_ms is not None else span[0]
-        stop = spec.end_ms if spec.end_ms is not None else span[1] + 1
-        return db_tapes(self.db, spec.symbol, start, stop)
-
-
-class _Base:
-    """Parameters a stored strategy provides (none for an ad-hoc backtest)."""
-
-    def __init__(self, config, symbol: str) -> None:
-        self.config, self.symbol = config, symbol
+        _print_summary(console, outcome.run.spec.symbol, outcome.summary)
 
 
 def _progress(console, total: int | None, *, enabled: bool):
@@ -336,20 +182,12 @@ def _print_summary(console, symbol: str, summary: dict[str, object]) -> None:
     console.print(table)
 
 
-def _step(option: str, value: Decimal | None, default: str) -> Decimal:
-    """A size that must be positive (the option's type refused NaN, infinities and what
-    is above its maximum)."""
-    value = Decimal(default) if value is None else value
-    if value <= 0:
+def _positive(option: str, value: Decimal | None) -> Decimal | None:
+    """A size that must be positive, if given (the option's type refused NaN, infinities
+    and what is above its maximum)."""
+    if value is not None and value <= 0:
         raise ValueError(f"{option}: must be > 0, got {value}")
     return value
-
-
-def _uuid(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise ValueError(f"--seed-run: not a run id: {text!r}") from None
 
 
 def _fee(value: Decimal) -> Decimal:

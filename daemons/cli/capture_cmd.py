@@ -64,11 +64,11 @@ def capture(
     from daemons.bybit.ratelimit import RateLimits
     from daemons.capture.daemon import CaptureConfig, CaptureDaemon, single_instance
     from daemons.capture.reconciler import ReconcileConfig
-    from daemons.capture.targets import discover
     from daemons.cli.support import cli_errors, fail, open_database
     from daemons.db.event_writer import WriterConfig
     from daemons.db.keyring import open_keyring
     from daemons.db.settings import load_settings
+    from daemons.db.targets import discover
 
     try:
         endpoints = endpoints_for(environment, venue_url)

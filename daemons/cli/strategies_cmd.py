@@ -24,19 +24,6 @@ _CONFIG = typer.Option(None, "--config", help="JSON or YAML config file.")
 _SET = typer.Option([], "--set", help="Parameter as key=value (repeatable; wins over --config).")
 
 
-def _load_config(path: Path | None, assignments: list[str]) -> dict[str, Any]:
-    """Merge a JSON/YAML file with ``--set k=v`` values (the latter win)."""
-    from daemons.cli.config_args import parse_sets, read_mapping
-    from gridcore.config import ConfigError
-
-    try:
-        values = dict(read_mapping(path)) if path is not None else {}
-    except ConfigError as e:
-        fail(str(e))
-    values.update(parse_sets(assignments))
-    return values
-
-
 @app.command("add")
 def add(
     account: str = typer.Option(..., "--account", help="Account name."),
@@ -46,11 +33,17 @@ def add(
     user: str | None = typer.Option(None, "--user", help="Owner's username."),
 ) -> None:
     """Add a grid strategy; the config is validated by gridcore before it is stored."""
+    from daemons.cli.config_args import ConfigFileError, load_config
     from daemons.db import accounts, strategies
+    from gridcore.config import ConfigError
 
-    values = _load_config(config, assignments)
+    try:
+        values = load_config(config, assignments, default_amount=None).to_mapping()
+    except ConfigFileError as e:
+        fail(str(e))
+    except ConfigError as e:
+        fail(f"invalid config: {e}")
     with cli_errors():
-        strategies.validate_config(values)
         db = open_database()
         with db.admin() as conn:
             found = accounts.resolve_account(conn, account, user)

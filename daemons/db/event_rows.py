@@ -121,6 +121,20 @@ def wallet(e: WalletEvent, extra: Mapping[str, Any], raw: Mapping[str, Any],
     return rows
 
 
+def private_rows(e: OrderUpdateEvent | ExecutionEvent | PositionEvent | WalletEvent,
+                 extra: Mapping[str, Any], raw: Mapping[str, Any], account_id: UUID,
+                 run_id: UUID | None = None) -> list[Row]:
+    """The rows of one decoded private item (``daemons.bybit.private``), for the table
+    ``PRIVATE_TABLES`` names for its topic; ``run_id`` goes to orders and executions."""
+    if isinstance(e, OrderUpdateEvent):
+        return [order(e, extra, raw, account_id, run_id)]
+    if isinstance(e, ExecutionEvent):
+        return [execution(e, extra, raw, account_id, run_id)]
+    if isinstance(e, PositionEvent):
+        return [position(e, extra, raw, account_id)]
+    return wallet(e, extra, raw, account_id)
+
+
 def gap(gap_id: UUID, *, stream: str, symbol: str | None, start_ms: int, end_ms: int,
         reason: str, filled: bool, rows_recovered: int = 0, detail: str | None = None,
         account_id: UUID | None = None) -> Row:

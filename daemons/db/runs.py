@@ -62,3 +62,20 @@ def finish_run(conn: psycopg.Connection, run_id: UUID, status: str = "completed"
     if run is None:
         raise NotFound(f"unknown run {run_id}")
     return run
+
+
+def get_run(conn: psycopg.Connection, run_id: UUID) -> Run:
+    """One run visible to ``conn`` (row-level security: its owner's unit of work)."""
+    with conn.cursor(row_factory=class_row(Run)) as cur:
+        run = cur.execute(f"SELECT {_COLUMNS} FROM runs WHERE run_id = %s",
+                          [run_id]).fetchone()
+    if run is None:
+        raise NotFound(f"unknown run {run_id}")
+    return run
+
+
+def owner_of(conn: psycopg.Connection, run_id: str) -> UUID | None:
+    """The user a run belongs to, by the run id as typed (text that is no run id finds
+    nothing, like an unknown id), or None."""
+    row = conn.execute("SELECT user_id FROM runs WHERE run_id::text = %s", [run_id]).fetchone()
+    return None if row is None else row[0]

@@ -105,6 +105,17 @@ def test_config_from_mapping_legacy_name_grid_step_is_accepted() -> None:
     assert (config.grid_step_pct, config.grid_count) == (0.45, 20)
 
 
+def test_config_from_mapping_overrides_win_whatever_name_they_use() -> None:
+    """A file's parameters with --set overrides: one call, legacy names on either side."""
+    config = GridConfig.from_mapping({"grid_step_pct": "0.2", "grid_count": 20},
+                                     {"grid_step": "0.5", "amount": "x0.002"})
+    assert (config.grid_step_pct, config.grid_count, config.amount) == (0.5, 20, "x0.002")
+
+
+def test_config_from_mapping_amount_may_come_from_the_overrides_only() -> None:
+    assert GridConfig.from_mapping({"grid_count": 12}, {"amount": "0.01"}).amount == "0.01"
+
+
 def test_config_from_mapping_unknown_key_is_refused() -> None:
     """Rule 1: a typo never falls back silently to a default."""
     with pytest.raises(ConfigError, match="grid_cuont"):

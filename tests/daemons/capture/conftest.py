@@ -23,10 +23,10 @@ from daemons.bybit.endpoints import endpoints_for
 from daemons.bybit.ratelimit import RateLimits
 from daemons.capture.daemon import CaptureConfig, CaptureDaemon
 from daemons.capture.reconciler import ReconcileConfig
-from daemons.capture.targets import discover
 from daemons.db import accounts, credentials, strategies, users
 from daemons.db.event_writer import WriterConfig
 from daemons.db.session import Database
+from daemons.db.targets import discover
 from daemons.secrets.envelope import Secret
 from daemons.secrets.keys import Keyring
 from daemons.venue.config import AccountSpec, VenueConfig

@@ -99,7 +99,7 @@ def test_capture_damaged_frames_and_rest_rows_from_venue_cost_only_themselves(
         daemon = make_daemon(db, keyring, venue, capture_home).start()
         try:
             board = daemon.board
-            label = daemon.accounts[0].target.label
+            label = daemon.accounts[0].label
             ticks = f"public/tickers.{SYMBOL}"
             wait_until(lambda: board.streams[ticks].events >= 1, 15, "the ticker snapshot")
             wait_until(lambda: board.streams[f"{label}/execution"].gaps >= 1, 15,

@@ -18,8 +18,8 @@ from tests.daemons.capture.conftest import (
     owner,
     start_capture_venue,
     store_tenants,
-    wait_until,
 )
+from tests.fixtures.waiting import wait_until
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
 

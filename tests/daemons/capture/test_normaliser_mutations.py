@@ -27,11 +27,11 @@ from daemons.capture.private import PrivateCapture
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import Reconciler
 from daemons.capture.status import StatusBoard
-from daemons.capture.targets import AccountTarget
 from daemons.db import accounts, users
 from daemons.db import event_rows as rows
 from daemons.db.event_writer import EventWriter, WriterConfig
 from daemons.db.session import Database
+from daemons.db.targets import AccountTarget
 from daemons.secrets.envelope import Secret
 from tests.daemons.capture.mutations import (
     ALL,

@@ -16,10 +16,10 @@ from daemons.bybit.streams import TradeMark
 from daemons.capture.public import PublicCapture
 from daemons.capture.reconciler import Reconciler
 from daemons.capture.status import StatusBoard, render
-from daemons.capture.targets import discover
 from daemons.db import accounts, credentials
 from daemons.db.event_writer import EventWriter
 from daemons.db.session import Database
+from daemons.db.targets import discover
 from daemons.secrets.envelope import Secret
 from daemons.secrets.keys import Keyring
 from daemons.venue.server import RunningVenue

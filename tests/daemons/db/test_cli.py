@@ -178,6 +178,28 @@ def test_cli_strategies_add_from_file_with_overrides(populated: dict[str, str], 
     assert "ETHUSDT" in listing and json.dumps(stored, sort_keys=True)[:20] in listing
 
 
+@pytest.mark.parametrize("command", ["strategies", "backtest"])
+def test_cli_config_set_wins_over_the_files_value_under_its_legacy_name(
+        populated: dict[str, str], tmp_path: Path, db: Database, command: str) -> None:
+    """One parser for every command: --set grid_step overrides the file's grid_step_pct
+    (strategies add used to refuse it as given twice), and the file need not hold the
+    order size --set gives (backtest used to refuse the file before the overrides)."""
+    config = tmp_path / "grid.json"
+    config.write_text(json.dumps({"grid_count": 30, "grid_step_pct": 0.2}))
+    overrides = ("--config", str(config), "--set", "grid_step=0.5", "--set", "amount=0.01")
+    if command == "backtest":
+        summary = json.loads(ok("backtest", "--source", "generated", "--to", "2024-01-01T01:00",
+                                "--no-store", "--json", *overrides))
+        assert summary["fills"] >= 0
+        return
+    out = ok("strategies", "add", "--account", "main", "--user", "bob", "--symbol", "ETHUSDT",
+             *overrides)
+    with db.admin() as conn:
+        stored = conn.execute("SELECT config_json FROM strategies WHERE strategy_id = %s",
+                              [int(out.split()[1])]).fetchone()[0]
+    assert (stored["grid_step_pct"], stored["grid_count"], stored["amount"]) == (0.5, 30, "0.01")
+
+
 def test_cli_accounts_disable_and_enable_one_users_account(populated: dict[str, str]) -> None:
     assert "is disabled" in ok("accounts", "disable", "main", "--user", "bob")
     listing = ok("accounts", "list", "--user", "bob")

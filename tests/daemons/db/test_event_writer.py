@@ -173,3 +173,33 @@ def test_writer_refused_engine_decision_is_quarantined_under_its_account(
     assert found == [(alice.account_id, "trading.writer", "engine_decisions")]
     with db.unit_of_work(bob.user_id) as conn:
         assert conn.execute("SELECT count(*) FROM raw_quarantine").fetchone()[0] == 0
+
+
+def test_writer_private_rows_of_a_run_are_stored_with_its_run_id(
+        db: Database, tmp_path: Path, keyring) -> None:
+    """The trading daemon stores its account's orders and executions with its live run;
+    positions and wallets have no run column."""
+    import json
+
+    from daemons.bybit import private
+    from tests.fixtures.tenants import make_tenant
+
+    alice = make_tenant(db, keyring, "alice", events=False)
+    samples = Path(__file__).resolve().parents[2] / "fixtures" / "bybit_samples"
+    order = json.loads((samples / "ws_order.json").read_text())
+    order["data"][0].update(category="linear", symbol="BTCUSDT")
+    execution = json.loads((samples / "ws_execution.json").read_text())
+    writer = make_writer(db, tmp_path)
+    try:
+        for message in (order, execution):
+            batch = private.decode_message(message, T0 + 60_000)
+            writer.put(alice.user_id, rows.PRIVATE_TABLES[batch.topic], [
+                row for d in batch.decoded for row in rows.private_rows(
+                    d.event, d.extras, d.item, alice.account_id, alice.run_id)])
+        assert writer.wait_idle(10)
+    finally:
+        writer.close()
+    with db.unit_of_work(alice.user_id) as conn:
+        runs = [conn.execute(f"SELECT run_id FROM {table}").fetchall()
+                for table in ("orders", "private_executions")]
+    assert runs == [[(alice.run_id,)], [(alice.run_id,)]]

@@ -70,7 +70,7 @@ def test_capture_daemon_start_creates_next_months_partition(db: Database,
                                                             tmp_path: Path) -> None:
     from daemons.bybit.endpoints import endpoints_for
     from daemons.capture.daemon import CaptureDaemon
-    from daemons.capture.targets import Targets
+    from daemons.db.targets import Targets
 
     gone = _drop_next_month(db, "public_trades")
     daemon = CaptureDaemon(db, endpoints_for("local", "http://127.0.0.1:9"), Targets((), ()),
