@@ -24,16 +24,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import UUID
 
-from daemons.bybit import parsing
+from daemons.bybit import private
 from daemons.bybit.endpoints import Endpoints
 from daemons.bybit.ratelimit import RateLimits
 from daemons.bybit.rest import BybitRest
 from daemons.bybit.streams import Stream
 from daemons.db import event_rows as rows
 from daemons.db.session import Database
-from daemons.secrets.envelope import Secret
+from daemons.db.targets import AccountTarget as AccountSpec
 from daemons.trading.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from daemons.trading.executor import LiveExecutor
 from daemons.trading.gateways import LatencyLog, LiveGateway
@@ -50,36 +49,10 @@ from gridcore.events import (
 
 log = logging.getLogger(__name__)
 
-PRIVATE_TOPICS = ("order", "execution", "position", "wallet")
 #: Execution ids remembered to drop the ones REST and the stream both deliver.
 SEEN_EXECUTIONS = 20_000
 #: Consecutive refusals of one strategy's orders (same reason) that stop the strategy.
 REFUSALS_TO_STOP = 20
-
-
-@dataclass(frozen=True, slots=True)
-class StrategySpec:
-    """One enabled strategy as stored (its configuration not yet validated)."""
-
-    strategy_id: int
-    symbol: str
-    config: dict[str, Any]
-    mode: str = "live"
-    caps: dict[str, Any] = field(default_factory=dict)
-    latched: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountSpec:
-    """One enabled account with its decrypted credential (memory only) and strategies."""
-
-    account_id: UUID
-    user_id: UUID
-    name: str
-    credential_id: UUID
-    api_key: str
-    secret: Secret
-    strategies: tuple[StrategySpec, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +136,7 @@ class AccountWorker:
 
     def _run(self) -> None:
         try:
-            self.private.subscribe(PRIVATE_TOPICS)
+            self.private.subscribe(list(private.TOPICS))
             self.private.start()
             if not self._recover_until_done():
                 return
@@ -310,12 +283,14 @@ class AccountWorker:
     def _private_message(self, message: dict[str, Any], local_ms: int, received_ns: int) -> None:
         self.events += 1
         self._private_ms = local_ms
-        for event, table, row in self.decode_private(message, local_ms):
+        batch = self.decode_private(message, local_ms)
+        for decoded in batch.decoded:
+            event = decoded.event
             runtimes = self._live_runtimes_for(event)
             run_id = runtimes[0].run_id if len(runtimes) == 1 else None
-            if table in ("orders", "private_executions"):
-                row = (row[0], run_id, *row[2:])
-            self.sink.put(self.account.user_id, table, [row])
+            self.sink.put(self.account.user_id, rows.PRIVATE_TABLES[batch.topic],
+                          rows.private_rows(event, decoded.extras, decoded.item,
+                                            self.account.account_id, run_id))
             if isinstance(event, ExecutionEvent) and not self._first_time(event.exec_id):
                 continue
             self.last_event_ms = max(self.last_event_ms, event.exchange_ts)
@@ -357,44 +332,14 @@ class AccountWorker:
         elif last is None or last[0] != reason:
             self._refusals[runtime.strategy_id] = (reason, count)
 
-    def decode_private(self, message: dict[str, Any], local_ms: int,
-                       ) -> list[tuple[Event, str, tuple]]:
-        """The linear events of a private message, each with its captured row; a bad
-        item is logged and skipped (capture quarantines it), another market's dropped."""
-        topic = str(message.get("topic"))
-        if topic not in PRIVATE_TOPICS:
-            return []
-        try:
-            created = parsing.creation_time(message, topic, local_ms)
-            items = parsing.data_list(message, topic)
-        except parsing.ParseError as e:
-            log.warning("%s: private %s message refused (%s)", self.account.name, topic, e)
-            return []
-        out: list[tuple[Event, str, tuple]] = []
-        for item in items:
-            try:
-                if topic != "wallet" and parsing.other_category(item, None, topic) is not None:
-                    continue
-                out.extend(_decode_item(topic, item, local_ms, created, self.account.account_id))
-            except parsing.ParseError as e:
-                log.warning("%s: private %s item refused (%s)", self.account.name, topic, e)
-        return out
-
-
-def _decode_item(topic: str, item: Any, local_ms: int, message_ms: int,
-                 account_id: UUID) -> list[tuple[Event, str, tuple]]:
-    if topic == "order":
-        order = parsing.order(item, local_ms)
-        return [(order, "orders", rows.order(order, parsing.order_extras(item, local_ms), item,
-                                             account_id))]
-    if topic == "execution":
-        execution = parsing.execution(item, local_ms)
-        return [(execution, "private_executions",
-                 rows.execution(execution, parsing.execution_extras(item), item, account_id))]
-    if topic == "position":
-        position = parsing.position(item, local_ms, message_ms)
-        return [(position, "positions", rows.position(position, parsing.position_extras(item),
-                                                      item, account_id))]
-    wallet = parsing.wallet(item, message_ms, local_ms)
-    return [(wallet, "wallets", row) for row in
-            rows.wallet(wallet, parsing.wallet_extras(item), item, account_id)]
+    def decode_private(self, message: dict[str, Any], local_ms: int) -> private.Batch:
+        """The linear events of a private message; a bad item is logged and skipped
+        (capture quarantines it), another market's dropped."""
+        batch = private.decode_message(message, local_ms)
+        if batch.error is not None and batch.topic in private.TOPICS:
+            log.warning("%s: private %s message refused (%s)", self.account.name, batch.topic,
+                        batch.error)
+        for refused in batch.refused:
+            log.warning("%s: private %s item refused (%s)", self.account.name, batch.topic,
+                        refused.reason)
+        return batch
