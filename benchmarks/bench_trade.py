@@ -43,9 +43,9 @@ from daemons.db.session import Database
 from daemons.db.settings import APP_ROLE
 from daemons.secrets.envelope import Secret
 from daemons.secrets.keys import load_keyring
+from daemons.trading.config import WorkerConfig
 from daemons.trading.daemon import TradeConfig, TradeDaemon
 from daemons.trading.targets import discover
-from daemons.trading.worker import WorkerConfig
 
 GRID = {"amount": "x0.0001", "grid_count": 20, "grid_step": 0.02}
 #: ``GRIDBOT_BENCH_QUICK=1`` (the smoke test) shortens every window and the account steps.

@@ -81,9 +81,9 @@ def trade(
     from daemons.cli.support import USAGE_ERROR, cli_errors, fail, open_database
     from daemons.db.keyring import open_keyring
     from daemons.db.settings import load_settings
+    from daemons.trading.config import WorkerConfig
     from daemons.trading.daemon import TradeConfig, TradeDaemon
     from daemons.trading.targets import discover
-    from daemons.trading.worker import WorkerConfig
     from gridcore.sim.models import make_fill_model
 
     if daemon_id is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", daemon_id):

@@ -33,11 +33,12 @@ from daemons.db.event_writer import EventWriter, WriterConfig
 from daemons.db.session import Database
 from daemons.status_file import stamp, write_status
 from daemons.trading.alerts import Alert, AlertSender
+from daemons.trading.config import WorkerConfig
 from daemons.trading.health import HealthServer
 from daemons.trading.leases import LeaseHolder
 from daemons.trading.market import MarketFeed
 from daemons.trading.runtime import StrategyRuntime
-from daemons.trading.worker import AccountSpec, AccountWorker, WorkerConfig
+from daemons.trading.worker import AccountSpec, AccountWorker
 
 log = logging.getLogger(__name__)
 

@@ -46,6 +46,10 @@ class LatencyLog:
         self.samples.append(ms)
         self.count += 1
 
+    def clear(self) -> None:
+        """Start a new window (after a warm-up, say); the count keeps going."""
+        self.samples.clear()
+
     def percentile(self, q: float) -> float | None:
         if not self.samples:
             return None

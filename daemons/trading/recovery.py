@@ -24,20 +24,26 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from daemons.bybit import parsing
 from daemons.bybit.errors import BybitError
 from daemons.bybit.parsing import ParseError
+from daemons.bybit.rest import BybitRest
+from daemons.db.session import Database
+from daemons.db.targets import AccountTarget, StrategyTarget
 from daemons.db.times import EPOCH_MS_SQL
+from daemons.trading.config import WorkerConfig
 from daemons.trading.gateways import ShadowGateway
-from daemons.trading.records import RunRecorder
+from daemons.trading.records import RowSink, RunRecorder
 from daemons.trading.runtime import (
     LIVE,
     SHADOW,
     CapsError,
+    Gateway,
     SafetyCaps,
     StrategyRuntime,
     gone,
@@ -47,8 +53,21 @@ from gridcore.config import ConfigError, GridConfig
 from gridcore.engine import GridEngine
 from gridcore.events import Event, ExecutionEvent, OrderUpdateEvent
 
-if TYPE_CHECKING:
-    from daemons.trading.worker import AccountWorker, StrategySpec
+
+class Host(Protocol):
+    """What recovery needs of the account's worker."""
+
+    account: AccountTarget
+    rest: BybitRest
+    db: Database
+    sink: RowSink
+    config: WorkerConfig
+    gateway: Gateway
+    runtimes: dict[int, StrategyRuntime]
+    strategy_errors: dict[int, str]
+    on_latch: Callable[[StrategyRuntime, str], None]
+
+    def feed_recovered(self, runtime: StrategyRuntime, events: list[Event]) -> None: ...
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +103,7 @@ class ExchangeState:
     read_ms: int
 
 
-def recover(worker: AccountWorker) -> list[StrategyRuntime]:
+def recover(worker: Host) -> list[StrategyRuntime]:
     """Read the exchange and start every strategy of ``worker``'s account that can start."""
     state = read_exchange(worker)
     runtimes = []
@@ -99,7 +118,7 @@ def recover(worker: AccountWorker) -> list[StrategyRuntime]:
     return runtimes
 
 
-def catch_up(worker: AccountWorker, since_ms: int) -> None:
+def catch_up(worker: Host, since_ms: int) -> None:
     """After a private stream outage: tell every live engine what it missed since
     ``since_ms`` (orders gone or changed, executions, positions, wallet), as at start."""
     state = read_exchange(worker)
@@ -108,7 +127,7 @@ def catch_up(worker: AccountWorker, since_ms: int) -> None:
             worker.feed_recovered(runtime, _catch_up_events(worker, runtime, state, since_ms))
 
 
-def read_exchange(worker: AccountWorker) -> ExchangeState:
+def read_exchange(worker: Host) -> ExchangeState:
     rest = worker.rest
     now = time.time_ns() // 1_000_000
     try:
@@ -142,7 +161,7 @@ def _instrument(row: Any) -> Instrument:
         raise ParseError("instrument", f"unreadable ({type(e).__name__})") from None
 
 
-def start_strategy(worker: AccountWorker, spec: StrategySpec,
+def start_strategy(worker: Host, spec: StrategyTarget,
                    state: ExchangeState) -> StrategyRuntime:
     """Restore (or build) one strategy's engine, open its run, bring it up to date."""
     try:
@@ -178,7 +197,7 @@ def start_strategy(worker: AccountWorker, spec: StrategySpec,
         gateway = worker.gateway
     runtime = StrategyRuntime(strategy_id=spec.strategy_id, mode=mode, engine=engine,
                               recorder=recorder, gateway=gateway, caps=caps,
-                              on_latch=worker._on_latch)
+                              on_latch=worker.on_latch)
     if spec.latched:
         runtime.latched = spec.latched
     if mode == SHADOW:
@@ -189,7 +208,7 @@ def start_strategy(worker: AccountWorker, spec: StrategySpec,
     return runtime
 
 
-def _engine(worker: AccountWorker, spec: StrategySpec, config: GridConfig,
+def _engine(worker: Host, spec: StrategyTarget, config: GridConfig,
             instrument: Instrument, mode: str) -> tuple[GridEngine, str | None, int | None]:
     """The engine restored from the strategy's newest snapshot (same parameters and
     instrument, same mode), or a new one; the run and the time (ms) it was restored from."""
@@ -229,7 +248,7 @@ def _balance(state: ExchangeState) -> Decimal:
     return Decimal(0)
 
 
-def _catch_up_events(worker: AccountWorker, runtime: StrategyRuntime, state: ExchangeState,
+def _catch_up_events(worker: Host, runtime: StrategyRuntime, state: ExchangeState,
                      snapshot_ms: int | None) -> list[Event]:
     """The events that bring a (restored or new) engine to what the exchange says now."""
     engine, symbol, rest = runtime.engine, runtime.symbol, worker.rest
@@ -259,7 +278,7 @@ def _catch_up_events(worker: AccountWorker, runtime: StrategyRuntime, state: Exc
     return events
 
 
-def _executions(worker: AccountWorker, symbol: str, now: int,
+def _executions(worker: Host, symbol: str, now: int,
                 snapshot_ms: int | None) -> list[ExecutionEvent]:
     """Trades since the snapshot (a restored engine), or the newest few full fills (a new
     one, as the legacy bot read its last fill at start); oldest first."""

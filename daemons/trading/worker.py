@@ -22,18 +22,17 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from daemons.bybit import private
 from daemons.bybit.endpoints import Endpoints
-from daemons.bybit.ratelimit import RateLimits
 from daemons.bybit.rest import BybitRest
 from daemons.bybit.streams import Stream
 from daemons.db import event_rows as rows
 from daemons.db.session import Database
 from daemons.db.targets import AccountTarget as AccountSpec
-from daemons.trading.breaker import BreakerPolicy, BreakerState, CircuitBreaker
+from daemons.trading.breaker import BreakerState, CircuitBreaker
+from daemons.trading.config import WorkerConfig
 from daemons.trading.executor import LiveExecutor
 from daemons.trading.gateways import LatencyLog, LiveGateway
 from daemons.trading.market import MarketEvent, MarketFeed
@@ -55,22 +54,6 @@ SEEN_EXECUTIONS = 20_000
 REFUSALS_TO_STOP = 20
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerConfig:
-    """Tunables of every worker (the daemon's options)."""
-
-    snapshot_interval_s: float = 60.0
-    ping_interval_s: int = 20
-    rest_limits: RateLimits = field(default_factory=RateLimits)
-    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
-    shadow_fill_model: str = "CONSERVATIVE"
-    shadow_all: bool = False
-    lookback_ms: int = 24 * 3600 * 1000
-    #: Waits before retrying a query (rate limit, server error, network); orders are
-    #: never retried blindly (:mod:`daemons.trading.executor`).
-    query_backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0)
-
-
 class AccountWorker:
     """The thread that trades one account; see the module docstring."""
 
@@ -86,7 +69,7 @@ class AccountWorker:
         self.market = market
         self.config = config
         self._on_trip = on_trip
-        self._on_latch = on_latch
+        self.on_latch = on_latch
         self.breaker = CircuitBreaker(config.breaker)
         self.rest = BybitRest(endpoints, account.api_key, account.secret,
                               limits=config.rest_limits, backoff_s=config.query_backoff_s)

@@ -24,9 +24,9 @@ from daemons.db.session import Database
 from daemons.secrets.envelope import Secret
 from daemons.secrets.keys import Keyring, load_keyring
 from daemons.trading.breaker import BreakerPolicy
+from daemons.trading.config import WorkerConfig
 from daemons.trading.daemon import TradeConfig, TradeDaemon
 from daemons.trading.targets import discover
-from daemons.trading.worker import WorkerConfig
 from daemons.venue.config import AccountSpec, VenueConfig
 from daemons.venue.server import RunningVenue, start_venue
 from tests.fixtures.postgres import PgTestServer

@@ -5,7 +5,8 @@ Run twice, on fresh venues of the same tape: clean, then with three accounts in 
 deadlock, every order the venue holds is one an engine named, no link id twice, and each
 engine's recorded decisions equal those of a fresh engine fed its journal. Across the runs:
 the seven healthy accounts place the same first grids and their decision latency stays
-within the clean run's range.
+within the clean run's range (pooled p99 at most twice the clean one plus 10 ms: the
+machine is shared, so a tighter bound would measure the machine, not the isolation).
 """
 
 from __future__ import annotations
@@ -30,18 +31,24 @@ from tests.daemons.trading.conftest import (
 )
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
-GRID4 = {"amount": "x0.0001", "grid_count": 10, "grid_step": 0.1}
+GRID4 = {"amount": "x0.0001", "grid_count": 10, "grid_step": 0.05}
 ACCOUNTS = 10
 RUN_S = 45.0
-SPEED = 6.0  # 45 s of wall time: four and a half minutes of market
+SPEED = 8.0  # 45 s of wall time: six minutes of market
 TROUBLED = ("trader1", "trader2", "trader3")
 
 
 @dataclass
 class RunResult:
     first_grids: dict[str, set]
-    p99_ms: dict[str, float]
+    latencies_ms: list[float]
     decisions: int
+
+    @property
+    def p99_ms(self) -> float:
+        """The healthy accounts' decision latency p99, pooled."""
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
 def venue_orders(venue, name: str) -> set[tuple]:
@@ -68,6 +75,8 @@ def trade_once(db, keyring, app_url, home, *, prefix: str, faults: bool) -> RunR
                  timeout_s=90, what="every healthy account's four grids")
         time.sleep(2)  # the grids' acknowledgements are handled
         first_grids = {n: venue_orders(venue, n) for n in healthy}
+        for name in healthy:  # the latency of trading, not of placing the first grids
+            daemon.workers[tenants.accounts[name]].latency.clear()
         requests.post(f"{venue.base_url}/admin/tape/resume", timeout=5).raise_for_status()
         started = time.monotonic()
         events: dict[str, int] = {}
@@ -83,8 +92,8 @@ def trade_once(db, keyring, app_url, home, *, prefix: str, faults: bool) -> RunR
                     worker = daemon.workers[tenants.accounts[name]]
                     assert worker.events > events.get(name, -1), f"{name} stopped"
                     events[name] = worker.events
-        p99 = {n: daemon.workers[tenants.accounts[n]].latency.percentile(0.99) or 0.0
-               for n in healthy}
+        latencies = [ms for n in healthy
+                     for ms in daemon.workers[tenants.accounts[n]].latency.samples]
         requests.post(f"{venue.base_url}/admin/tape/pause", timeout=5).raise_for_status()
         stop.wait(1.5)
         stop.set()
@@ -93,7 +102,7 @@ def trade_once(db, keyring, app_url, home, *, prefix: str, faults: bool) -> RunR
         decisions = check_orders_and_journals(db, venue, tenants, healthy)
         with db.admin() as conn:  # the next run's daemon must not trade these accounts
             conn.execute("UPDATE bybit_accounts SET status = 'disabled'")
-        return RunResult(first_grids, p99, decisions)
+        return RunResult(first_grids, latencies, decisions)
     finally:
         stop.set()
         if thread is not None:
@@ -137,9 +146,11 @@ def test_forty_engines_trade_and_three_troubled_accounts_leave_the_others_alone(
     assert clean.decisions > 40 * 4 and troubled.decisions > 28 * 4
     for name, grid in troubled.first_grids.items():
         assert grid == clean.first_grids[name], f"{name} placed other first orders"
-    bound = 2 * max(clean.p99_ms.values()) + 10
-    slow = {n: ms for n, ms in troubled.p99_ms.items() if ms > bound}
-    assert not slow, f"healthy accounts slowed by the troubled ones: {slow} > {bound:.1f} ms"
-    print(f"FORTY clean p99 ms {sorted(clean.p99_ms.values())}; "
-          f"with faults {sorted(troubled.p99_ms.values())}; decisions {clean.decisions}/"
-          f"{troubled.decisions}")
+    assert len(clean.latencies_ms) > 100 and len(troubled.latencies_ms) > 60
+    bound = 2 * clean.p99_ms + 10
+    assert troubled.p99_ms <= bound, (
+        f"healthy accounts slowed by the troubled ones: p99 {troubled.p99_ms:.1f} ms over "
+        f"{bound:.1f} ms (clean run {clean.p99_ms:.1f} ms)")
+    print(f"FORTY decision p99 clean {clean.p99_ms:.1f} ms ({len(clean.latencies_ms)}), with "
+          f"faults {troubled.p99_ms:.1f} ms ({len(troubled.latencies_ms)}); decisions "
+          f"{clean.decisions}/{troubled.decisions}")

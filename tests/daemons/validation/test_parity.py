@@ -20,6 +20,7 @@ from daemons.validation.parity import (
 )
 from daemons.venue.accounts import Account
 from daemons.venue.config import AccountSpec
+from daemons.venue.instruments import INSTRUMENTS
 from daemons.venue.orders import Order
 from gridcore.intents import is_closing
 from tests.daemons.validation.scenario import live_side
@@ -28,12 +29,14 @@ FUNDING_MS = 8 * 3_600_000
 RATE = Decimal("0.0001")
 
 
+BTC = INSTRUMENTS["BTCUSDT"]
+
+
 def _report(account: Account, idx: int, ts: int, mark_ticks: int) -> ExchangePosition:
-    pos = account.positions[idx]
-    return ExchangePosition(ts=ts, position_idx=idx, size=account.qty(pos.size_lots),
-                            avg_price=pos.avg_price, mark_price=account.price(mark_ticks),
-                            position_value=account.position_value(pos),
-                            unrealised_pnl=account.unrealised(pos, mark_ticks),
+    pos = account.position("BTCUSDT", idx)
+    return ExchangePosition(ts=ts, position_idx=idx, size=pos.qty,
+                            avg_price=pos.avg_price, mark_price=BTC.price(mark_ticks),
+                            position_value=pos.value, unrealised_pnl=pos.unrealised(mark_ticks),
                             cum_realised_pnl=pos.cum_realised)
 
 
@@ -41,7 +44,7 @@ def _report(account: Account, idx: int, ts: int, mark_ticks: int) -> ExchangePos
 def venue_reports() -> ExchangeReports:
     """The live side's fills as the venue books and reports them."""
     account = Account(AccountSpec("a", "key", "secret", usdt=Decimal(100_000)), uid=1,
-                      tick=Decimal("0.1"), step=Decimal("0.001"), symbol="BTCUSDT")
+                      instruments=(BTC,))
     executions: list[Fill] = []
     positions: list[ExchangePosition] = []
     wallets: list[ExchangeWallet] = []
@@ -50,21 +53,22 @@ def venue_reports() -> ExchangeReports:
     mark_ticks = 0
     for n, fill in enumerate(fills):
         while fill.ts >= next_funding:
-            for idx, pos in account.positions.items():
+            for pos in account.sides("BTCUSDT"):
+                idx = pos.idx
                 if pos.size_lots:
-                    size, side = account.qty(pos.size_lots), pos.side
+                    size, side = pos.qty, pos.side
                     paid = account.apply_funding(pos, mark_ticks, RATE, next_funding)
-                    executions.append(Fill(ts=next_funding, price=account.price(mark_ticks),
+                    executions.append(Fill(ts=next_funding, price=BTC.price(mark_ticks),
                                            qty=size, side=side, order_link_id="", fee=paid,
                                            fee_rate=RATE, exec_type="Funding"))
                     positions.append(_report(account, idx, next_funding, mark_ticks))
             wallets.append(ExchangeWallet(next_funding, account.wallet))
             next_funding += FUNDING_MS
         key = fill.key
-        mark_ticks = int(fill.price / account.tick)
+        mark_ticks = int(fill.price / BTC.tick_size)
         order = Order(order_id=f"o{n}", order_link_id=fill.order_link_id, account="a",
-                      symbol="BTCUSDT", side=fill.side, order_type="Limit",
-                      price_ticks=mark_ticks, qty_lots=int(fill.qty / account.step),
+                      inst=BTC, side=fill.side, order_type="Limit",
+                      price_ticks=mark_ticks, qty_lots=int(fill.qty / BTC.qty_step),
                       position_idx=fill.idx, time_in_force="GTC",
                       reduce_only=is_closing(key.direction, fill.side), created_ms=fill.ts,
                       seq=n)
