@@ -19,6 +19,9 @@ import typer
 MAX_ID = 2**63 - 1  # PostgreSQL bigint
 MAX_AMOUNT = 10**12  # USDT of a balance, base units queued ahead
 MAX_STEP = 10**6  # a price tick or quantity step
+#: Below this a tick or step is a typo (Bybit's smallest tick is 1e-8): a tick of 1e-300 would
+#: put prices 1e300 ticks away, past what an order id can name.
+MIN_STEP = 1e-10
 MAX_FEE = Decimal("0.01")  # a maker fee rate (1 %), either sign
 MAX_LATENCY_MS = 3_600_000
 MAX_TIME_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
@@ -69,9 +72,9 @@ def backtest(
                                            help="Starting USDT balance (default 10000)."),
     symbol: str | None = typer.Option(None, "--symbol", help="Instrument symbol (default "
                                                               "BTCUSDT)."),
-    tick_size: Decimal | None = typer.Option(None, "--tick-size", max=MAX_STEP,
+    tick_size: Decimal | None = typer.Option(None, "--tick-size", min=MIN_STEP, max=MAX_STEP,
                                              help="Price tick (default 0.1)."),
-    qty_step: Decimal | None = typer.Option(None, "--qty-step", max=MAX_STEP,
+    qty_step: Decimal | None = typer.Option(None, "--qty-step", min=MIN_STEP, max=MAX_STEP,
                                             help="Quantity step (default 0.001)."),
     seed: int = typer.Option(1, "--seed", min=0, max=2**32 - 1,
                              help="Seed of the generated source."),

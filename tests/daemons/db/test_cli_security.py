@@ -279,3 +279,12 @@ def test_cli_capture_status_with_a_bad_status_file_is_one_line(db_env: dict[str,
     status.parent.mkdir(parents=True)
     status.write_bytes(content)
     assert refused("capture", "status").startswith("error: unexpected ")
+
+
+@pytest.mark.parametrize("option", ["--tick-size", "--qty-step"])
+def test_cli_backtest_absurdly_small_step_is_a_usage_error(db_env: dict[str, str],
+                                                          option: str) -> None:
+    """A tick of 1e-300 put prices past what an order id can name (a misleading error)."""
+    assert "greater than or equal to 1E-10" in refused("backtest", "--source", "bundled",
+                                                       "--no-store", option, "1e-300",
+                                                       exit_code=2)
