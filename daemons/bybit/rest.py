@@ -79,15 +79,20 @@ class BybitRest:
         This client's own per-second budget (order entry and queries apart).
     backoff_s:
         Waits before each retry of a retryable failure; its length is the retry count.
+    shared_limiter:
+        A budget every client of one process shares (every request counts as a query):
+        Bybit also limits requests per IP address (600 per 5 s, HTTP 403 past it), which a
+        daemon trading many accounts from one host reaches long before any account's own.
     """
 
     def __init__(self, endpoints: Endpoints, api_key: str | None = None,
                  api_secret: Secret | None = None, *, limits: RateLimits = DEFAULT_LIMITS,
                  backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0), timeout_s: float = 10.0,
                  recv_window_ms: int = 5000, sleep: Callable[[float], None] = time.sleep,
-                 ) -> None:
+                 shared_limiter: RateLimiter | None = None) -> None:
         self.endpoints = endpoints
         self.limiter = RateLimiter(limits)
+        self.shared_limiter = shared_limiter
         self.backoff_s = backoff_s
         self.retries = 0
         self._sleep = sleep
@@ -114,6 +119,8 @@ class BybitRest:
         attempts = len(self.backoff_s) + 1 if retry else 1
         for attempt in range(attempts):
             self.limiter.acquire(kind)
+            if self.shared_limiter is not None:
+                self.shared_limiter.acquire(QUERY)
             try:
                 return method(**params)
             except (InvalidRequestError, FailedRequestError, requests.RequestException) as e:

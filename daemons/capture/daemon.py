@@ -40,6 +40,7 @@ from daemons.db import captured
 from daemons.db.event_writer import EventWriter, WriterConfig
 from daemons.db.session import Database
 from daemons.db.targets import AccountTarget, Targets
+from daemons.lifecycle import RunUntilStopped
 from daemons.status_file import write_status
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class CaptureConfig:
             raise ValueError("capture: ping_interval_s must be positive")
 
 
-class CaptureDaemon:
+class CaptureDaemon(RunUntilStopped):
     """The capture process's parts, wired; :meth:`run` is the whole lifetime.
 
     ``discover`` reads the current targets, given the accounts captured now (whose
@@ -163,22 +164,6 @@ class CaptureDaemon:
         self._write_status()
         log.info("capture stopped: %d rows buffered at exit, %d spilled in total",
                  self.writer.backlog(), self.writer.stats.spilled_rows)
-
-    def run(self, stop: threading.Event, duration_s: float | None = None) -> None:
-        """Start, wait for ``stop`` (set by the signal handlers) or ``duration_s``, stop.
-
-        The duration is a timeout of that wait, not a timer thread: a signal ends the
-        process at once, with nothing left behind to keep it alive.
-        """
-        self.start()
-        try:
-            stop.wait(duration_s)
-        finally:
-            self.stop()
-
-    def request_refresh(self) -> None:
-        """Read the targets again now (SIGHUP); safe from a signal handler."""
-        self._refresh_now.set()
 
     def refresh(self) -> None:
         """Read the targets again and apply them; keep the current ones if that fails."""

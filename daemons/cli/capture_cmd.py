@@ -13,42 +13,36 @@ import json
 
 import typer
 
+from daemons.cli.daemon_options import (
+    DAY_S,
+    DURATION_S,
+    ORDER_RATE,
+    QUERY_RATE,
+    REFRESH_INTERVAL_S,
+    VENUE_URL,
+    environment_option,
+)
+
 app = typer.Typer(help="Capture streams into PostgreSQL (`gridbot capture`) and show what it "
                        "does (`gridbot capture status`).",
                   no_args_is_help=False, invoke_without_command=True)
 
-#: Upper bounds of the numeric options: past them a value is a typo, and infinity would end
-#: the thread that waits on it while the daemon ran on without it. (NaN fails every bound.)
-DAY_S = 86_400.0
-MAX_DURATION_S = 366 * DAY_S
-MAX_RATE = 1_000
+#: Upper bound of --spill-after-rows (the others: daemon_options).
 MAX_SPILL_AFTER_ROWS = 5_000_000
 
 
 @app.callback()
 def capture(
     ctx: typer.Context,
-    environment: str = typer.Option(
-        "local", "--environment", "-e",
-        help="Which exchange to capture: mainnet | testnet | local (accounts of the others "
-             "are skipped)."),
-    venue_url: str | None = typer.Option(
-        None, "--venue-url",
-        help="The local venue's REST URL (environment local); default GRIDBOT_LOCAL_VENUE_URL."),
-    duration_s: float = typer.Option(
-        0.0, "--duration-s", min=0.0, max=MAX_DURATION_S,
-        help="Stop after this many seconds (0: run until stopped)."),
+    environment: str = environment_option("capture"),
+    venue_url: str | None = VENUE_URL,
+    duration_s: float = DURATION_S,
     reconcile_interval_s: float = typer.Option(
         60.0, "--reconcile-interval-s", min=1.0, max=DAY_S,
         help="Seconds between timer reconciliations."),
-    refresh_interval_s: float = typer.Option(
-        60.0, "--refresh-interval-s", min=1.0, max=DAY_S,
-        help="Seconds between re-reading enabled accounts, strategies and credentials "
-             "(SIGHUP: now)."),
-    order_rate: int = typer.Option(10, "--order-rate", min=1, max=MAX_RATE,
-                                   help="Order requests per second per account (REST)."),
-    query_rate: int = typer.Option(20, "--query-rate", min=1, max=MAX_RATE,
-                                   help="Queries per second per account (REST)."),
+    refresh_interval_s: float = REFRESH_INTERVAL_S,
+    order_rate: int = ORDER_RATE,
+    query_rate: int = QUERY_RATE,
     spill_after_rows: int = typer.Option(
         200_000, "--spill-after-rows", min=1, max=MAX_SPILL_AFTER_ROWS,
         help="While the database is down, rows kept in memory before they are appended to "

@@ -17,26 +17,29 @@ import os
 
 import typer
 
+from daemons.cli.daemon_options import (
+    DAY_S,
+    DURATION_S,
+    MAX_RATE,
+    ORDER_RATE,
+    QUERY_RATE,
+    REFRESH_INTERVAL_S,
+    VENUE_URL,
+    environment_option,
+)
+
 app = typer.Typer(help="Trade every enabled strategy (`gridbot trade`) and show what the "
                        "daemons do (`gridbot trade status`).",
                   no_args_is_help=False, invoke_without_command=True)
 
-DAY_S = 86_400.0
-MAX_DURATION_S = 366 * DAY_S
-MAX_RATE = 1_000
 WEBHOOK_ENV = "GRIDBOT_ALERT_WEBHOOK"
 
 
 @app.callback()
 def trade(
     ctx: typer.Context,
-    environment: str = typer.Option(
-        "local", "--environment", "-e",
-        help="Which exchange to trade: mainnet | testnet | local (accounts of the others "
-             "are left to their own daemons)."),
-    venue_url: str | None = typer.Option(
-        None, "--venue-url",
-        help="The local venue's REST URL (environment local); default GRIDBOT_LOCAL_VENUE_URL."),
+    environment: str = environment_option("trade"),
+    venue_url: str | None = VENUE_URL,
     shadow: bool = typer.Option(
         False, "--shadow",
         help="Run every strategy in shadow: decide on live events, send nothing, fill the "
@@ -45,12 +48,8 @@ def trade(
     shadow_fill_model: str = typer.Option(
         "conservative", "--shadow-fill-model",
         help="Fill model of shadow runs: optimistic, conservative, pessimistic or queue."),
-    duration_s: float = typer.Option(
-        0.0, "--duration-s", min=0.0, max=MAX_DURATION_S,
-        help="Stop after this many seconds (0: run until stopped)."),
-    refresh_interval_s: float = typer.Option(
-        60.0, "--refresh-interval-s", min=1.0, max=DAY_S,
-        help="Seconds between re-reading accounts, strategies and credentials (SIGHUP: now)."),
+    duration_s: float = DURATION_S,
+    refresh_interval_s: float = REFRESH_INTERVAL_S,
     lease_poll_s: float = typer.Option(
         2.0, "--lease-poll-s", min=0.1, max=600.0,
         help="Seconds between lease checks; a dead daemon's accounts are taken over within "
@@ -58,10 +57,12 @@ def trade(
     snapshot_interval_s: float = typer.Option(
         60.0, "--snapshot-interval-s", min=1.0, max=DAY_S,
         help="Seconds between engine snapshots (seeded replays start from one)."),
-    order_rate: int = typer.Option(10, "--order-rate", min=1, max=MAX_RATE,
-                                   help="Order requests per second per account (REST)."),
-    query_rate: int = typer.Option(20, "--query-rate", min=1, max=MAX_RATE,
-                                   help="Queries per second per account (REST)."),
+    order_rate: int = ORDER_RATE,
+    query_rate: int = QUERY_RATE,
+    ip_rate: int = typer.Option(
+        100, "--ip-rate", min=1, max=MAX_RATE,
+        help="Requests per second of the whole daemon (Bybit limits each IP address to 600 "
+             "requests in 5 s)."),
     health_port: int = typer.Option(
         0, "--health-port", min=0, max=65535,
         help="Loopback port of /healthz and /metrics (0: any free port, shown in status)."),
@@ -96,6 +97,7 @@ def trade(
             alert_webhook=os.environ.get(WEBHOOK_ENV) or None, health_port=health_port,
             worker=WorkerConfig(snapshot_interval_s=snapshot_interval_s,
                                 rest_limits=RateLimits(order_rate, query_rate),
+                                ip_requests_per_s=ip_rate,
                                 shadow_fill_model=shadow_fill_model.upper(),
                                 shadow_all=shadow))
     except ValueError as e:

@@ -23,3 +23,6 @@ class WorkerConfig:
     #: Waits before retrying a query (rate limit, server error, network); orders are
     #: never retried blindly (:mod:`daemons.trading.executor`).
     query_backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0)
+    #: Requests per second of the whole daemon (all accounts): under Bybit's per-IP limit
+    #: of 600 requests in 5 s, with room for a capture daemon on the same host.
+    ip_requests_per_s: int = 100

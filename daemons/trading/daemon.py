@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from daemons.bybit.endpoints import Endpoints
+from daemons.bybit.ratelimit import RateLimiter, RateLimits
 from daemons.db.event_writer import EventWriter, WriterConfig
 from daemons.db.session import Database
+from daemons.lifecycle import RunUntilStopped
 from daemons.status_file import stamp, write_status
 from daemons.trading.alerts import Alert, AlertSender
 from daemons.trading.config import WorkerConfig
@@ -80,7 +82,7 @@ def default_daemon_id() -> str:
     return f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-class TradeDaemon:
+class TradeDaemon(RunUntilStopped):
     """The trading process's parts, wired; :meth:`run` is the whole lifetime."""
 
     def __init__(self, db: Database, endpoints: Endpoints, discover: Discover, home: Path, *,
@@ -99,6 +101,8 @@ class TradeDaemon:
         self.leases = LeaseHolder(lease_url, self.daemon_id)
         self.market = MarketFeed(endpoints, ping_interval_s=config.worker.ping_interval_s)
         self.alerts = AlertSender(config.alert_webhook, throttle_s=config.alert_throttle_s)
+        per_s = config.worker.ip_requests_per_s
+        self.ip_limiter = RateLimiter(RateLimits(per_s, per_s))
         self.workers: dict[uuid.UUID, AccountWorker] = {}
         self.wanted: dict[uuid.UUID, AccountSpec] = {}
         self.refused: tuple[tuple[str, str], ...] = ()
@@ -161,17 +165,6 @@ class TradeDaemon:
         self._write_status()
         log.info("trade daemon %s stopped", self.daemon_id)
 
-    def run(self, stop: threading.Event, duration_s: float | None = None) -> None:
-        self.start()
-        try:
-            stop.wait(duration_s)
-        finally:
-            self.stop()
-
-    def request_refresh(self) -> None:
-        """Read the targets again now (SIGHUP); safe from a signal handler."""
-        self._refresh_now.set()
-
     # -- what to trade -----------------------------------------------------------------------
 
     def refresh(self) -> None:
@@ -214,7 +207,8 @@ class TradeDaemon:
         worker = AccountWorker(account, db=self.db, sink=self.writer, endpoints=self.endpoints,
                                market=self.market, config=self.config.worker,
                                on_trip=self._on_trip, on_latch=self._on_latch,
-                               observe_latency=self._observe_latency)
+                               observe_latency=self._observe_latency,
+                               shared_limiter=self.ip_limiter)
         self.workers[account.account_id] = worker
         self.errors.pop(account.name, None)
         worker.start()

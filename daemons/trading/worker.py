@@ -26,6 +26,7 @@ from typing import Any
 
 from daemons.bybit import private
 from daemons.bybit.endpoints import Endpoints
+from daemons.bybit.ratelimit import RateLimiter
 from daemons.bybit.rest import BybitRest
 from daemons.bybit.streams import Stream
 from daemons.db import event_rows as rows
@@ -61,7 +62,8 @@ class AccountWorker:
                  endpoints: Endpoints, market: MarketFeed, config: WorkerConfig,
                  on_trip: Callable[[AccountWorker, str], None],
                  on_latch: Callable[[StrategyRuntime, str], None],
-                 observe_latency: Callable[[float], None] | None = None) -> None:
+                 observe_latency: Callable[[float], None] | None = None,
+                 shared_limiter: RateLimiter | None = None) -> None:
         self.account = account
         self.db = db
         self.sink = sink
@@ -72,7 +74,8 @@ class AccountWorker:
         self.on_latch = on_latch
         self.breaker = CircuitBreaker(config.breaker)
         self.rest = BybitRest(endpoints, account.api_key, account.secret,
-                              limits=config.rest_limits, backoff_s=config.query_backoff_s)
+                              limits=config.rest_limits, backoff_s=config.query_backoff_s,
+                              shared_limiter=shared_limiter)
         self.executor = LiveExecutor(self.rest, self.breaker)
         self.latency = LatencyLog()
         self.gateway = LiveGateway(self.executor, self.latency, observe_latency)

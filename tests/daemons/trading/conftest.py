@@ -7,7 +7,9 @@ and signs exactly as in production.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -103,6 +105,21 @@ def make_daemon(db: Database, keyring: Keyring, venue: RunningVenue, home: Path,
     return TradeDaemon(db, endpoints, lambda known: discover(db, keyring, "local", known),
                        home, lease_url=lease_url, config=config or fast_config(),
                        daemon_id=daemon_id)
+
+
+@contextmanager
+def trading(daemon: TradeDaemon) -> Iterator[threading.Event]:
+    """The daemon running on a thread until the block ends (or the yielded event is set);
+    it must have stopped, every worker with it, when the block is left."""
+    stop = threading.Event()
+    thread = threading.Thread(target=daemon.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield stop
+    finally:
+        stop.set()
+        thread.join(120)
+        assert not thread.is_alive(), "the daemon stopped"
 
 
 def venue_open_orders(venue: RunningVenue, name: str, symbol: str = SYMBOL) -> list[dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import requests
@@ -14,14 +13,9 @@ from tests.daemons.trading.conftest import (
     make_daemon,
     start_trading_venue,
     store_tenants,
+    trading,
     venue_open_orders,
 )
-
-
-def running(daemon, stop: threading.Event) -> threading.Thread:
-    thread = threading.Thread(target=daemon.run, args=(stop,), daemon=True)
-    thread.start()
-    return thread
 
 
 def test_trade_bad_input_gives_its_own_error_and_the_others_trade(
@@ -49,16 +43,11 @@ def test_trade_bad_input_gives_its_own_error_and_the_others_trade(
                          " VALUES (%s, 'BTCUSDT', %s)", [account.account_id,
                                                          Jsonb({"amount": "0.001"})])
         daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url)
-        stop = threading.Event()
-        thread = running(daemon, stop)
-        try:
+        with trading(daemon):
             wait_for(lambda: len(venue_open_orders(venue, "trader1")) >= 4, timeout_s=30,
                      what="the good strategy's grid")
             time.sleep(1)
             document = daemon.snapshot()
-        finally:
-            stop.set()
-            thread.join(60)
         strategies = {s["strategy_id"]: s for a in document["accounts"]
                       for s in a["strategies"]}
         assert "error" not in strategies[good]
@@ -79,9 +68,7 @@ def test_trade_shadow_run_beside_a_live_run_decides_alike_and_stores_its_fills(
         db, keyring, venue, app_url, tmp_path) -> None:
     tenants = store_tenants(db, keyring, venue, modes={"trader2": "shadow"})
     daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url)
-    stop = threading.Event()
-    thread = running(daemon, stop)
-    try:
+    with trading(daemon):
         wait_for(lambda: len(venue_open_orders(venue, "trader1")) >= 4, timeout_s=30,
                  what="the live grid")
 
@@ -89,9 +76,6 @@ def test_trade_shadow_run_beside_a_live_run_decides_alike_and_stores_its_fills(
             with db.unit_of_work(tenants.users["trader2"]) as conn:
                 return conn.execute("SELECT count(*) FROM sim_executions").fetchone()[0]
         wait_for(lambda: shadow_fills() > 0, timeout_s=90, what="a shadow fill stored")
-    finally:
-        stop.set()
-        thread.join(60)
     assert venue_open_orders(venue, "trader2") == [], "a shadow run sends nothing"
 
     def first_grid(name: str) -> list[tuple]:
@@ -114,9 +98,7 @@ def test_trade_credential_rotated_while_trading_restarts_only_that_account(
 
     tenants = store_tenants(db, keyring, venue)
     daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url)
-    stop = threading.Event()
-    thread = running(daemon, stop)
-    try:
+    with trading(daemon):
         wait_for(lambda: all(len(venue_open_orders(venue, n)) >= 4 for n in tenants.accounts),
                  timeout_s=30, what="both grids")
         first, other = (daemon.workers[tenants.accounts[n]] for n in ("trader1", "trader2"))
@@ -137,9 +119,6 @@ def test_trade_credential_rotated_while_trading_restarts_only_that_account(
         runtime = next(iter(rotated.runtimes.values()))
         assert before == {o.order_link_id for o in runtime.engine.orders.all_orders()}, \
             "the orders placed with the old key are the new worker's"
-    finally:
-        stop.set()
-        thread.join(60)
     links = venue.call(lambda: [o.order_link_id for o in
                                 venue.server.core.accounts["trader1"].orders.values()])
     assert len(links) == len(set(links))

@@ -17,6 +17,7 @@ from tests.daemons.trading.conftest import (
     fast_config,
     make_daemon,
     store_tenants,
+    trading,
     venue_open_orders,
 )
 from tests.daemons.trading.test_alerts import Receiver
@@ -38,10 +39,7 @@ def test_breaker_revoked_key_puts_one_account_in_error_while_the_other_trades(
     config = type(config)(**{**{f: getattr(config, f) for f in config.__dataclass_fields__},
                              "alert_webhook": receiver.url, "alert_throttle_s": 0.0})
     daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url, config)
-    stop = threading.Event()
-    thread = threading.Thread(target=daemon.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with trading(daemon):
         wait_for(lambda: account_status(db, tenants.accounts["trader1"]) == "error",
                  timeout_s=60, what="trader1 in error")
         assert len(venue_open_orders(venue, "trader2")) >= 4, "the other account trades"
@@ -61,10 +59,7 @@ def test_breaker_revoked_key_puts_one_account_in_error_while_the_other_trades(
                          [tenants.accounts["trader1"]])
         wait_for(lambda: len(venue_open_orders(venue, "trader1")) >= 4, timeout_s=60,
                  what="trader1 trading again after it was enabled")
-    finally:
-        stop.set()
-        thread.join(60)
-        receiver.close()
+    receiver.close()
 
 
 def test_breaker_rate_limit_storm_slows_one_account_without_tripping(
@@ -74,18 +69,12 @@ def test_breaker_rate_limit_storm_slows_one_account_without_tripping(
     requests.post(f"{venue.base_url}/admin/faults/rate_limit",
                   params={"account": "trader1", "seconds": "3"}, timeout=5).raise_for_status()
     daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url)
-    stop = threading.Event()
-    thread = threading.Thread(target=daemon.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with trading(daemon):
         wait_for(lambda: all(len(venue_open_orders(venue, n)) >= 4 for n in tenants.accounts),
                  timeout_s=60, what="both grids despite the storm")
         worker = daemon.workers[tenants.accounts["trader1"]]
         assert worker.breaker.state.value == "closed"
         assert account_status(db, tenants.accounts["trader1"]) == "enabled"
-    finally:
-        stop.set()
-        thread.join(60)
 
 
 def test_executor_waits_out_a_rate_limit_and_places_once(venue) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
 
@@ -16,6 +15,7 @@ from tests.daemons.trading.conftest import (
     SYMBOL,
     make_daemon,
     store_tenants,
+    trading,
     venue_open_orders,
 )
 
@@ -24,17 +24,11 @@ def test_trade_daemon_places_the_grid_and_records_a_replayable_run(
         db, keyring, venue, app_url, tmp_path) -> None:
     tenants = store_tenants(db, keyring, venue)
     daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url)
-    stop = threading.Event()
-    thread = threading.Thread(target=daemon.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    with trading(daemon):
         wait_for(lambda: all(len(venue_open_orders(venue, n)) >= 4 for n in tenants.accounts),
                  timeout_s=30, what="every account's grid at the venue")
         time.sleep(8)
         held = {name: venue_open_orders(venue, name) for name in tenants.accounts}
-    finally:
-        stop.set()
-        thread.join(60)
     for name, orders in held.items():
         ids = [o["orderLinkId"] for o in orders]
         assert len(ids) == len(set(ids)), "no duplicate orderLinkId"
