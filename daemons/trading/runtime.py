@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 LIVE = "live"
 SHADOW = "shadow"
+#: Refusals in a row of this strategy's placements (for one reason) that latch it: the
+#: exchange will not take its orders, and the engine would retry on every ticker.
+REFUSALS_TO_LATCH = 20
 
 
 class CapsError(ValueError):
@@ -105,6 +108,7 @@ class StrategyRuntime:
         self._pnl: dict[int, tuple[Decimal, Decimal]] = {}
         self.decisions = 0
         self.refused_by_caps = 0
+        self._refusals: tuple[str, int] = ("", 0)
         self.last_event_ms = 0
 
     def __repr__(self) -> str:
@@ -148,8 +152,23 @@ class StrategyRuntime:
         if answers is None:
             self._remember(intent, sent_ts)
             answers = self.gateway.send(self, intent, sent_ts, receipt_ns)
+            if isinstance(intent, PlaceLimitIntent):
+                self._count_refusals(answers)
         for answer in answers:
             self.feed(answer, receipt_ns)
+
+    def _count_refusals(self, answers: list[Event]) -> None:
+        """Latch after :data:`REFUSALS_TO_LATCH` refusals in a row for one reason."""
+        refused = next((a for a in answers if isinstance(a, OrderUpdateEvent)
+                        and a.order_status == "Rejected"), None)
+        if refused is None:
+            self._refusals = ("", 0)
+            return
+        reason = refused.reject_reason[:120]
+        last, count = self._refusals
+        self._refusals = (reason, count + 1 if reason == last else 1)
+        if self._refusals[1] >= REFUSALS_TO_LATCH and self.latched is None:
+            self.latch(f"the exchange keeps refusing its orders ({reason})")
 
     def _refusal(self, intent: Intent, ts: int) -> list[Event] | None:
         """A refusal by the safety caps (as the exchange would refuse), or None."""

@@ -51,8 +51,6 @@ log = logging.getLogger(__name__)
 
 #: Execution ids remembered to drop the ones REST and the stream both deliver.
 SEEN_EXECUTIONS = 20_000
-#: Consecutive refusals of one strategy's orders (same reason) that stop the strategy.
-REFUSALS_TO_STOP = 20
 
 
 class AccountWorker:
@@ -91,7 +89,6 @@ class AccountWorker:
         self._thread = threading.Thread(target=self._run, name=f"trade:{account.name}",
                                         daemon=True)
         self._seen_exec: OrderedDict[str, None] = OrderedDict()
-        self._refusals: dict[int, tuple[str, int]] = {}
         self._next_snapshot = 0.0
         self.private = Stream(f"trade:{account.name}", endpoints.ws_private, self._on_private,
                               on_connect=self._on_private_connect,
@@ -255,7 +252,6 @@ class AccountWorker:
                     runtime.feed(answer, received_ns)
             if isinstance(event, TickerEvent) and self.breaker.allows():
                 runtime.feed(event, received_ns)
-                self._watch_refusals(runtime)
         if due and all(r.snapshot_ready(10**15) for r in self.runtimes.values()):
             self._next_snapshot = time.monotonic() + self.config.snapshot_interval_s
 
@@ -303,20 +299,6 @@ class AccountWorker:
             if isinstance(event, ExecutionEvent) and not self._first_time(event.exec_id):
                 continue
             runtime.feed(event, 0)
-
-    def _watch_refusals(self, runtime: StrategyRuntime) -> None:
-        """Stop a strategy whose orders the exchange keeps refusing for one reason."""
-        stats = self.executor.stats
-        last = self._refusals.get(runtime.strategy_id)
-        if not stats.reject_reasons:
-            return
-        reason, count = max(stats.reject_reasons.items(), key=lambda kv: kv[1])
-        if last is not None and last[0] == reason and count - last[1] >= REFUSALS_TO_STOP:
-            self.strategy_errors[runtime.strategy_id] = f"exchange keeps refusing: {reason}"
-            runtime.latch(f"exchange keeps refusing its orders ({reason})")
-            self._refusals.pop(runtime.strategy_id, None)
-        elif last is None or last[0] != reason:
-            self._refusals[runtime.strategy_id] = (reason, count)
 
     def decode_private(self, message: dict[str, Any], local_ms: int) -> private.Batch:
         """The linear events of a private message; a bad item is logged and skipped

@@ -45,11 +45,11 @@ def venue_accounts(count: int, usdt: int = 100_000) -> tuple[AccountSpec, ...]:
                  for n in range(1, count + 1))
 
 
-def start_trading_venue(count: int = 2, **overrides: Any) -> RunningVenue:
+def start_trading_venue(count: int = 2, usdt: int = 100_000, **overrides: Any) -> RunningVenue:
     overrides.setdefault("seed", 5)
     overrides.setdefault("latency_ms_median", 2.0)
     overrides.setdefault("speed", 5.0)
-    return start_venue(VenueConfig(accounts=venue_accounts(count), **overrides))
+    return start_venue(VenueConfig(accounts=venue_accounts(count, usdt), **overrides))
 
 
 @dataclass

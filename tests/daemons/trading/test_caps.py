@@ -13,6 +13,7 @@ from tests.daemons.trading.conftest import (
     make_daemon,
     start_trading_venue,
     store_tenants,
+    trading,
     venue_open_orders,
 )
 from tests.daemons.trading.test_alerts import Receiver
@@ -61,4 +62,26 @@ def test_caps_open_orders_and_session_loss_latch(db, keyring, app_url, tmp_path)
         if thread is not None:
             thread.join(60)
         receiver.close()
+        venue.stop()
+
+
+def test_strategy_whose_orders_the_exchange_keeps_refusing_is_latched(
+        db, keyring, app_url, tmp_path) -> None:
+    """1 USDT cannot margin a 0.01 BTC order: 20 refusals in a row (110007) latch it."""
+    venue = start_trading_venue(1, usdt=1)
+    try:
+        tenants = store_tenants(db, keyring, venue,
+                                grid={"amount": "0.01", "grid_count": 10, "grid_step": 0.1})
+        daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url)
+        strategy = tenants.strategies["trader1"][0]
+
+        def reason() -> str | None:
+            with db.admin() as conn:
+                return conn.execute("SELECT latch_reason FROM strategies"
+                                    " WHERE strategy_id = %s", [strategy]).fetchone()[0]
+        with trading(daemon):
+            wait_for(reason, timeout_s=60, what="the strategy latched")
+        assert "keeps refusing" in reason() and "110007" in reason()
+        assert venue_open_orders(venue, "trader1") == []
+    finally:
         venue.stop()
