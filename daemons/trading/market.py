@@ -2,12 +2,16 @@
 
 Every worker needs the tickers of its symbols (they drive the engines) and shadow runs
 need the public trades (they fill the simulated orders). One public connection per daemon
-carries both for every symbol any owned account trades, and hands each event to the
-workers that asked for that symbol, stamped with the moment the message was received
-(``time.perf_counter_ns``, for the decision latency). Ticker deltas are merged per symbol
-with the normaliser's :class:`~daemons.bybit.parsing.TickerMerger`, which never takes a
-bad value; a message that does not parse is counted and dropped (capture stores and
-quarantines public data; the trader only reads it).
+carries both for every symbol any owned account trades, and hands each ticker to the
+workers that asked for that symbol, and each trade only to those that asked for trades
+(a busy symbol prints hundreds of trades a second: handing each to every worker would
+cost more than everything else the workers do). Each event is stamped with the moment
+the message was received (``time.perf_counter_ns``, for the decision latency) and with
+how many market events of its millisecond the feed has seen, the snapshot's cut. Ticker
+deltas are merged per symbol with the normaliser's
+:class:`~daemons.bybit.parsing.TickerMerger`, which never takes a bad value; a message
+that does not parse is counted and dropped (capture stores and quarantines public data;
+the trader only reads it).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from gridcore.events import PublicTradeEvent, TickerEvent
 log = logging.getLogger(__name__)
 
 MarketEvent = TickerEvent | PublicTradeEvent
-Consumer = Callable[[MarketEvent, int], None]
+#: ``consumer(event, received_ns, seen)``: ``seen`` counts the symbol's market events (trades
+#: and tickers) of the event's millisecond so far, itself included (a snapshot's cut).
+Consumer = Callable[[MarketEvent, int, int], None]
 
 
 class MarketFeed:
@@ -35,8 +41,10 @@ class MarketFeed:
     def __init__(self, endpoints: Endpoints, *, stale_after_s: float = 10.0,
                  ping_interval_s: int = 20) -> None:
         self._consumers: dict[str, list[Consumer]] = {}
+        self._trade_consumers: dict[str, list[Consumer]] = {}
         self._mergers: dict[str, parsing.TickerMerger] = {}
-        self._last: dict[str, TickerEvent] = {}
+        self._last: dict[str, tuple[TickerEvent, int]] = {}
+        self._cut: dict[str, tuple[int, int]] = {}
         self._lock = threading.Lock()
         self.refused = 0
         self.stream = Stream("trade-public", endpoints.ws_public_linear, self._on_message,
@@ -51,8 +59,9 @@ class MarketFeed:
     def symbols(self) -> tuple[str, ...]:
         return tuple(sorted(self._consumers))
 
-    def subscribe(self, symbol: str, consumer: Consumer) -> None:
-        """Hand ``symbol``'s events to ``consumer`` too (subscribing the symbol if new).
+    def subscribe(self, symbol: str, consumer: Consumer, *, trades: bool = False) -> None:
+        """Hand ``symbol``'s tickers (and its trades, if asked) to ``consumer`` too,
+        subscribing the symbol if new.
 
         A consumer joining a symbol already followed first gets the merged ticker as it
         stands (the exchange sent its snapshot to the first one only): on a quiet market
@@ -61,11 +70,13 @@ class MarketFeed:
         with self._lock:
             new = symbol not in self._consumers
             self._consumers.setdefault(symbol, []).append(consumer)
+            if trades:
+                self._trade_consumers.setdefault(symbol, []).append(consumer)
             if new:
                 self._mergers[symbol] = parsing.TickerMerger(symbol)
             current = self._last.get(symbol)
         if current is not None:
-            consumer(current, time.perf_counter_ns())
+            consumer(current[0], time.perf_counter_ns(), current[1])
         if new:
             self.stream.subscribe([f"tickers.{symbol}", f"publicTrade.{symbol}"])
         if not self._started:
@@ -75,7 +86,7 @@ class MarketFeed:
     def unsubscribe(self, consumer: Consumer) -> None:
         """Stop handing events to ``consumer`` (the symbol stays subscribed: cheap)."""
         with self._lock:
-            for consumers in self._consumers.values():
+            for consumers in (*self._consumers.values(), *self._trade_consumers.values()):
                 if consumer in consumers:
                     consumers.remove(consumer)
 
@@ -92,15 +103,16 @@ class MarketFeed:
         received = time.perf_counter_ns()
         kind, _, symbol = str(message.get("topic")).partition(".")
         with self._lock:
-            consumers = list(self._consumers.get(symbol, ()))
+            if kind == "publicTrade":
+                consumers = list(self._trade_consumers.get(symbol, ()))
+            else:
+                consumers = list(self._consumers.get(symbol, ()))
             merger = self._mergers.get(symbol)
-        if not consumers or merger is None:
+        if merger is None:
             return
         try:
             if kind == "tickers":
                 events: list[MarketEvent] = [merger.apply(message, local_ms).event]
-                with self._lock:
-                    self._last[symbol] = events[0]
             elif kind == "publicTrade":
                 events = []
                 for item in parsing.data_list(message, "publicTrade"):
@@ -116,8 +128,19 @@ class MarketFeed:
             log.warning("public %s message refused (%s)", kind, e)
             return
         for event in events:
+            seen = self._count(event)
+            if isinstance(event, TickerEvent):
+                with self._lock:
+                    self._last[symbol] = (event, seen)
             for consumer in consumers:
-                consumer(event, received)
+                consumer(event, received, seen)
+
+    def _count(self, event: MarketEvent) -> int:
+        """Market events of the event's symbol and millisecond so far (this one included)."""
+        ms, seen = self._cut.get(event.symbol, (-1, 0))
+        seen = seen + 1 if event.exchange_ts == ms else 1
+        self._cut[event.symbol] = (event.exchange_ts, seen)
+        return seen
 
     def _on_invalid(self, text: str, error: str) -> None:
         self.refused += 1

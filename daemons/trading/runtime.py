@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from daemons.backtest.live_seed import snapshot_document
 from daemons.trading.records import RunRecorder
 from gridcore.engine import GridEngine
-from gridcore.events import Event, OrderUpdateEvent, PositionEvent, PublicTradeEvent, TickerEvent
+from gridcore.events import Event, OrderUpdateEvent, PositionEvent, TickerEvent
 from gridcore.intents import Intent, PlaceLimitIntent
 
 log = logging.getLogger(__name__)
@@ -124,12 +124,10 @@ class StrategyRuntime:
 
     # -- feeding ---------------------------------------------------------------------------
 
-    def note_market(self, event: TickerEvent | PublicTradeEvent) -> None:
-        """Count a market event of the symbol (the snapshot's cut within a millisecond)."""
-        if event.exchange_ts != self._market_ms:
-            self._market_ms = event.exchange_ts
-            self._market_seen = 0
-        self._market_seen += 1
+    def note_market(self, exchange_ts: int, seen: int) -> None:
+        """Where the market stands: ``seen`` market events of millisecond ``exchange_ts``
+        have been received (the snapshot's cut within a millisecond)."""
+        self._market_ms, self._market_seen = exchange_ts, seen
 
     def feed(self, event: Event, receipt_ns: int) -> None:
         """Journal ``event``, step the engine, carry its intents out, feed the answers."""

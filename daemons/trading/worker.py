@@ -123,8 +123,9 @@ class AccountWorker:
             self.private.start()
             if not self._recover_until_done():
                 return
-            for symbol in self.by_symbol:
-                self.market.subscribe(symbol, self._on_market)
+            for symbol, runtimes in self.by_symbol.items():
+                self.market.subscribe(symbol, self._on_market,
+                                      trades=any(r.mode == SHADOW for r in runtimes))
             self.state = "running"
             self._next_snapshot = time.monotonic() + self.config.snapshot_interval_s
             self._loop()
@@ -187,7 +188,7 @@ class AccountWorker:
                 if item[0] == "stop":
                     return
                 if item[0] == "market":
-                    self._market(item[1], item[2])
+                    self._market(item[1], item[2], item[3])
                 elif item[0] == "reconnected":
                     self._catch_up()
                 else:
@@ -218,8 +219,8 @@ class AccountWorker:
 
     # -- events ------------------------------------------------------------------------------
 
-    def _on_market(self, event: MarketEvent, received_ns: int) -> None:
-        self._queue.put(("market", event, received_ns))
+    def _on_market(self, event: MarketEvent, received_ns: int, seen: int) -> None:
+        self._queue.put(("market", event, received_ns, seen))
 
     def _on_private(self, message: dict[str, Any], local_ms: int) -> None:
         self._queue.put(("private", message, local_ms, time.perf_counter_ns()))
@@ -239,14 +240,14 @@ class AccountWorker:
                         self.account.name, e)
             self.breaker.failure(str(e))
 
-    def _market(self, event: MarketEvent, received_ns: int) -> None:
+    def _market(self, event: MarketEvent, received_ns: int, seen: int) -> None:
         self.events += 1
         self.last_event_ms = event.exchange_ts
         due = time.monotonic() >= self._next_snapshot
         for runtime in self.by_symbol.get(event.symbol, ()):
             if due and runtime.snapshot_ready(event.exchange_ts):
                 self._snapshot(runtime)
-            runtime.note_market(event)
+            runtime.note_market(event.exchange_ts, seen)
             if runtime.mode == SHADOW:
                 for answer in runtime.gateway.on_market(event):  # type: ignore[attr-defined]
                     runtime.feed(answer, received_ns)
