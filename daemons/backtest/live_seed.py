@@ -141,14 +141,29 @@ def load_live_seed(conn: psycopg.Connection, run_id: UUID, at_ms: int) -> LiveSe
         balance, positions, orders = _shadow_account(conn, run_id, state, snapshot_ts, held)
     else:
         symbol = state["symbol"]
-        balance = captured.wallet_balance_at(conn, account_id, "USDT", snapshot_ts)
-        if balance is None:
-            raise NotFound(f"run {run_id}: no captured USDT wallet at or before the snapshot")
+        balance = _live_balance(conn, run_id, account_id, state, snapshot_ts)
         positions = captured.positions_at(conn, account_id, symbol, snapshot_ts)
         orders = _resting_orders(conn, account_id, symbol, snapshot_ts, held)
     orders.sort(key=_placement_order)
     return LiveSeed(run_id, account_id, strategy_id, snapshot_ts, state, balance, positions,
                     orders, events_at_ts, in_flight)
+
+
+def _live_balance(conn: psycopg.Connection, run_id: UUID, account_id: UUID,
+                  state: dict[str, Any], snapshot_ts: int) -> Decimal:
+    """The USDT wallet as captured at or before the snapshot; else (a snapshot taken right
+    after the start can precede the first wallet report, stamped with the exchange's
+    answer to the daemon's request) the balance the engine was told."""
+    balance = captured.wallet_balance_at(conn, account_id, "USDT", snapshot_ts)
+    return _engine_balance(run_id, state) if balance is None else balance
+
+
+def _engine_balance(run_id: UUID, state: dict[str, Any]) -> Decimal:
+    """The wallet balance the engine was last told (its snapshot's view)."""
+    if state.get("wallet_balance") is None:
+        raise NotFound(f"run {run_id}: no USDT wallet captured or told to its engine by its "
+                       "snapshot")
+    return Decimal(repr(state["wallet_balance"]))
 
 
 def _held_orders(state: dict[str, Any], in_flight: Sequence[tuple[int, Intent]],
@@ -209,8 +224,7 @@ def _shadow_account(conn: psycopg.Connection, run_id: UUID, state: dict[str, Any
     has been told every balance, position and order it holds. Resting quantities are the
     orders' less the run's simulated fills of them up to the snapshot.
     """
-    if state.get("wallet_balance") is None:
-        raise NotFound(f"shadow run {run_id}: its snapshot holds no wallet balance")
+    balance = _engine_balance(run_id, state)
     filled = captured.sim_filled_qty(conn, run_id, snapshot_ts)
     positions = {idx: (Decimal(repr(state["positions"][d][0])),
                        Decimal(repr(state["positions"][d][1])))
@@ -222,7 +236,7 @@ def _shadow_account(conn: psycopg.Connection, run_id: UUID, state: dict[str, Any
         leaves = Decimal(repr(order.qty)) - filled.get(link, Decimal(0))
         if leaves > 0:
             orders.append(_sim_order(order, leaves, snapshot_ts))
-    return Decimal(repr(state["wallet_balance"])), positions, orders
+    return balance, positions, orders
 
 
 def _sim_order(order: HeldOrder, leaves: Decimal, ts: int) -> SimOrder:
