@@ -12,6 +12,9 @@ import typer
 
 app = typer.Typer(help="Stored comparison reports.", no_args_is_help=True)
 
+#: Characters of a listing's line: a run id and a report's path are never wrapped.
+LIST_WIDTH = 260
+
 
 @app.command("list")
 def list_reports(
@@ -20,7 +23,8 @@ def list_reports(
     limit: int = typer.Option(200, "--limit", min=1, max=10_000,
                               help="At most this many, newest first."),
 ) -> None:
-    """List stored comparisons, newest first: run, window, verdicts, report."""
+    """List stored comparisons, newest first: run, window, verdicts (C: CONSERVATIVE, O:
+    OPTIMISTIC, P: PESSIMISTIC, Q: QUEUE), report directory."""
     from daemons.cli.support import cli_errors, fail, open_database, parse_run_id, print_table
     from daemons.db import comparisons, users
     from daemons.validation.check import owner_of_run, user_id_of
@@ -42,10 +46,10 @@ def list_reports(
             with db.admin() as conn:
                 rows = comparisons.list_comparisons(conn, run_id=run_id, limit=limit)
                 names = {u.user_id: u.username for u in users.list_users(conn)}
-    print_table("comparisons", ("created", "user", "run", "symbol", "window (UTC)", "verdicts",
-                                "origin", "report"), [
+    print_table("comparisons", ("created (UTC)", "user", "run", "symbol", "window (UTC)",
+                                "verdicts", "origin", "report"), [
         (f"{r.created_at:%Y-%m-%d %H:%M:%S}", names.get(r.user_id, str(r.user_id)),
          str(r.run_id), r.symbol, f"{r.window_start:%Y-%m-%d %H:%M:%S} to "
          f"{r.window_end:%H:%M:%S}", " ".join(
-             f"{model}:{'pass' if ok else 'FAIL'}" for model, ok in sorted(r.verdicts.items())),
-         r.origin, r.report_dir or "-") for r in rows])
+             f"{model[0]}:{'pass' if ok else 'FAIL'}" for model, ok in sorted(r.verdicts.items())),
+         r.origin, r.report_dir or "-") for r in rows], width=LIST_WIDTH)

@@ -144,13 +144,14 @@ def engine_snapshot_at(conn: psycopg.Connection, run_id: UUID, at_ms: int,
 
 # -- one run (inside its owner's unit of work), for the comparison -----------------------
 
-def first_snapshot_ms(conn: psycopg.Connection, run_id: UUID, after_ms: int = -1,
-                      ) -> int | None:
-    """Exchange time of the run's first engine snapshot later than ``after_ms``, or None."""
-    row = conn.execute(f"SELECT min({_MS.format('exchange_ts')}) FROM engine_snapshots"
-                       " WHERE run_id = %s AND exchange_ts > %s",
-                       [run_id, datetime_of_ms(after_ms)]).fetchone()
-    return None if row[0] is None else int(row[0])
+def snapshot_times(conn: psycopg.Connection, run_id: UUID, after_ms: int, limit: int,
+                   ) -> list[int]:
+    """Exchange times of the run's first ``limit`` engine snapshots later than
+    ``after_ms``, oldest first."""
+    return [int(ts) for (ts,) in conn.execute(
+        f"SELECT {_MS.format('exchange_ts')} FROM engine_snapshots WHERE run_id = %s"
+        " AND exchange_ts > %s ORDER BY exchange_ts LIMIT %s",
+        [run_id, datetime_of_ms(after_ms), limit])]
 
 
 def sim_filled_qty(conn: psycopg.Connection, run_id: UUID, at_ms: int) -> dict[str, Decimal]:

@@ -8,9 +8,8 @@ a failing check); the command line only parses options and prints. Steps:
 1. The run's owner: given (``user_id``: the run must be theirs, read in their unit of work,
    so another user's run is as unknown as one that does not exist) or looked up.
 2. The window: from the run's newest engine snapshot at or before ``start_ms`` (default:
-   its first snapshot taken after its engine saw the market: the one at its very start
-   came before the live feed's first ticker, which no capture records) to ``end_ms``
-   (default: the run's end, or now while it runs).
+   its first usable snapshot, :func:`first_window`) to ``end_ms`` (default: the run's end,
+   or now while it runs).
 3. The live side, latency and capture gaps (:mod:`.load`).
 4. One seeded replay per model (:mod:`.replay`), with the measured latency (its median)
    unless ``latency_ms`` is given, and ``queue_ahead`` for QUEUE: calibration's knobs.
@@ -22,6 +21,7 @@ a failing check); the command line only parses options and prints. Steps:
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +29,7 @@ from pathlib import Path
 from uuid import UUID
 
 from daemons.backtest.live_seed import BEFORE_MARKET
+from daemons.backtest.runner import BacktestInputError
 from daemons.db import captured, comparisons, runs, users
 from daemons.db.errors import NotFound
 from daemons.db.session import Database
@@ -42,6 +43,10 @@ from daemons.validation.report_files import write_reports
 from gridcore.sim.models import FillModelName, make_fill_model
 
 ALL_MODELS = tuple(m.value for m in FillModelName)
+#: Snapshots tried, oldest first, for a run's first usable one.
+SNAPSHOTS_TRIED = 5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,21 +123,38 @@ def check_run(db: Database, run_id: UUID, models: Sequence[str] = ALL_MODELS, *,
     owner = owner_of_run(db, run_id, user_id)
     with db.unit_of_work(owner) as conn:
         run = runs.get_run(conn, run_id)
-        if start_ms is None:
-            start_ms = captured.first_snapshot_ms(conn, run_id, after_ms=BEFORE_MARKET)
-            if start_ms is None:
-                raise NotFound(f"run {run_id} has no engine snapshot taken after its engine "
-                               "saw the market: nothing to replay from")
     if end_ms is None:
         end_ms = ms_of_datetime(run.end_ts) if run.end_ts is not None else \
             time.time_ns() // 1_000_000
-    window = seeded_window(db, run_id, start_ms, end_ms)
+    if start_ms is None:
+        window = first_window(db, owner, run_id, end_ms)
+    else:
+        window = seeded_window(db, run_id, start_ms, end_ms)
     with db.unit_of_work(owner) as conn:
         live = load_live(conn, run, window.start_ms, end_ms)
     used = live.latency.p50_ms if latency_ms is None else latency_ms
     replays = [replay_model(window, name, latency_ms=used, queue_ahead=queue_ahead)[0]
                for name in names]
     return CheckResult(compare_run(_input(live, window, replays)), owner, used, queue_ahead)
+
+
+def first_window(db: Database, owner: UUID, run_id: UUID, end_ms: int) -> SeededWindow:
+    """The window from the run's first usable snapshot: taken after its engine saw the
+    market, and with its cut in the captured data. The first snapshots after a start may
+    count the ticker the live feed's own subscription delivered, which no capture holds;
+    the next one that does not is used (at most :data:`SNAPSHOTS_TRIED` are tried)."""
+    with db.unit_of_work(owner) as conn:
+        times = captured.snapshot_times(conn, run_id, BEFORE_MARKET, SNAPSHOTS_TRIED)
+    if not times:
+        raise NotFound(f"run {run_id} has no engine snapshot taken after its engine saw the "
+                       "market: nothing to replay from")
+    for ts in times[:-1]:
+        try:
+            return seeded_window(db, run_id, ts, end_ms)
+        except BacktestInputError as e:
+            log.info("run %s: snapshot at %d ms not usable (%s); trying the next", run_id,
+                     ts, e)
+    return seeded_window(db, run_id, times[-1], end_ms)
 
 
 def save_check(db: Database, result: CheckResult, *, out_dir: Path | None = None,

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from daemons.backtest.live_seed import LiveSeed
 from daemons.backtest.request import BacktestRequest, Prepared, prepare
-from daemons.backtest.runner import BacktestInputError, BacktestRun
+from daemons.backtest.runner import BacktestInputError, BacktestRun, after_cut
 from daemons.db.session import Database
 from daemons.validation.inputs import Fill, RunSide
 from daemons.validation.recorder import RecordingEngine
@@ -45,7 +45,9 @@ class SeededWindow:
 
 def seeded_window(db: Database, run_id: UUID, start_ms: int, end_ms: int) -> SeededWindow:
     """Resolve the replay of ``run_id`` from its newest snapshot at or before ``start_ms``
-    up to ``end_ms`` (exclusive), and read the window's captured market."""
+    up to ``end_ms`` (exclusive), and read the window's captured market; refused
+    (:class:`BacktestInputError`) when the market holds fewer events in the snapshot's
+    millisecond than the engine had stepped (it saw one the capture did not store)."""
     request = BacktestRequest(seed_run=str(run_id), start_ms=start_ms, end_ms=end_ms,
                               store=False)
     prepared = prepare(request, db)
@@ -56,7 +58,9 @@ def seeded_window(db: Database, run_id: UUID, start_ms: int, end_ms: int) -> See
     if not tapes:
         raise BacktestInputError(f"window: no market data of {prepared.spec.symbol} captured "
                                  f"from {prepared.spec.start_ms} to {end_ms} ms")
-    return SeededWindow(prepared, MarketTape.merge(*tapes), end_ms)
+    window = SeededWindow(prepared, MarketTape.merge(*tapes), end_ms)
+    list(after_cut([window.tape], window.seed.snapshot_ts, window.seed.events_at_ts))
+    return window
 
 
 def replay_model(window: SeededWindow, model: str, *, latency_ms: int,

@@ -109,7 +109,7 @@ def _window_start(db: Database, run: runs.Run, at_ms: int) -> int | None:
     """The newest usable snapshot at or before ``at_ms``; None (the run's first usable
     one) while the run is younger than the window."""
     with db.unit_of_work(run.user_id) as conn:
-        return captured.newest_snapshot_ms(conn, run.run_id, at_ms, after_ms=BEFORE_MARKET)
+        return captured.newest_snapshot_ms(conn, run.run_id, at_ms, BEFORE_MARKET)
 
 
 def _message(result: CheckResult) -> str:

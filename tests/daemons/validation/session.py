@@ -55,6 +55,12 @@ class Session:
     gap_end_ms: int
     end_ms: int
 
+    @property
+    def clean_end_ms(self) -> int:
+        """The end of the clean part: a second before capture was stopped (what its streams
+        had delivered but it had not handled yet when it stopped is not stored)."""
+        return self.gap_start_ms - 1000
+
 
 def record_session(db: Database, keyring: Keyring, home: Path, app_url: str) -> Session:
     """Trade, capture (with a gap) and stop; every run is finished when this returns."""
