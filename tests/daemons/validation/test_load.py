@@ -47,6 +47,6 @@ def test_load_order_latency_runs_from_the_trigger_to_the_order_on_the_book() -> 
                  _decision(5, 7_000, "cancel", None)]
     acks = [(a, 1_030, 5_100),    # on the book 30 ms after its trigger, cancelled 100 ms after
             (b, 1_450, None),     # 450 ms (it waited behind a's request)
-            (c, None, 6_020)]     # never on the book (refused), and no cancel of it decided: nothing to measure
+            (c, None, 6_020)]     # never on the book, no cancel decided: nothing to measure
     latency = order_latency(decisions, acks)
     assert (latency.count, latency.p50_ms, latency.max_ms) == (3, 100, 450)
