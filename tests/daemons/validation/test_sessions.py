@@ -93,17 +93,15 @@ def _reasons(model: ModelComparison) -> Counter:
     return Counter(e.reason for e in model.explained)
 
 
-def test_session_clean_run_conservative_meets_the_fill_targets_pnl_delta_near_its_own(
-        recorded: Recorded) -> None:
-    """CONSERVATIVE against the venue over about six minutes of market.
+def test_session_clean_run_conservative_meets_every_seed_target(recorded: Recorded) -> None:
+    """CONSERVATIVE against the venue over about six minutes of market (about 60 orders).
 
-    Trade count, slippage, timing drift and missed trades meet their targets with room.
-    The PnL delta sits at its 5 % target's edge (2.2 %, 2.4 % and 5.6 % in three sessions):
-    about one order in 60 is decided differently, because a live engine learns of a fill
-    through the private stream a few milliseconds after the fill's exchange time while a
-    replay's engine learns at once, and a ticker arriving in between is stepped knowing
-    different things (docs/validation.md, "What the local venue shows"). Each such order
-    moves a window's PnL by one to three percent, so this asserts what is reached.
+    Measured in seven sessions: trade count match 0.975 to 0.983, slippage 0 to 1.1 ticks,
+    timing drift 28 to 30 ms, PnL delta 0.9 to 2.4 %, missed 1.7 to 2.4 %. What is left is
+    about one order in 60 decided differently: a live engine learns of a fill through the
+    private stream a few milliseconds after the fill's exchange time, a replay's engine at
+    once, and a ticker arriving in between is stepped knowing different things
+    (docs/validation.md, "What the local venue shows").
     """
     result = _clean(recorded, "trader1")
     values = {m.model: _values(m) for m in result.comparison.models}
@@ -114,8 +112,9 @@ def test_session_clean_run_conservative_meets_the_fill_targets_pnl_delta_near_it
     assert value["trade count match"] > targets.TRADE_COUNT_MATCH_MIN
     assert value["price slippage"] < targets.PRICE_SLIPPAGE_MAX_TICKS
     assert value["timing drift"] < targets.TIMING_DRIFT_MAX_MS
+    assert value["PnL delta"] < targets.PNL_DELTA_MAX
     assert value["missed trades"] < targets.MISSED_TRADES_MAX
-    assert value["PnL delta"] < 3 * targets.PNL_DELTA_MAX
+    assert conservative.passed
     assert all(e.reason is not Reason.DATA_GAP for e in conservative.explained)
 
 
@@ -147,8 +146,6 @@ def test_session_replay_with_another_grid_step_is_engine_divergence_first_decisi
         divergence.replay.intent_kind, divergence.replay.price)
     reasons = _reasons(model)
     assert reasons[Reason.DIVERGENCE] > sum(reasons.values()) / 2, reasons
-    twin = _model(_clean(recorded, "trader1", models=["CONSERVATIVE"]))  # same trading
-    assert twin.divergence is None or twin.divergence.index > divergence.index
 
 
 def test_session_capture_gap_marks_the_fills_inside_it_data_gap(recorded: Recorded) -> None:
