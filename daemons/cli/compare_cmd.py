@@ -15,8 +15,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 import typer
+
+if TYPE_CHECKING:
+    from daemons.db.session import Database
+    from daemons.validation.check import CheckResult
 
 #: Exit code of ``--watch`` when a check failed (1 and 2 are refusals and usage errors).
 FAILED = 3
@@ -97,8 +103,9 @@ def compare(
             fail(str(e))
 
 
-def _compare(db, user: str, run_id, models, window, latency_ms, queue_ahead, out,
-             store: bool) -> None:
+def _compare(db: Database, user: str, run_id: UUID, models: tuple[str, ...],
+             window: tuple[int | None, int | None], latency_ms: int | None, queue_ahead: float,
+             out: Path | None, store: bool) -> None:
     from daemons.db.settings import gridbot_home
     from daemons.validation.check import run_comparison, user_id_of
 
@@ -114,7 +121,7 @@ def _compare(db, user: str, run_id, models, window, latency_ms, queue_ahead, out
         typer.echo(f"stored as comparison {result.comparison_id}")
 
 
-def print_verdicts(result) -> None:
+def print_verdicts(result: CheckResult) -> None:
     """The verdict table: each metric per model (value, pass/FAIL), overall verdicts."""
     from daemons.cli.support import print_table
 
@@ -138,8 +145,8 @@ def print_verdicts(result) -> None:
                 rows)
 
 
-def _watch(db, models, interval_s: float, window_s: float, user: str | None,
-           keep_going: bool) -> None:
+def _watch(db: Database, models: tuple[str, ...], interval_s: float, window_s: float,
+           user: str | None, keep_going: bool) -> None:
     import os
     import signal
     import threading
@@ -169,7 +176,7 @@ def _watch(db, models, interval_s: float, window_s: float, user: str | None,
         raise typer.Exit(FAILED)
 
 
-def _echo_check(result) -> None:
+def _echo_check(result: CheckResult) -> None:
     inp = result.comparison.input
     verdict = "pass" if result.passed else "FAIL " + ", ".join(result.failed_models)
     typer.echo(f"run {inp.run_id} {inp.start_ms}..{inp.end_ms} ms: {verdict}"

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import NoReturn
+from uuid import UUID
 
 import typer
 
@@ -172,10 +173,8 @@ def time_ms(option: str, text: str | None) -> int | None:
     return moment_ms
 
 
-def parse_run_id(text: str):  # -> UUID (import kept lazy)
+def parse_run_id(text: str) -> UUID:
     """A run id as typed (``--run``); anything else is refused, quoted short."""
-    from uuid import UUID
-
     try:
         return UUID(text)
     except ValueError:
