@@ -142,12 +142,15 @@ BASELINES: dict[tuple[str, ...], dict[str, str | bool]] = {
     ("strategies", "clear-latch"): {"strategy_id": "{alice_strategy}"},
     ("capture",): {"environment": "local", "venue_url": "http://127.0.0.1:9"},
     ("trade",): {"environment": "local", "venue_url": "http://127.0.0.1:9"},
+    ("compare",): {"user": "alice", "run": "{alice_run}"},
+    ("reports", "list"): {"user": "alice"},
 }
 #: A hostile value of these parameters replaces the baseline's values of the others listed.
 EXCLUSIVE = {"account_id": ("account",)}
 #: Commands whose baseline fails late (nothing to capture or trade, the port is taken, the database
-#: is unreachable), so that nothing starts whatever the hostile value.
-LATE_FAILURE = {("capture",), ("trade",), ("venue",), ("dagster",)}
+#: is unreachable, a run without a snapshot to replay from), so that nothing starts whatever the
+#: hostile value.
+LATE_FAILURE = {("capture",), ("trade",), ("venue",), ("dagster",), ("compare",)}
 
 
 
@@ -202,7 +205,8 @@ def build_world(db: Database, files: Path, busy_port: int) -> World:
         f"- {{name: a, api_key: k1, api_secret: {venue_secret}, usdt: '5000'}}\n")
     trades = write(files / "trades.csv", bybit_lines(200))
     fields = {"trades": str(trades), "venue_accounts": str(files / "accounts.yaml"),
-              "busy_port": str(busy_port), "alice_strategy": str(alice.strategy_id)}
+              "busy_port": str(busy_port), "alice_strategy": str(alice.strategy_id),
+              "alice_run": str(alice.run_id)}
     return World(db, files, bob.user_id, bob.account_id, fields,
                  [key.encode(), alice.secret, bob.secret, venue_secret],
                  {"GRIDBOT_MASTER_KEY": key.encode()})
@@ -349,5 +353,5 @@ def test_cli_hostile_baseline_of_a_server_fails_before_starting(
     line = baseline_line(path, world, pg_server, monkeypatch)
     assert any(reason in line for reason in (
         "nothing to capture", "nothing to trade", "address already in use",
-        "database unavailable")), line
+        "database unavailable", "nothing to replay from")), line
 

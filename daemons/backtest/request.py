@@ -33,6 +33,7 @@ from daemons.backtest.store import store_backtest
 from daemons.db import runs, strategies, users
 from daemons.db.session import Database
 from gridcore.config import GridConfig
+from gridcore.engine import GridEngine
 from gridcore.sim.tape import MarketTape
 
 #: File sources that hold BTCUSDT data only (the bundled bars, the BTC-calibrated day).
@@ -137,9 +138,14 @@ class Prepared:
     live_seed: LiveSeed | None = None
     store: bool = True
 
-    def run(self, progress: Callable[[int], None] | None = None) -> Outcome:
-        """Replay; store the run for its owner (if it has one and storing was asked)."""
-        run = run_backtest(self.spec, self.tapes, seed=self.live_seed, progress=progress)
+    def run(self, progress: Callable[[int], None] | None = None,
+            wrap_engine: Callable[[GridEngine], Any] | None = None) -> Outcome:
+        """Replay; store the run for its owner (if it has one and storing was asked).
+
+        ``wrap_engine``: see :func:`~daemons.backtest.runner.run_backtest`.
+        """
+        run = run_backtest(self.spec, self.tapes, seed=self.live_seed, progress=progress,
+                           wrap_engine=wrap_engine)
         summary = run.summary()
         run_id = None
         if self.db is not None and self.owner is not None and self.store:

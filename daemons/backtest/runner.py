@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -163,6 +164,7 @@ def run_backtest(
     *,
     seed: LiveSeed | None = None,
     progress: Callable[[int], None] | None = None,
+    wrap_engine: Callable[[GridEngine], Any] | None = None,
 ) -> BacktestRun:
     """Replay the spec's window and return the finished run.
 
@@ -170,6 +172,8 @@ def run_backtest(
     consecutive tapes (as the database source yields them). With ``seed`` (and a spec from
     :func:`seeded_spec`) the engine and the account start where a live run stood instead of
     from scratch, and the replay resumes right after the snapshot's last event.
+    ``wrap_engine`` gets the engine and returns what the replay steps instead (a wrapper
+    passing every call through, e.g. one recording the decisions for a comparison).
     """
     if seed is not None and spec.start_ms != seed.snapshot_ts:
         raise ValueError("a seeded run starts at its snapshot: build the spec with seeded_spec")
@@ -185,9 +189,13 @@ def run_backtest(
                             symbol=spec.symbol)
     else:
         engine = GridEngine.restore(seed.engine_state)
-        broker.seed_account(balance=seed.balance, positions=seed.positions, orders=seed.orders,
+        # Copies: the broker fills its orders in place, and one seed may start several
+        # replays (a comparison replays a window once per fill model).
+        broker.seed_account(balance=seed.balance, positions=seed.positions,
+                            orders=[replace(order) for order in seed.orders],
                             in_flight=seed.in_flight)
-    result = replay_tape(tapes, engine, broker, progress=progress)
+    stepped = engine if wrap_engine is None else wrap_engine(engine)
+    result = replay_tape(tapes, stepped, broker, progress=progress)
     if result.events == 0:
         raise BacktestInputError("window: no market data to replay")
     return BacktestRun(spec, engine, broker, result, result_digest(result, engine, broker))

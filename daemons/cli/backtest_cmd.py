@@ -9,7 +9,6 @@ Dagster assets and the comparison call too.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +23,6 @@ MAX_STEP = 10**6  # a price tick or quantity step
 MIN_STEP = 1e-10
 MAX_FEE = Decimal("0.01")  # a maker fee rate (1 %), either sign
 MAX_LATENCY_MS = 3_600_000
-MAX_TIME_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
 
 
 def backtest(
@@ -93,7 +91,7 @@ def backtest(
     from daemons.backtest.request import BacktestRequest, prepare
     from daemons.backtest.runner import BacktestInputError
     from daemons.cli.config_args import parse_sets, read_mapping
-    from daemons.cli.support import cli_errors, fail, open_database
+    from daemons.cli.support import cli_errors, fail, open_database, time_ms
     from gridcore.config import ConfigError
 
     console = Console(stderr=as_json)
@@ -110,7 +108,7 @@ def backtest(
                 balance=_positive("--balance", balance), fill_model=fill_model,
                 latency_ms=latency_ms, queue_ahead=queue_ahead,
                 maker_fee=None if maker_fee is None else _fee(maker_fee),
-                start_ms=_time_ms("--from", start), end_ms=_time_ms("--to", end), seed=seed,
+                start_ms=time_ms("--from", start), end_ms=time_ms("--to", end), seed=seed,
                 store=not no_store)
             if config_file is not None:
                 request = replace(request, parameters=read_mapping(config_file))
@@ -198,24 +196,3 @@ def _fee(value: Decimal) -> Decimal:
     if abs(value) >= MAX_FEE:
         raise ValueError(f"--maker-fee: a rate as a fraction (0.0002 = 0.02 %), got {value}")
     return value
-
-
-def _time_ms(option: str, text: str | None) -> int | None:
-    """ISO date or date-time (UTC unless an offset is given), or epoch milliseconds; from
-    1970 to the end of year 9999 (what a timestamp of the data can be)."""
-    if text is None:
-        return None
-    if text.isascii() and text.isdigit():
-        moment_ms = int(text)
-    else:
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"{option}: expected an ISO date/time or epoch ms, got {text!r}"
-                             ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        moment_ms = int(moment.timestamp() * 1000)
-    if not 0 <= moment_ms <= MAX_TIME_MS:
-        raise ValueError(f"{option}: {text!r} is not between 1970 and 9999")
-    return moment_ms

@@ -24,11 +24,13 @@ from daemons.cli import (
     accounts_cmd,
     backtest_cmd,
     capture_cmd,
+    compare_cmd,
     credentials_cmd,
     dagster_cmd,
     db_cmd,
     demo_cmd,
     keys_cmd,
+    reports_cmd,
     strategies_cmd,
     trade_cmd,
     users_cmd,
@@ -145,11 +147,13 @@ _COMMANDS = [
     ("backtest", backtest_cmd.backtest, "Replay market data through gridcore with a fill model."),
     ("venue", venue_cmd.venue, "Serve the local Bybit v5 venue on loopback."),
     ("dagster", dagster_cmd.dagster, "Start the Dagster UI on this project (PostgreSQL storage)."),
+    ("compare", compare_cmd.compare, "Compare a live run with seeded replays of its window."),
 ]
 _GROUPS = [
     ("db", db_cmd.app), ("users", users_cmd.app), ("accounts", accounts_cmd.app),
     ("credentials", credentials_cmd.app), ("strategies", strategies_cmd.app),
     ("keys", keys_cmd.app), ("capture", capture_cmd.app), ("trade", trade_cmd.app),
+    ("reports", reports_cmd.app),
 ]
 for _name, _function, _help in _COMMANDS:
     app.command(_name, help=_help)(_function)

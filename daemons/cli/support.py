@@ -12,7 +12,9 @@ import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import NoReturn
+from uuid import UUID
 
 import typer
 
@@ -25,6 +27,8 @@ REFUSED = 1
 USAGE_ERROR = 2
 
 
+#: The latest moment a time option may name: the end of year 9999.
+MAX_TIME_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
 #: Characters an error line shows at most: a 10 kB value quoted in a message stays readable.
 MAX_ERROR_CHARS = 500
 #: Unicode categories never printed: controls (escape sequences), format characters
@@ -146,3 +150,32 @@ def print_table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]
     for row in rows:
         table.add_row(*(Text(printable(cell)) for cell in row))
     Console(width=width, highlight=False).print(table)
+
+
+def time_ms(option: str, text: str | None) -> int | None:
+    """ISO date or date-time (UTC unless an offset is given), or epoch milliseconds; from
+    1970 to the end of year 9999 (what a timestamp of the data can be)."""
+    if text is None:
+        return None
+    if text.isascii() and text.isdigit():
+        moment_ms = int(text)
+    else:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{option}: expected an ISO date/time or epoch ms, got {text!r}"
+                             ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment_ms = int(moment.timestamp() * 1000)
+    if not 0 <= moment_ms <= MAX_TIME_MS:
+        raise ValueError(f"{option}: {text!r} is not between 1970 and 9999")
+    return moment_ms
+
+
+def parse_run_id(text: str) -> UUID:
+    """A run id as typed (``--run``); anything else is refused, quoted short."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise ValueError(f"--run: not a run id: {text[:60]!r}") from None

@@ -140,3 +140,106 @@ def engine_snapshot_at(conn: psycopg.Connection, run_id: UUID, at_ms: int,
         " WHERE run_id = %s AND exchange_ts <= %s ORDER BY exchange_ts DESC LIMIT 1",
         [run_id, datetime_of_ms(at_ms)]).fetchone()
     return None if row is None else (int(row[0]), row[1])
+
+
+# -- one run (inside its owner's unit of work), for the comparison -----------------------
+
+def snapshot_times(conn: psycopg.Connection, run_id: UUID, after_ms: int, limit: int,
+                   ) -> list[int]:
+    """Exchange times of the run's first ``limit`` engine snapshots later than
+    ``after_ms``, oldest first."""
+    return [int(ts) for (ts,) in conn.execute(
+        f"SELECT {_MS.format('exchange_ts')} FROM engine_snapshots WHERE run_id = %s"
+        " AND exchange_ts > %s ORDER BY exchange_ts LIMIT %s",
+        [run_id, datetime_of_ms(after_ms), limit])]
+
+
+def sim_filled_qty(conn: psycopg.Connection, run_id: UUID, at_ms: int) -> dict[str, Decimal]:
+    """Per client id, the quantity the run's simulated executions filled up to ``at_ms``."""
+    return dict(conn.execute(
+        "SELECT order_link_id, sum(exec_qty) FROM sim_executions WHERE run_id = %s"
+        " AND exchange_ts <= %s GROUP BY order_link_id",
+        [run_id, datetime_of_ms(at_ms)]).fetchall())
+
+
+def run_executions(conn: psycopg.Connection, run_id: UUID, account_id: UUID, symbol: str,
+                   start_ms: int, end_ms: int) -> list[tuple[Any, ...]]:
+    """The executions of ``[start_ms, end_ms)`` of the run's account and symbol that name
+    the run, or name no run (capture stored them first), oldest first: (exchange ms,
+    price, qty, side, link id, fee, order id, exec id, fee rate, closed PnL, exec type,
+    run id). Which of the unnamed ones are the run's is the caller's to decide (by link
+    id: several strategies may trade one symbol of an account)."""
+    return conn.execute(
+        f"SELECT {_MS.format('exchange_ts')}, exec_price, exec_qty, side,"
+        " coalesce(order_link_id, ''), exec_fee, order_id, exec_id, fee_rate, closed_pnl,"
+        " exec_type, run_id FROM private_executions"
+        " WHERE account_id = %s AND symbol = %s AND exchange_ts >= %s AND exchange_ts < %s"
+        " AND (run_id = %s OR run_id IS NULL) ORDER BY exchange_ts, exec_id",
+        [account_id, symbol, datetime_of_ms(start_ms), datetime_of_ms(end_ms), run_id],
+    ).fetchall()
+
+
+def sim_executions_of(conn: psycopg.Connection, run_id: UUID, start_ms: int, end_ms: int,
+                      ) -> list[tuple[Any, ...]]:
+    """A shadow (or backtest) run's simulated executions of ``[start_ms, end_ms)`` in the
+    order made: (exchange ms, price, qty, side, link id, fee, order id, exec id, realised
+    PnL, position idx)."""
+    return conn.execute(
+        f"SELECT {_MS.format('exchange_ts')}, exec_price, exec_qty, side, order_link_id,"
+        " exec_fee, order_id, exec_id, realised_pnl, position_idx FROM sim_executions"
+        " WHERE run_id = %s AND exchange_ts >= %s AND exchange_ts < %s ORDER BY seq",
+        [run_id, datetime_of_ms(start_ms), datetime_of_ms(end_ms)]).fetchall()
+
+
+def run_decisions(conn: psycopg.Connection, run_id: UUID, start_ms: int, end_ms: int,
+                  ) -> list[tuple[Any, ...]]:
+    """The run's decisions whose trigger's exchange time is in ``[start_ms, end_ms)``, in
+    the order made: (seq, trigger exchange ms, trigger receipt ms, trigger kind, trigger
+    document, intent kind, link id, side, price, qty, intent document)."""
+    return conn.execute(
+        f"SELECT seq, {_MS.format('exchange_ts')}, {_MS.format('local_ts')}, trigger_kind,"
+        " trigger_event, intent_kind, order_link_id, side, price, qty, intent"
+        " FROM engine_decisions WHERE run_id = %s AND exchange_ts >= %s AND exchange_ts < %s"
+        " ORDER BY seq", [run_id, datetime_of_ms(start_ms), datetime_of_ms(end_ms)]).fetchall()
+
+
+#: Order states that show an order reached the book (its acknowledgement).
+ACK_STATUSES = ("New", "PartiallyFilled", "Filled")
+
+
+def order_acks(conn: psycopg.Connection, account_id: UUID, symbol: str, start_ms: int,
+               end_ms: int) -> list[tuple[str, int | None, int | None]]:
+    """Per client id of the account's orders of ``symbol`` updated in ``[start_ms,
+    end_ms)``: (link id, exchange ms of its first state on the book, exchange ms of its
+    cancellation), either None when not captured."""
+    return conn.execute(
+        f"SELECT order_link_id,"
+        f" min({_MS.format('exchange_ts')}) FILTER (WHERE order_status = ANY(%s)),"
+        f" min({_MS.format('exchange_ts')}) FILTER (WHERE order_status = 'Cancelled')"
+        " FROM orders WHERE account_id = %s AND symbol = %s AND exchange_ts >= %s"
+        " AND exchange_ts < %s AND order_link_id IS NOT NULL GROUP BY order_link_id",
+        [list(ACK_STATUSES), account_id, symbol, datetime_of_ms(start_ms),
+         datetime_of_ms(end_ms)]).fetchall()
+
+
+def unfilled_gaps(conn: psycopg.Connection, account_id: UUID, symbol: str, start_ms: int,
+                  end_ms: int) -> list[tuple[int, int, str, str]]:
+    """Capture gaps overlapping ``[start_ms, end_ms]`` that REST could not fill, of the
+    symbol's public streams or the account's private ones: (start ms, end ms, stream,
+    reason), oldest first. A filled gap's rows were recovered: the data is whole there."""
+    return conn.execute(
+        f"SELECT {_MS.format('window_start')}, {_MS.format('window_end')}, stream, reason"
+        " FROM capture_gaps WHERE NOT filled AND window_start <= %s AND window_end >= %s"
+        " AND (symbol = %s OR (symbol IS NULL AND account_id = %s))"
+        " ORDER BY window_start", [datetime_of_ms(end_ms), datetime_of_ms(start_ms), symbol,
+                                   account_id]).fetchall()
+
+
+def newest_snapshot_ms(conn: psycopg.Connection, run_id: UUID, at_ms: int, after_ms: int = -1,
+                       ) -> int | None:
+    """Exchange time of the run's newest engine snapshot at or before ``at_ms`` and later
+    than ``after_ms``, or None."""
+    row = conn.execute(f"SELECT max({_MS.format('exchange_ts')}) FROM engine_snapshots"
+                       " WHERE run_id = %s AND exchange_ts <= %s AND exchange_ts > %s",
+                       [run_id, datetime_of_ms(at_ms), datetime_of_ms(after_ms)]).fetchone()
+    return None if row[0] is None else int(row[0])

@@ -79,3 +79,12 @@ def owner_of(conn: psycopg.Connection, run_id: str) -> UUID | None:
     nothing, like an unknown id), or None."""
     row = conn.execute("SELECT user_id FROM runs WHERE run_id::text = %s", [run_id]).fetchone()
     return None if row is None else row[0]
+
+
+def running(conn: psycopg.Connection, run_type: str = "live") -> list[Run]:
+    """Runs of ``run_type`` still running (no end recorded), oldest first: every user's in
+    the admin context, the user's own in a unit of work."""
+    with conn.cursor(row_factory=class_row(Run)) as cur:
+        return cur.execute(f"SELECT {_COLUMNS} FROM runs WHERE run_type = %s AND end_ts IS NULL"
+                           " AND status = 'running' ORDER BY start_ts, run_id",
+                           [run_type]).fetchall()

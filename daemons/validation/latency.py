@@ -40,10 +40,11 @@ class LatencyStats:
 def measure_latency(sent_ms: Mapping[str, int], acked_ms: Mapping[str, int]) -> LatencyStats:
     """Latency per order present in both maps (client id -> time), as percentiles.
 
-    ``sent_ms`` is when each request left (the triggering event's receipt time of its
-    decision), ``acked_ms`` the exchange's time for it (the order's ``createdTime``, or the
-    cancel's update time). A negative difference (clocks apart) counts as 0; no common
-    order gives zeros, as a replay without latency.
+    ``sent_ms`` is when each request was decided (the exchange time of the event that
+    triggered its decision: the moment a replay decides), ``acked_ms`` the exchange's time
+    for it (the order's first state on the book, or its cancellation;
+    :mod:`daemons.validation.load`). A negative difference counts as 0; no common order
+    gives zeros, as a replay without latency.
     """
     waits = [max(acked_ms[k] - sent_ms[k], 0) for k in sent_ms.keys() & acked_ms.keys()]
     if not waits:

@@ -5,8 +5,10 @@ Each unmatched or far-off fill gets the first reason that holds, in this order:
 1. *data gap*: a recorded capture gap overlaps the fill's time (give or take the order
    latency; for a far-off pair, anywhere between the two fills);
 2. *latency*: the fill came within the run's order latency of a placement or a cancel of
-   its order, or of the other side's order of the same key (the two sides' requests land
-   at different moments within that latency);
+   the other side's order of the same key, or of its own order while the other side's
+   rested (the two sides' requests land at different moments within that latency); a fill
+   right after its own placement is no latency when the other side held no order of that
+   key at all (its engine decided otherwise);
 3. *queue*: the other side's order of the same key was resting (or nobody knows), and the
    market touched the price but never traded through it (a fill there depends on the queue
    ahead of the order, which the two sides judge differently);
@@ -160,10 +162,11 @@ def explain_unmatched(order: OrderFill, kind: Kind, ctx: Context) -> Explained:
     gap = ctx.gap_over(ts - bound, ts + bound)
     if gap is not None:
         return Explained(kind, order, None, Reason.DATA_GAP, _gap_text(gap))
-    if own.near_request(key, ts, bound) or other.near_request(key, ts, bound):
+    resting = other.resting(key, ts)
+    if other.near_request(key, ts, bound) or (resting is not False
+                                              and own.near_request(key, ts, bound)):
         return Explained(kind, order, None, Reason.LATENCY,
                          f"filled within the {bound} ms order latency of a placement or cancel")
-    resting = other.resting(key, ts)
     if resting is False:
         return Explained(kind, order, None, Reason.DIVERGENCE,
                          "the other side held no order of this key then")

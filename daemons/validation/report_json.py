@@ -16,6 +16,7 @@ from daemons.validation.compare import Comparison, ModelComparison
 from daemons.validation.divergence import Divergence
 from daemons.validation.inputs import Decision
 from daemons.validation.matching import OrderFill
+from daemons.validation.metrics import Metric
 from daemons.validation.parity import Parity
 from daemons.validation.reasons import Explained
 
@@ -76,8 +77,7 @@ def _model(model: ModelComparison, comparison: Comparison) -> dict[str, Any]:
     matching = model.matching
     return {
         "model": model.model, "passed": model.passed,
-        "metrics": [{"name": m.name, "value": m.value, "unit": m.unit, "target": m.target,
-                     "passed": m.passed, "definition": m.definition} for m in model.metrics],
+        "metrics": [metric_document(m) for m in model.metrics],
         **_side(comparison.books[model.model], comparison, model.model),
         "pnl_delta": money(comparison.live_pnl - model.pnl),
         "fee_delta": money(model.fee_delta), "funding_delta": money(model.funding_delta),
@@ -85,8 +85,14 @@ def _model(model: ModelComparison, comparison: Comparison) -> dict[str, Any]:
         "phantom": len(matching.phantom),
         "foreign_fills": {"live": matching.foreign_live, "replay": matching.foreign_sim},
         "unmatched": [_explained(e) for e in model.explained],
-        "divergence": _divergence(model.divergence),
+        "divergence": divergence_document(model.divergence),
     }
+
+
+def metric_document(metric: Metric) -> dict[str, Any]:
+    """One row of the metric table."""
+    return {"name": metric.name, "value": metric.value, "unit": metric.unit,
+            "target": metric.target, "passed": metric.passed, "definition": metric.definition}
 
 
 def _order(order: OrderFill | None) -> dict[str, Any] | None:
@@ -113,7 +119,8 @@ def _decision(decision: Decision | None) -> dict[str, Any] | None:
             "intent": dict(decision.intent)}
 
 
-def _divergence(divergence: Divergence | None) -> dict[str, Any] | None:
+def divergence_document(divergence: Divergence | None) -> dict[str, Any] | None:
+    """The first diverging decision, both sides' documents (None: no divergence)."""
     if divergence is None:
         return None
     return {"index": divergence.index, "ts": divergence.ts,

@@ -215,6 +215,66 @@ def test_seeded_replay_continues_exactly_where_the_live_run_stood(db, tape,
     assert abs(seeded.broker.balance - broker.balance) < Decimal("1e-6")
     assert _canonical_ids(seeded.engine.save_state()) == _canonical_ids(engine.save_state())
     assert seeded.result.events == len(tape) - cut
+    again = run_backtest(seeded_spec(spec, seed), tape, seed=seed)  # a seed is not used up
+    assert [(f.ts, f.order_link_id, f.side, f.price, f.qty) for f in again.broker.fills] == key
+
+
+def _live_run(db):
+    with db.admin() as conn:
+        alice = users.add_user(conn, "alice").user_id
+    with db.unit_of_work(alice) as conn:
+        account = accounts.add_account(conn, alice, "main", "local").account_id
+        run_id = runs.start_run(conn, "live", CONFIG.to_mapping(), account_id=account).run_id
+    return alice, account, run_id
+
+
+def test_load_live_seed_reconciles_the_captured_orders_with_the_engines_view(db, tape) -> None:
+    """An order the engine holds acknowledged, whose captured state carries a later exchange
+    time than the snapshot's, is seeded from the engine's view; an order the venue took by
+    then but whose placement the engine still counts in flight is not seeded twice."""
+    alice, account, live_run = _live_run(db)
+    engine = GridEngine(CONFIG, "0.1", "0.001", "bt", symbol="BTCUSDT")
+    broker = SimBroker("BTCUSDT", make_fill_model("CONSERVATIVE"), latency_ms=250)
+    cut = _cut_with_requests_in_flight(ReplayLoop(engine, broker, 60_000), tape, 0)
+    cut_ts = int(tape.ts[cut - 1])
+    stepped = cut - int(np.searchsorted(tape.ts, cut_ts, side="left"))
+    _record_live_state(db, alice, account, live_run, engine, broker, cut_ts, stepped)
+    late = next(iter(broker.orders.values()))
+    pending = next(i for _, i in broker.in_flight() if hasattr(i, "price"))
+    with db.admin() as conn:
+        conn.execute("UPDATE orders SET exchange_ts = exchange_ts + interval '3 ms'"
+                     " WHERE order_id = %s", [late.order_id])
+    with db.unit_of_work(alice) as conn:
+        copy_events(conn, "orders", [{
+            "account_id": account, "run_id": live_run, "symbol": "BTCUSDT",
+            "order_id": "venue-took-it", "order_link_id": pending.client_order_id,
+            "side": pending.side, "order_type": "Limit", "price": pending.price,
+            "qty": pending.qty, "order_status": "New", "position_idx": pending.position_idx,
+            "leaves_qty": pending.qty, "created_ts": datetime_of_ms(cut_ts),
+            "exchange_ts": datetime_of_ms(cut_ts), "local_ts": datetime_of_ms(cut_ts)}])
+        seed = load_live_seed(conn, live_run, cut_ts)
+    seeded = {o.order_link_id: o for o in seed.orders}
+    assert set(seeded) == {o.order_link_id for o in broker.orders.values()}
+    assert (seeded[late.order_link_id].price, seeded[late.order_link_id].leaves_qty) == (
+        late.price, late.leaves_qty)
+    assert pending.client_order_id not in seeded
+    assert pending.client_order_id in {i.client_order_id for _, i in seed.in_flight}
+
+
+def test_load_live_seed_refuses_a_snapshot_taken_before_the_market(db) -> None:
+    """A run's first snapshot is stamped 0 (its engine had seen no market event); its
+    first ticker came with the live feed's subscription, which no capture holds."""
+    from daemons.db.errors import NotFound
+
+    alice, _account, live_run = _live_run(db)
+    engine = GridEngine(CONFIG, "0.1", "0.001", "bt", symbol="BTCUSDT")
+    with db.unit_of_work(alice) as conn:
+        conn.execute("INSERT INTO engine_snapshots (run_id, exchange_ts, state) VALUES"
+                     " (%s, %s, %s)", [live_run, datetime_of_ms(0), json.dumps(
+                         snapshot_document(engine.save_state(), events_at_ts=0,
+                                           in_flight=()))])
+        with pytest.raises(NotFound, match="before its engine saw the market"):
+            load_live_seed(conn, live_run, START)
 
 
 def test_seeded_replay_refuses_a_source_missing_the_snapshots_millisecond(tape) -> None:

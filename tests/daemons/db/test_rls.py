@@ -19,7 +19,8 @@ from tests.fixtures.tenants import T0, Tenant, make_tenant
 TENANT_TABLES = ["users", "bybit_accounts", "api_credentials", "strategies", "runs", "orders",
                  "private_executions", "positions", "wallets", "engine_decisions",
                  "raw_quarantine", "backtest_results", "sim_executions", "equity_points",
-                 "engine_snapshots", "capture_gaps", "engine_inputs"]
+                 "engine_snapshots", "capture_gaps", "engine_inputs", "comparisons",
+                 "comparison_results", "comparison_fills"]
 SHARED_TABLES = {"public_trades", "tickers", "funding_rates"}
 
 
@@ -118,6 +119,16 @@ INSERTS_INTO_ACCOUNT = {
     "engine_inputs": ("INSERT INTO engine_inputs (user_id, account_id, run_id, seq, kind,"
                       " exchange_ts, local_ts, event) VALUES (%(user)s, %(account)s, %(run)s,"
                       " 99, 'ticker', %(ts)s, %(ts)s, '{}')"),
+    "comparisons": ("INSERT INTO comparisons (user_id, run_id, symbol, window_start, window_end,"
+                    " latency, passed, origin) VALUES (%(user)s, %(run)s, 'BTCUSDT', %(ts)s,"
+                    " %(ts)s + interval '1 minute', '{}', true, 'cli')"),
+    "comparison_results": ("INSERT INTO comparison_results (user_id, comparison_id, fill_model,"
+                           " passed, metrics, verdicts, live_pnl, pnl, pairs, missed, phantom)"
+                           " VALUES (%(user)s, %(comparison)s, 'QUEUE', true, '[]', '{}', 0, 0,"
+                           " 0, 0, 0)"),
+    "comparison_fills": ("INSERT INTO comparison_fills (user_id, comparison_id, fill_model, seq,"
+                         " kind, live_link_id, sim_link_id) VALUES (%(user)s, %(comparison)s,"
+                         " 'CONSERVATIVE', 99, 'pair', 'x', 'x')"),
     "capture_gaps": ("INSERT INTO capture_gaps (gap_id, user_id, account_id, stream,"
                      " window_start, window_end, reason, filled) VALUES (gen_random_uuid(),"
                      " %(user)s, %(account)s, 'private', %(ts)s, %(ts)s, 'x', false)"),
@@ -139,6 +150,8 @@ def test_rls_insert_into_other_users_account_is_refused(
               "ts": T0 + timedelta(hours=1)}
     with db.admin() as conn:
         before = _snapshot(conn, bob)
+        params["comparison"] = conn.execute("SELECT comparison_id FROM comparisons WHERE"
+                                            " run_id = %s", [bob.run_id]).fetchone()[0]
     with pytest.raises(CLAIMS[claim]), db.unit_of_work(alice.user_id) as conn:
         conn.execute(INSERTS_INTO_ACCOUNT[table], params)
     with db.admin() as conn:

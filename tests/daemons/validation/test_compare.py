@@ -186,6 +186,19 @@ def test_reasons_order_never_placed_on_the_other_side_is_divergence() -> None:
     assert explained.reason is Reason.DIVERGENCE and "no order" in explained.detail
 
 
+def test_reasons_fill_right_after_its_placement_is_divergence_when_the_other_side_had_none(
+        ) -> None:
+    """Filled 30 ms after its own placement (within the 50 ms latency), but the replay's
+    engine placed another level: no latency can explain it, its engine decided otherwise."""
+    inp = _tiny_input([(500, 101.0), (1_030, 99.0)], 1_030, None)
+    inp = replace(inp, replays=[replace(inp.replays[0], decisions=[Decision(
+        seq=1, ts=1_000, trigger_kind="ticker", trigger={}, intent_kind="place",
+        order_link_id="gs1-LBrt-2", side="Buy", price=Decimal("100.1"),
+        qty=Decimal("0.002"))])])
+    (explained,) = compare_run(inp).models[0].explained
+    assert explained.reason is Reason.DIVERGENCE
+
+
 def test_reasons_far_off_pair_waiting_on_a_touched_price_is_queue() -> None:
     inp = _tiny_input([(500, 101.0), (5_000, 100.0), (9_000, 100.0)], 5_000, 9_000)
     model = compare_run(inp).models[0]
