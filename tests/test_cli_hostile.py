@@ -142,6 +142,8 @@ BASELINES: dict[tuple[str, ...], dict[str, str | bool]] = {
     ("strategies", "clear-latch"): {"strategy_id": "{alice_strategy}"},
     ("capture",): {"environment": "local", "venue_url": "http://127.0.0.1:9"},
     ("trade",): {"environment": "local", "venue_url": "http://127.0.0.1:9"},
+    ("calibrate", "run"): {"user": "alice", "run_text": "{alice_run}"},
+    ("calibrate", "list"): {"user": "alice"},
     ("compare",): {"user": "alice", "run": "{alice_run}"},
     ("reports", "list"): {"user": "alice"},
 }
@@ -150,7 +152,8 @@ EXCLUSIVE = {"account_id": ("account",)}
 #: Commands whose baseline fails late (nothing to capture or trade, the port is taken, the database
 #: is unreachable, a run without a snapshot to replay from), so that nothing starts whatever the
 #: hostile value.
-LATE_FAILURE = {("capture",), ("trade",), ("venue",), ("dagster",), ("compare",)}
+LATE_FAILURE = {("capture",), ("trade",), ("venue",), ("dagster",), ("compare",),
+                ("calibrate", "run")}
 
 
 

@@ -50,9 +50,10 @@ def compare(
     latency_ms: int | None = typer.Option(
         None, "--latency-ms", min=0, max=MAX_LATENCY_MS,
         help="Order latency of the replays (default: the run's measured median)."),
-    queue_ahead: float = typer.Option(
-        0.0, "--queue-ahead", min=0.0, max=MAX_QUEUE,
-        help="QUEUE model: base units resting ahead of each new order."),
+    queue_ahead: float | None = typer.Option(
+        None, "--queue-ahead", min=0.0, max=MAX_QUEUE,
+        help="QUEUE model: base units resting ahead of each new order (default: the newest "
+             "calibration of the symbol, `gridbot calibrate`; 0 before any)."),
     no_store: bool = typer.Option(False, "--no-store", help="Print and report, store nothing."),
     watch: bool = typer.Option(False, "--watch", help="Re-check every running live run's "
                                                       "newest window on a timer."),
@@ -80,7 +81,7 @@ def compare(
             if not (math.isfinite(value) and 0 < value <= MAX_WINDOW_S):
                 raise ValueError(f"{name}: a number of seconds above 0 and at most "
                                  f"{MAX_WINDOW_S:g}")
-        if not math.isfinite(queue_ahead):
+        if queue_ahead is not None and not math.isfinite(queue_ahead):
             raise ValueError("--queue-ahead: must be a finite number")
         models = check_models(fill_models or (("CONSERVATIVE",) if watch else ALL_MODELS))
         window = (time_ms("--from", start), time_ms("--to", end))
@@ -104,7 +105,8 @@ def compare(
 
 
 def _compare(db: Database, user: str, run_id: UUID, models: tuple[str, ...],
-             window: tuple[int | None, int | None], latency_ms: int | None, queue_ahead: float,
+             window: tuple[int | None, int | None], latency_ms: int | None,
+             queue_ahead: float | None,
              out: Path | None, store: bool) -> None:
     from daemons.db.settings import gridbot_home
     from daemons.validation.check import run_comparison, user_id_of

@@ -23,6 +23,7 @@ from typer.core import TyperGroup
 from daemons.cli import (
     accounts_cmd,
     backtest_cmd,
+    calibrate_cmd,
     capture_cmd,
     compare_cmd,
     credentials_cmd,
@@ -153,7 +154,7 @@ _GROUPS = [
     ("db", db_cmd.app), ("users", users_cmd.app), ("accounts", accounts_cmd.app),
     ("credentials", credentials_cmd.app), ("strategies", strategies_cmd.app),
     ("keys", keys_cmd.app), ("capture", capture_cmd.app), ("trade", trade_cmd.app),
-    ("reports", reports_cmd.app),
+    ("reports", reports_cmd.app), ("calibrate", calibrate_cmd.app),
 ]
 for _name, _function, _help in _COMMANDS:
     app.command(_name, help=_help)(_function)

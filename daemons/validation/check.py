@@ -12,7 +12,8 @@ a failing check); the command line only parses options and prints. Steps:
    or now while it runs).
 3. The live side, latency and capture gaps (:mod:`.load`).
 4. One seeded replay per model (:mod:`.replay`), with the measured latency (its median)
-   unless ``latency_ms`` is given, and ``queue_ahead`` for QUEUE: calibration's knobs.
+   unless ``latency_ms`` is given, and ``queue_ahead`` for QUEUE (default: the owner's
+   newest calibration for the symbol, :mod:`.calibrate`).
 5. :func:`~daemons.validation.compare.compare_run`; the reports when ``out_dir`` is given
    (the JSON report's SHA-256 is stored with its directory); the results, in the owner's
    unit of work.
@@ -30,7 +31,7 @@ from uuid import UUID
 
 from daemons.backtest.live_seed import BEFORE_MARKET
 from daemons.backtest.runner import BacktestInputError
-from daemons.db import captured, comparisons, runs, users
+from daemons.db import calibrations, captured, comparisons, runs, users
 from daemons.db.errors import NotFound
 from daemons.db.session import Database
 from daemons.db.times import ms_of_datetime
@@ -105,7 +106,7 @@ def user_id_of(db: Database, username: str) -> UUID:
 def run_comparison(db: Database, run_id: UUID, models: Sequence[str] = ALL_MODELS, *,
                    user_id: UUID | None = None, start_ms: int | None = None,
                    end_ms: int | None = None, latency_ms: int | None = None,
-                   queue_ahead: float = 0.0, out_dir: Path | None = None,
+                   queue_ahead: float | None = None, out_dir: Path | None = None,
                    store: bool = True, origin: str = "cli") -> CheckResult:
     """Compare ``run_id`` over its window with a seeded replay per model (module doc);
     write the reports into ``out_dir`` (if given) and store the results (if ``store``)."""
@@ -117,12 +118,16 @@ def run_comparison(db: Database, run_id: UUID, models: Sequence[str] = ALL_MODEL
 def check_run(db: Database, run_id: UUID, models: Sequence[str] = ALL_MODELS, *,
               user_id: UUID | None = None, start_ms: int | None = None,
               end_ms: int | None = None, latency_ms: int | None = None,
-              queue_ahead: float = 0.0) -> CheckResult:
-    """Steps 1 to 4 and the comparison: nothing written."""
+              queue_ahead: float | None = None) -> CheckResult:
+    """Steps 1 to 4 and the comparison: nothing written. Without ``queue_ahead`` QUEUE
+    uses the owner's newest calibration for the run's symbol (0 before any)."""
     names = check_models(models)
     owner = owner_of_run(db, run_id, user_id)
     with db.unit_of_work(owner) as conn:
         run = runs.get_run(conn, run_id)
+        if queue_ahead is None:
+            queue_ahead = calibrations.newest_queue_ahead(
+                conn, str(run.config_snapshot.get("symbol", ""))) or 0.0
     if end_ms is None:
         end_ms = ms_of_datetime(run.end_ts) if run.end_ts is not None else \
             time.time_ns() // 1_000_000

@@ -20,7 +20,7 @@ TENANT_TABLES = ["users", "bybit_accounts", "api_credentials", "strategies", "ru
                  "private_executions", "positions", "wallets", "engine_decisions",
                  "raw_quarantine", "backtest_results", "sim_executions", "equity_points",
                  "engine_snapshots", "capture_gaps", "engine_inputs", "comparisons",
-                 "comparison_results", "comparison_fills"]
+                 "comparison_results", "comparison_fills", "calibrations"]
 SHARED_TABLES = {"public_trades", "tickers", "funding_rates"}
 
 
@@ -129,6 +129,11 @@ INSERTS_INTO_ACCOUNT = {
     "comparison_fills": ("INSERT INTO comparison_fills (user_id, comparison_id, fill_model, seq,"
                          " kind, live_link_id, sim_link_id) VALUES (%(user)s, %(comparison)s,"
                          " 'CONSERVATIVE', 99, 'pair', 'x', 'x')"),
+    "calibrations": ("INSERT INTO calibrations (user_id, run_id, symbol, queue_ahead,"
+                     " latency_ms, fit_start, fit_end, test_start, test_end, in_sample,"
+                     " out_of_sample, tried) VALUES (%(user)s, %(run)s, 'BTCUSDT', 0, 5,"
+                     " %(ts)s, %(ts)s + interval '1 minute', %(ts)s + interval '1 minute',"
+                     " %(ts)s + interval '2 minutes', '{}', '{}', '[]')"),
     "capture_gaps": ("INSERT INTO capture_gaps (gap_id, user_id, account_id, stream,"
                      " window_start, window_end, reason, filled) VALUES (gen_random_uuid(),"
                      " %(user)s, %(account)s, 'private', %(ts)s, %(ts)s, 'x', false)"),

@@ -301,3 +301,33 @@ def test_session_cli_watch_exits_on_the_first_failing_check_with_an_alert(
     assert result.exit_code == 3, result.output + result.stderr
     assert f"run {session.runs['trader3']}" in result.stdout and "FAIL" in result.stdout
     assert [b["subject"] for b in bodies] == [f"run {session.runs['trader3']}"]
+
+
+def test_session_calibration_fits_on_one_half_judges_on_the_other_and_is_the_default(
+        recorded: Recorded, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QUEUE calibrated on trader1's clean window: the fit half picks the queue size, the
+    other half (never seen by the fit) scores it; both are stored and printed, and a later
+    QUEUE comparison of the symbol replays with it unless told otherwise."""
+    from daemons.db import calibrations
+    from daemons.validation.calibrate import calibrate_run
+
+    run_id = recorded.session.runs["trader1"]
+    result = calibrate_run(recorded.db, run_id, end_ms=recorded.session.clean_end_ms)
+    print(json.dumps({"calibration": {
+        "queue_ahead": result.queue_ahead, "latency_ms": result.latency_ms,
+        "in_sample": [result.in_sample.match, result.in_sample.pnl_delta],
+        "out_of_sample": [result.out_of_sample.match, result.out_of_sample.pnl_delta]}}))
+    assert result.fit_window.end_ms == result.test_window.start_ms
+    assert result.in_sample.live_fills > 5 and result.out_of_sample.live_fills > 5
+    assert len(result.tried) == 10
+    assert result.in_sample == min((s for _, s in result.tried), key=lambda s: s.key())
+    owner = recorded.session.users["trader1"]
+    with recorded.db.unit_of_work(owner) as conn:
+        assert calibrations.newest_queue_ahead(conn, "BTCUSDT") == result.queue_ahead
+    later = _clean(recorded, "trader1", models=["QUEUE"])
+    assert later.queue_ahead == result.queue_ahead
+    assert _clean(recorded, "trader1", models=["QUEUE"], queue_ahead=0.5).queue_ahead == 0.5
+    for variable, value in recorded.env.items():
+        monkeypatch.setenv(variable, value)
+    listed = gridbot("calibrate", "list", "--user", recorded.session.usernames["trader1"])
+    assert listed.exit_code == 0 and "BTCUSDT" in listed.stdout
