@@ -11,11 +11,9 @@ from __future__ import annotations
 import dagster as dg
 
 from gridbot_pipelines.constants import MAINTENANCE, NIGHTLY
-from gridbot_pipelines.partitions import DAILY, DAY_STRATEGY
 
 validation_job = dg.define_asset_job(
     "validation_job", selection=dg.AssetSelection.tag(*next(iter(NIGHTLY.items()))),
-    partitions_def=DAILY,
     description="The nightly validation of a UTC day: reconcile, replay, compare, report.")
 
 maintenance_job = dg.define_asset_job(
@@ -24,5 +22,4 @@ maintenance_job = dg.define_asset_job(
 
 backtests_job = dg.define_asset_job(
     "backtests_job", selection=dg.AssetSelection.assets("strategy_backtests"),
-    partitions_def=DAY_STRATEGY,
     description="Stored strategies replayed over captured days, on demand.")

@@ -23,7 +23,7 @@ def reconciled_account_data(context: dg.AssetExecutionContext, database: Databas
     day = context.partition_key
     db = database.db
     targets = bybit.accounts(db)
-    market = bybit.market()
+    market = bybit.market() if targets.accounts else None
     done, failed = [], {}
     for target in targets.accounts:
         try:
