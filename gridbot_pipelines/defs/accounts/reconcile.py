@@ -69,7 +69,7 @@ def reconcile_day(db: Database, target: AccountTarget, rest: BybitRest, market: 
             found = _count(conn, target.account_id, g_start, g_end) - was
             conn.execute(
                 "UPDATE capture_gaps SET filled = true, rows_recovered = rows_recovered + %s,"
-                " detail = concat_ws('; ', detail, %s) WHERE gap_id = %s",
+                " detail = concat_ws('; ', detail, %s::text) WHERE gap_id = %s",
                 [found, f"nightly reconcile {day}: {found} execution(s) recovered", gap_id])
     return AccountDay(target.name, len(gaps), sum(1 for gap in gaps if not gap[3]),
                       day_before, _executions(db, target, start, end - 1), fetched)
