@@ -1,0 +1,210 @@
+"""`gridbot dagster` for real: the UI in headless Chromium, a run launched through its
+GraphQL API, and SIGTERM stopping every process it started.
+
+One `gridbot dagster` serves the module (starting it takes a while): the UI tests run
+first, the SIGTERM test last (file order, one xdist group). Screenshots go to
+``test-artifacts/dagster/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+
+from daemons.db.session import Database
+from tests.daemons.validation.browser import ensure_chromium, run_chromium
+from tests.fixtures.leak_guard import scan_output
+from tests.fixtures.postgres import PgTestServer
+from tests.gridbot_pipelines.data import add_strategy, store_market_day
+
+pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("dagster_ui")]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "dagster"
+DAY = "2026-09-14"
+ASSETS = ("captured_market_data", "reconciled_account_data", "daily_backtests",
+          "strategy_backtests", "bundled_month_replay", "event_table_partitions")
+GROUPS = ("market_data", "accounts", "backtests", "maintenance")
+
+
+@dataclass
+class DagsterUi:
+    process: subprocess.Popen
+    url: str
+    output: Path
+    started: list[psutil.Process] = field(default_factory=list)
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        request = urllib.request.Request(f"{self.url}/graphql", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            found = json.loads(answer.read())
+        assert "errors" not in found, found
+        return found["data"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_location(ui: DagsterUi, timeout_s: float = 240) -> None:
+    """Until the webserver answers and the code location `gridbot` has loaded."""
+    deadline = time.monotonic() + timeout_s
+    query = "{ workspaceOrError { ... on Workspace { locationEntries { name " \
+            "locationOrLoadError { __typename } } } } }"
+    while time.monotonic() < deadline:
+        assert ui.process.poll() is None, ui.output.read_text()[-3000:]
+        try:
+            entries = ui.graphql(query)["workspaceOrError"]["locationEntries"]
+            if [(e["name"], e["locationOrLoadError"] and e["locationOrLoadError"][
+                    "__typename"]) for e in entries] == [("gridbot", "RepositoryLocation")]:
+                return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise AssertionError("the gridbot code location did not load: "
+                         + ui.output.read_text()[-3000:])
+
+
+@pytest.fixture(scope="module")
+def ui(pg_server: PgTestServer) -> Iterator[DagsterUi]:
+    name = pg_server.create_database()
+    db = Database(pg_server.admin_url(name), pg_server.app_url(name))
+    store_market_day(db, "BTCUSDT", DAY, seed=4)
+    add_strategy(db, "ursula", "BTCUSDT")
+    db.close()
+    home = Path(tempfile.mkdtemp(prefix="gridbot-ui-"))
+    env = {**os.environ, "DATABASE_URL": pg_server.admin_url(name),
+           "GRIDBOT_APP_DATABASE_URL": pg_server.app_url(name), "GRIDBOT_HOME": str(home)}
+    port = _free_port()
+    output = home / "dagster.out"
+    with open(output, "wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from daemons.cli.main import app; app()", "dagster",
+             "--port", str(port), "--dagster-home", str(home / "dagster")],
+            env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    running = DagsterUi(process, f"http://127.0.0.1:{port}", output)
+    try:
+        _wait_for_location(running)
+        running.started = psutil.Process(process.pid).children(recursive=True)
+        yield running
+    finally:
+        if process.poll() is None:  # the SIGTERM test did not run
+            process.kill()
+        for started in running.started:  # whatever it left behind
+            try:
+                started.kill()
+            except psutil.NoSuchProcess:
+                pass
+        process.wait()
+        scan_output(output.read_bytes(), "gridbot dagster")
+        shutil.rmtree(home, ignore_errors=True)
+        pg_server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return ensure_chromium()
+
+
+def _page(chromium: str, url: str, shot: str) -> str:
+    """The rendered DOM of ``url``, and a screenshot of it in test-artifacts."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    profile = Path(tempfile.mkdtemp(prefix="gridbot-chromium-"))
+    try:
+        dom = run_chromium(chromium, profile / "dom", "--dump-dom", url).stdout
+        path = ARTIFACTS / shot
+        path.unlink(missing_ok=True)
+        run_chromium(chromium, profile / "shot", "--window-size=1600,1000",
+                     f"--screenshot={path}", url)
+        assert path.stat().st_size > 20_000  # a blank page compresses to a few KB
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return dom
+
+
+def test_ui_asset_graph_shows_the_projects_assets(ui: DagsterUi, chromium: str) -> None:
+    shown: set[str] = set()
+    for group in GROUPS:  # each group's lineage graph, its neighbours included
+        dom = _page(chromium, f"{ui.url}/locations/gridbot/asset-groups/{group}",
+                    f"asset-graph-{group}.png")
+        assert group in dom
+        shown |= {name for name in ASSETS if name in dom}
+    assert shown == set(ASSETS), f"missing from the asset graph: {set(ASSETS) - shown}"
+
+
+_LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+_STATUS = "query Status($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+_MATERIALISED = """
+query Latest {
+  assetNodeOrError(assetKey: {path: ["captured_market_data"]}) {
+    ... on AssetNode { assetMaterializations(partitions: ["%s"]) {
+      runId metadataEntries { label ... on IntMetadataEntry { intValue } } } }
+  }
+}""" % DAY
+
+
+def test_ui_graphql_launched_materialisation_completes(ui: DagsterUi, chromium: str) -> None:
+    launched = ui.graphql(_LAUNCH, {"params": {
+        "selector": {"repositoryLocationName": "gridbot", "repositoryName": "__repository__",
+                     "jobName": "validation_job",
+                     "assetSelection": [{"path": ["captured_market_data"]}]},
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAY}]},
+    }})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline, status = time.monotonic() + 300, None
+    while time.monotonic() < deadline:
+        status = ui.graphql(_STATUS, {"id": run_id})["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            break
+        time.sleep(1)
+    assert status == "SUCCESS", ui.output.read_text()[-3000:]
+    (latest,) = ui.graphql(_MATERIALISED)["assetNodeOrError"]["assetMaterializations"]
+    entries = {e["label"]: e.get("intValue") for e in latest["metadataEntries"]}
+    assert latest["runId"] == run_id and entries["public_trades_rows"] == 3_000
+    dom = _page(chromium, f"{ui.url}/runs/{run_id}", "run.png")
+    assert re.search(r"captured_market_data", dom)
+
+
+def test_gridbot_dagster_sigterm_stops_every_process_it_started(ui: DagsterUi) -> None:
+    started = ui.started
+    commands = [" ".join(p.cmdline()) for p in started]
+    assert any("dagster_webserver" in c for c in commands), commands
+    assert any("dagster._daemon" in c for c in commands), commands
+    ui.process.send_signal(signal.SIGTERM)  # to gridbot dagster alone, as `kill` does
+    assert ui.process.wait(timeout=120) == 0 or ui.process.returncode is not None
+    deadline = time.monotonic() + 30
+    alive = started
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        time.sleep(0.2)
+    assert alive == [], f"still running after SIGTERM: {[p.cmdline() for p in alive]}"
