@@ -54,6 +54,18 @@ def validate(frame: pd.DataFrame, name: str,
                   "results": dg.MetadataValue.json(rows)})
 
 
+def inside(gxe: Any, column: str, start: int, end: int) -> Any:
+    """``start <= column < end`` (a UTC day's milliseconds)."""
+    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=start, max_value=end,
+                                             strict_max=True)
+
+
+def positive(gxe: Any, *columns: str) -> list[Any]:
+    """Every value of each column ``> 0`` (prices, sizes)."""
+    return [gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True)
+            for column in columns]
+
+
 def _row(result: Any) -> dict[str, Any]:
     config = result.expectation_config
     kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +25,8 @@ from daemons.db.session import Database
 from gridbot_pipelines.defs.backtests.assets import daily_backtests
 from gridbot_pipelines.resources import DatabaseResource
 from tests.fixtures.debian import ensure_program
+from tests.fixtures.ports import free_port, listening
+from tests.fixtures.waiting import wait_until
 from tests.gridbot_pipelines.data import add_strategy, store_market_day
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
@@ -35,22 +35,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DAY = "2026-08-03"
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_port(port: int, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 def _stop(processes: list[subprocess.Popen]) -> None:
@@ -73,7 +57,7 @@ def _stop(processes: list[subprocess.Popen]) -> None:
 def celery_env(pipeline_db: Database) -> Iterator[dict[str, str]]:
     """Redis, two workers, and the environment that sends a run's steps to them."""
     redis = ensure_program("redis-server")
-    port = _free_port()
+    port = free_port()
     home = Path(tempfile.mkdtemp(prefix="gridbot-celery-"))
     (home / "dagster").mkdir()
     broker = f"redis://127.0.0.1:{port}/0"
@@ -91,7 +75,7 @@ def celery_env(pipeline_db: Database) -> Iterator[dict[str, str]]:
         [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(home)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
     try:
-        _wait_port(port)
+        wait_until(lambda: listening(port), 30, f"redis on port {port}")
         for name in ("w1", "w2"):
             log = open(home / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
             processes.append(subprocess.Popen(
@@ -105,14 +89,10 @@ def celery_env(pipeline_db: Database) -> Iterator[dict[str, str]]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _wait_workers(home: Path, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        logs = [(home / f"{name}.log").read_text(errors="replace") for name in ("w1", "w2")]
-        if all("ready." in log for log in logs):
-            return
-        time.sleep(0.5)
-    raise AssertionError("celery workers not ready: " + " | ".join(logs)[-3000:])
+def _wait_workers(home: Path) -> None:
+    logs = [home / f"{name}.log" for name in ("w1", "w2")]
+    wait_until(lambda: all("ready." in log.read_text(errors="replace") for log in logs),
+               120, "two celery workers ready")
 
 
 def _digests(instance: dg.DagsterInstance) -> dict[str, str]:

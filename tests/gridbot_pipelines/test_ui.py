@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,9 @@ import pytest
 from daemons.db.session import Database
 from tests.daemons.validation.browser import ensure_chromium, run_chromium
 from tests.fixtures.leak_guard import scan_output
+from tests.fixtures.ports import free_port
 from tests.fixtures.postgres import PgTestServer
+from tests.fixtures.waiting import wait_until
 from tests.gridbot_pipelines.data import add_strategy, store_market_day
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("dagster_ui")]
@@ -59,29 +60,19 @@ class DagsterUi:
         return found["data"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+_LOCATIONS = ("{ workspaceOrError { ... on Workspace { locationEntries { name "
+              "locationOrLoadError { __typename } } } } }")
 
 
-def _wait_for_location(ui: DagsterUi, timeout_s: float = 240) -> None:
-    """Until the webserver answers and the code location `gridbot` has loaded."""
-    deadline = time.monotonic() + timeout_s
-    query = "{ workspaceOrError { ... on Workspace { locationEntries { name " \
-            "locationOrLoadError { __typename } } } } }"
-    while time.monotonic() < deadline:
-        assert ui.process.poll() is None, ui.output.read_text()[-3000:]
-        try:
-            entries = ui.graphql(query)["workspaceOrError"]["locationEntries"]
-            if [(e["name"], e["locationOrLoadError"] and e["locationOrLoadError"][
-                    "__typename"]) for e in entries] == [("gridbot", "RepositoryLocation")]:
-                return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise AssertionError("the gridbot code location did not load: "
-                         + ui.output.read_text()[-3000:])
+def _location_loaded(ui: DagsterUi) -> bool:
+    """Whether the webserver answers with the code location `gridbot` loaded."""
+    assert ui.process.poll() is None, ui.output.read_text()[-3000:]
+    try:
+        entries = ui.graphql(_LOCATIONS)["workspaceOrError"]["locationEntries"]
+    except OSError:
+        return False
+    return [(e["name"], (e["locationOrLoadError"] or {}).get("__typename"))
+            for e in entries] == [("gridbot", "RepositoryLocation")]
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +85,7 @@ def ui(pg_server: PgTestServer) -> Iterator[DagsterUi]:
     home = Path(tempfile.mkdtemp(prefix="gridbot-ui-"))
     env = {**os.environ, "DATABASE_URL": pg_server.admin_url(name),
            "GRIDBOT_APP_DATABASE_URL": pg_server.app_url(name), "GRIDBOT_HOME": str(home)}
-    port = _free_port()
+    port = free_port()
     output = home / "dagster.out"
     with open(output, "wb") as sink:
         process = subprocess.Popen(
@@ -104,7 +95,7 @@ def ui(pg_server: PgTestServer) -> Iterator[DagsterUi]:
             start_new_session=True)
     running = DagsterUi(process, f"http://127.0.0.1:{port}", output)
     try:
-        _wait_for_location(running)
+        wait_until(lambda: _location_loaded(running), 240, "the gridbot code location")
         running.started = psutil.Process(process.pid).children(recursive=True)
         yield running
     finally:
@@ -163,12 +154,12 @@ mutation Launch($params: ExecutionParams!) {
 }"""
 _STATUS = "query Status($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
 _MATERIALISED = """
-query Latest {
+query Latest($day: String!) {
   assetNodeOrError(assetKey: {path: ["captured_market_data"]}) {
-    ... on AssetNode { assetMaterializations(partitions: ["%s"]) {
+    ... on AssetNode { assetMaterializations(partitions: [$day]) {
       runId metadataEntries { label ... on IntMetadataEntry { intValue } } } }
   }
-}""" % DAY
+}"""
 
 
 def test_ui_graphql_launched_materialisation_completes(ui: DagsterUi, chromium: str) -> None:
@@ -188,7 +179,7 @@ def test_ui_graphql_launched_materialisation_completes(ui: DagsterUi, chromium: 
             break
         time.sleep(1)
     assert status == "SUCCESS", ui.output.read_text()[-3000:]
-    (latest,) = ui.graphql(_MATERIALISED)["assetNodeOrError"]["assetMaterializations"]
+    (latest,) = ui.graphql(_MATERIALISED, {"day": DAY})["assetNodeOrError"]["assetMaterializations"]
     entries = {e["label"]: e.get("intValue") for e in latest["metadataEntries"]}
     assert latest["runId"] == run_id and entries["public_trades_rows"] == 3_000
     dom = _page(chromium, f"{ui.url}/runs/{run_id}", "run.png")

@@ -9,7 +9,7 @@ import dagster as dg
 
 from gridbot_pipelines import frames
 from gridbot_pipelines.defs.accounts.assets import reconciled_account_data
-from gridbot_pipelines.expectations import validate
+from gridbot_pipelines.expectations import inside, positive, validate
 from gridbot_pipelines.partitions import DAILY, day_window_ms
 from gridbot_pipelines.resources import DatabaseResource
 
@@ -24,8 +24,5 @@ def executions_valid(context: dg.AssetCheckExecutionContext,
         executions = frames.executions(conn, day)
     return validate(executions, "executions", lambda gxe: [
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["account_id", "exec_id"]),
-        gxe.ExpectColumnValuesToBeBetween(column="exchange_ms", min_value=start,
-                                          max_value=end, strict_max=True),
-        gxe.ExpectColumnValuesToBeBetween(column="exec_price", min_value=0, strict_min=True),
-        gxe.ExpectColumnValuesToBeBetween(column="exec_qty", min_value=0, strict_min=True),
+        inside(gxe, "exchange_ms", start, end), *positive(gxe, "exec_price", "exec_qty"),
     ])

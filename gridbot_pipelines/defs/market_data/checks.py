@@ -15,7 +15,7 @@ import dagster as dg
 
 from gridbot_pipelines import frames
 from gridbot_pipelines.defs.market_data.assets import captured_market_data
-from gridbot_pipelines.expectations import validate
+from gridbot_pipelines.expectations import inside, positive, validate
 from gridbot_pipelines.partitions import DAILY, day_window_ms
 from gridbot_pipelines.resources import DatabaseResource
 
@@ -53,10 +53,7 @@ def trades_valid(context: dg.AssetCheckExecutionContext,
         trades = frames.trades(conn, day)
     return validate(trades, "trades", lambda gxe: [
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["symbol", "trade_id"]),
-        gxe.ExpectColumnValuesToBeBetween(column="exchange_ms", min_value=start,
-                                          max_value=end, strict_max=True),
-        gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0, strict_min=True),
-        gxe.ExpectColumnValuesToBeBetween(column="size", min_value=0, strict_min=True),
+        inside(gxe, "exchange_ms", start, end), *positive(gxe, "price", "size"),
         gxe.ExpectColumnValuesToBeInSet(column="side", value_set=["Buy", "Sell"]),
     ])
 
@@ -73,10 +70,7 @@ def tickers_in_order(context: dg.AssetCheckExecutionContext,
     tickers["time_step_ms"] = tickers.groupby("symbol")["exchange_ms"].diff().fillna(0)
     return validate(tickers, "tickers", lambda gxe: [
         gxe.ExpectColumnValuesToBeBetween(column="time_step_ms", min_value=0),
-        gxe.ExpectColumnValuesToBeBetween(column="exchange_ms", min_value=start,
-                                          max_value=end, strict_max=True),
-        gxe.ExpectColumnValuesToBeBetween(column="last_price", min_value=0, strict_min=True),
-        gxe.ExpectColumnValuesToBeBetween(column="mark_price", min_value=0, strict_min=True),
+        inside(gxe, "exchange_ms", start, end), *positive(gxe, "last_price", "mark_price"),
     ])
 
 
@@ -89,7 +83,7 @@ def funding_rates_sane(context: dg.AssetCheckExecutionContext, config: FundingCo
     return validate(funding, "funding", lambda gxe: [
         gxe.ExpectColumnValuesToBeBetween(column="funding_rate", min_value=-config.max_abs_rate,
                                           max_value=config.max_abs_rate),
-        gxe.ExpectColumnValuesToBeBetween(column="mark_price", min_value=0, strict_min=True),
+        *positive(gxe, "mark_price"),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["symbol", "exchange_ms"]),
     ])
 
