@@ -19,12 +19,15 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import psycopg
 import pytest
 
+from daemons.dagster_env import DAGSTER_DATABASE, PG_URL_ENV, with_database
 from daemons.db.session import Database
 from tests.daemons.validation.browser import ensure_chromium, run_chromium
 from tests.fixtures.leak_guard import scan_output
@@ -75,23 +78,15 @@ def _location_loaded(ui: DagsterUi) -> bool:
             for e in entries] == [("gridbot", "RepositoryLocation")]
 
 
-@pytest.fixture(scope="module")
-def ui(pg_server: PgTestServer) -> Iterator[DagsterUi]:
-    name = pg_server.create_database()
-    db = Database(pg_server.admin_url(name), pg_server.app_url(name))
-    store_market_day(db, "BTCUSDT", DAY, seed=4)
-    add_strategy(db, "ursula", "BTCUSDT")
-    db.close()
-    home = Path(tempfile.mkdtemp(prefix="gridbot-ui-"))
-    env = {**os.environ, "DATABASE_URL": pg_server.admin_url(name),
-           "GRIDBOT_APP_DATABASE_URL": pg_server.app_url(name), "GRIDBOT_HOME": str(home)}
+@contextmanager
+def _dagster(command: list[str], env: dict[str, str], output: Path) -> Iterator[DagsterUi]:
+    """``command`` (given ``{port}``) serving the UI until the location `gridbot` loads;
+    afterwards whatever of it is still alive is killed and its output scanned."""
     port = free_port()
-    output = home / "dagster.out"
     with open(output, "wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-c", "from daemons.cli.main import app; app()", "dagster",
-             "--port", str(port), "--dagster-home", str(home / "dagster")],
-            env=env, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+            [part.format(port=port) for part in command], cwd=ROOT, env=env,
+            stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
             start_new_session=True)
     running = DagsterUi(process, f"http://127.0.0.1:{port}", output)
     try:
@@ -99,7 +94,7 @@ def ui(pg_server: PgTestServer) -> Iterator[DagsterUi]:
         running.started = psutil.Process(process.pid).children(recursive=True)
         yield running
     finally:
-        if process.poll() is None:  # the SIGTERM test did not run
+        if process.poll() is None:  # not stopped by the test
             process.kill()
         for started in running.started:  # whatever it left behind
             try:
@@ -107,9 +102,32 @@ def ui(pg_server: PgTestServer) -> Iterator[DagsterUi]:
             except psutil.NoSuchProcess:
                 pass
         process.wait()
-        scan_output(output.read_bytes(), "gridbot dagster")
-        shutil.rmtree(home, ignore_errors=True)
-        pg_server.drop_database(name)
+        scan_output(output.read_bytes(), " ".join(command[:3]))
+
+
+@pytest.fixture(scope="module")
+def database(pg_server: PgTestServer) -> Iterator[dict[str, str]]:
+    """A captured day and a strategy; the environment that points gridbot at them."""
+    name = pg_server.create_database()
+    db = Database(pg_server.admin_url(name), pg_server.app_url(name))
+    store_market_day(db, "BTCUSDT", DAY, seed=4)
+    add_strategy(db, "ursula", "BTCUSDT")
+    db.close()
+    home = Path(tempfile.mkdtemp(prefix="gridbot-ui-"))
+    yield {**{k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", PG_URL_ENV)},
+           "DATABASE_URL": pg_server.admin_url(name),
+           "GRIDBOT_APP_DATABASE_URL": pg_server.app_url(name), "GRIDBOT_HOME": str(home)}
+    shutil.rmtree(home, ignore_errors=True)
+    pg_server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def ui(database: dict[str, str]) -> Iterator[DagsterUi]:
+    home = Path(database["GRIDBOT_HOME"])
+    with _dagster([sys.executable, "-c", "from daemons.cli.main import app; app()", "dagster",
+                   "--port", "{port}", "--dagster-home", str(home / "dagster")],
+                  database, home / "gridbot-dagster.out") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +180,8 @@ query Latest($day: String!) {
 }"""
 
 
-def test_ui_graphql_launched_materialisation_completes(ui: DagsterUi, chromium: str) -> None:
+def _materialise_day(ui: DagsterUi) -> str:
+    """Launch ``captured_market_data`` of DAY through GraphQL; its run id once it ended."""
     launched = ui.graphql(_LAUNCH, {"params": {
         "selector": {"repositoryLocationName": "gridbot", "repositoryName": "__repository__",
                      "jobName": "validation_job",
@@ -179,11 +198,34 @@ def test_ui_graphql_launched_materialisation_completes(ui: DagsterUi, chromium: 
             break
         time.sleep(1)
     assert status == "SUCCESS", ui.output.read_text()[-3000:]
-    (latest,) = ui.graphql(_MATERIALISED, {"day": DAY})["assetNodeOrError"]["assetMaterializations"]
+    return run_id
+
+
+def test_ui_graphql_launched_materialisation_completes(ui: DagsterUi, chromium: str) -> None:
+    run_id = _materialise_day(ui)
+    found = ui.graphql(_MATERIALISED, {"day": DAY})["assetNodeOrError"]
+    (latest,) = [m for m in found["assetMaterializations"] if m["runId"] == run_id]
     entries = {e["label"]: e.get("intValue") for e in latest["metadataEntries"]}
-    assert latest["runId"] == run_id and entries["public_trades_rows"] == 3_000
+    assert entries["public_trades_rows"] == 3_000
     dom = _page(chromium, f"{ui.url}/runs/{run_id}", "run.png")
     assert re.search(r"captured_market_data", dom)
+
+
+def test_plain_dagster_dev_stores_runs_in_gridbots_database(
+        database: dict[str, str]) -> None:
+    """`dagster dev` from the repository root, no DAGSTER_HOME, no storage URL: the code
+    location `gridbot`, runs stored in the `dagster` database beside gridbot's tables."""
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    output = Path(database["GRIDBOT_HOME"]) / "dagster-dev.out"
+    with _dagster([dagster, "dev", "-p", "{port}"], database, output) as plain:
+        run_id = _materialise_day(plain)
+        plain.process.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
+        plain.process.wait(timeout=120)
+    storage = with_database(database["DATABASE_URL"], DAGSTER_DATABASE)
+    with psycopg.connect(storage) as conn:
+        assert conn.execute("SELECT status FROM runs WHERE run_id = %s",
+                            [run_id]).fetchone() == ("SUCCESS",)
+    assert not list(ROOT.glob(".tmp_dagster_home_*"))  # its temporary home is gone
 
 
 def test_gridbot_dagster_sigterm_stops_every_process_it_started(ui: DagsterUi) -> None:
