@@ -81,10 +81,13 @@ def _row(result: Any) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-safe example (GX hands back numpy scalars and dicts of them)."""
+    """A JSON-safe example: GX hands back numpy scalars and dicts of them, and frames hold
+    UUIDs (account ids) and timestamps, shown as text."""
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value.item() if hasattr(value, "item") else value
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "item"):
+        value = value.item()
+    return value if value is None or isinstance(value, str | int | float | bool) else str(value)
 
 
 def _table(rows: list[dict[str, Any]]) -> str:

@@ -112,3 +112,33 @@ def test_reconciled_account_data_fills_a_listed_gap_from_rest(
     again = _materialise(venue, day)  # idempotent: the same rows, nothing recovered twice
     assert _meta(again)["executions_recovered"] == 0
     assert set(captured_fills(pipeline_db, user1, trader1)) == stored
+
+
+def test_executions_valid_fails_on_an_execution_stored_twice(pipeline_db: Database) -> None:
+    """The table allows one exec id at two times (its key holds the time); the check does
+    not."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from daemons.db.copy_writer import copy_events
+    from tests.fixtures.tenants import make_tenant
+    from tests.gridbot_pipelines.data import day_start_ms
+
+    day = "2026-07-01"
+    keyring = load_keyring(gridbot_home(), environ={}, create=True)  # the run reads it
+    tenant = make_tenant(pipeline_db, keyring, "dora", events=False)
+    at = datetime_of_ms(day_start_ms(day) + 60_000)
+    row = {"account_id": tenant.account_id, "symbol": "BTCUSDT", "exec_id": "e-twice",
+           "order_id": "o-1", "side": "Buy", "exec_price": Decimal("60000"),
+           "exec_qty": Decimal("0.001"), "exchange_ts": at, "local_ts": at}
+    with pipeline_db.unit_of_work(tenant.user_id) as conn:
+        copy_events(conn, "private_executions", [
+            row, {**row, "exchange_ts": at + timedelta(seconds=5),
+                  "local_ts": at + timedelta(seconds=5)}])
+    result = dg.materialize([reconciled_account_data, executions_valid], partition_key=day,
+                            resources={"database": DatabaseResource(),
+                                       "bybit": BybitResource(environment="testnet")},
+                            raise_on_error=False)
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed is False
+    assert evaluation.metadata["results"].value[0]["examples"][0]["exec_id"] == "e-twice"

@@ -133,3 +133,18 @@ def test_capture_gaps_short_fails_on_a_long_unfilled_gap(pipeline_db: Database) 
     result = dg.materialize([captured_market_data, checks.capture_gaps_short],
                             partition_key=day, resources=RESOURCES, raise_on_error=False)
     assert _checks(result) == {"capture_gaps_short": False}  # the filled 10 minutes pass
+
+
+def test_receipt_times_plausible_warns_on_a_receipt_before_the_trade(
+        pipeline_db: Database) -> None:
+    day = "2026-11-07"
+    at = datetime_of_ms(day_start_ms(day) + 3_600_000)
+    with pipeline_db.market_data() as conn:
+        copy_events(conn, "public_trades", [{
+            "symbol": "BTCUSDT", "trade_id": "early", "exchange_ts": at,
+            "local_ts": at - timedelta(seconds=30), "side": "Sell",
+            "price": Decimal("60000"), "size": Decimal("0.01")}])
+    result = dg.materialize([captured_market_data, checks.receipt_times_plausible,
+                             checks.trades_valid], partition_key=day, resources=RESOURCES,
+                            raise_on_error=False)
+    assert _checks(result) == {"receipt_times_plausible": False, "trades_valid": True}
