@@ -20,7 +20,7 @@ from gridbot_pipelines.defs.maintenance import assets as maintenance_assets
 from gridbot_pipelines.defs.market_data import assets as market_assets
 from gridbot_pipelines.defs.market_data import checks as market_checks
 from gridbot_pipelines.executors import executor_from_environment
-from gridbot_pipelines.resources import BybitResource, DatabaseResource
+from gridbot_pipelines.resources import DatabaseResource, bybit_from_environment
 
 redaction.install()
 
@@ -34,6 +34,6 @@ defs = dg.Definitions(
     schedules=[schedules.validation_job_schedule, schedules.maintenance_job_schedule],
     sensors=[sensors.live_run_sensor, sensors.strategy_sensor,
              sensors.run_failure_alert_sensor],
-    resources={"database": DatabaseResource(), "bybit": BybitResource()},
+    resources={"database": DatabaseResource(), "bybit": bybit_from_environment()},
     executor=executor_from_environment(),
 )

@@ -8,6 +8,7 @@ its configuration: an account's credential is decrypted inside the run that need
 with the keys of the key directory (docs/secrets.md).
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
@@ -75,6 +76,10 @@ class DatabaseResource(dg.ConfigurableResource):
             yield conn
 
 
+#: The environment scheduled runs serve (the launchpad can set another per run).
+ENVIRONMENT_ENV = "GRIDBOT_BYBIT_ENVIRONMENT"
+
+
 class BybitResource(dg.ConfigurableResource):
     """The exchange of one environment: ``local`` (the project's venue at ``venue_url`` or
     ``GRIDBOT_LOCAL_VENUE_URL``), ``testnet`` or ``mainnet``; set in the launchpad."""
@@ -108,3 +113,9 @@ class BybitResource(dg.ConfigurableResource):
         except NoMasterKey:  # raised only while the database holds no credential
             return Targets((), ())
         return discover(db, keyring, self.environment)
+
+
+def bybit_from_environment() -> BybitResource:
+    """The deployment's exchange: ``GRIDBOT_BYBIT_ENVIRONMENT`` (default ``local``), as
+    ``gridbot capture --environment`` serves one environment per deployment."""
+    return BybitResource(environment=os.environ.get(ENVIRONMENT_ENV) or "local")

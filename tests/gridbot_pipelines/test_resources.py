@@ -67,3 +67,15 @@ def test_database_resource_frames_see_one_users_rows_or_none(
     assert market_only.empty
     assert sorted(map(str, everyone["user_id"])) == sorted([str(alice.user_id),
                                                             str(bob.user_id)])
+
+
+@pytest.mark.parametrize(("value", "environment"), [(None, "local"), ("testnet", "testnet")])
+def test_bybit_from_environment_serves_the_deployments_environment(
+        monkeypatch: pytest.MonkeyPatch, value: str | None, environment: str) -> None:
+    from gridbot_pipelines.resources import ENVIRONMENT_ENV, bybit_from_environment
+
+    if value is None:
+        monkeypatch.delenv(ENVIRONMENT_ENV, raising=False)
+    else:
+        monkeypatch.setenv(ENVIRONMENT_ENV, value)
+    assert bybit_from_environment().environment == environment
