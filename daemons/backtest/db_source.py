@@ -1,19 +1,23 @@
-"""Captured market data from PostgreSQL as a lazy sequence of tapes.
+"""Captured market data from PostgreSQL as a lazy sequence of tapes, and back.
 
 The window is read in slices of event time (30 minutes by default): each slice's public
 trades, tickers and funding rows are fetched sorted (``daemons.db.captured``) and merged
 into one tape in replay order, so a backtest of a month never holds more than a slice in
-memory.
+memory. :func:`store_tape` is the inverse: a tape written into the market tables as the
+capture daemon would have stored it (tests and benchmarks make captured days with it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 import numpy as np
 
 from daemons.db import captured
+from daemons.db.copy_writer import copy_events
 from daemons.db.session import Database
+from daemons.db.times import datetime_of_ms
 from gridcore.sim.tape import FUNDING, TICKER, TRADE, MarketTape
 
 SLICE_MS = 30 * 60_000
@@ -56,3 +60,39 @@ def _tape(symbol: str, trades: list[tuple], tickers: list[tuple],
         trade_ids=np.array([row[5] for row in trades] + [""] * (len(tickers) + len(funding)),
                            dtype=object),
     )
+
+
+def store_tape(db: Database, tape: MarketTape, batch_rows: int = 200_000) -> None:
+    """Write ``tape`` into ``public_trades``, ``tickers`` and ``funding_rates``.
+
+    Trade ids are the trades' sequence numbers (zero-padded), tickers' cross sequence
+    theirs; prices and sizes become the shortest decimal that reads back as the same
+    float, as the venue prints them.
+    """
+    def dec(value: float) -> Decimal:
+        return Decimal(repr(value))
+
+    kinds = {TRADE: "public_trades", TICKER: "tickers", FUNDING: "funding_rates"}
+    for kind, table in kinds.items():
+        rows = np.flatnonzero(tape.kind == kind)
+        for lo in range(0, len(rows), batch_rows):
+            part = rows[lo:lo + batch_rows]
+            ts = [datetime_of_ms(t) for t in tape.ts[part].tolist()]
+            local = [datetime_of_ms(t) for t in tape.local_ts[part].tolist()]
+            price, size = tape.price[part].tolist(), tape.size[part].tolist()
+            seq = tape.seq[part].tolist()
+            if kind == TRADE:
+                batch = [{"symbol": tape.symbol, "trade_id": f"{n:09d}", "exchange_ts": t,
+                          "local_ts": lt, "side": "Buy" if buy else "Sell", "price": dec(p),
+                          "size": dec(q)} for n, t, lt, buy, p, q in zip(
+                    seq, ts, local, tape.is_buy[part].tolist(), price, size, strict=True)]
+            elif kind == TICKER:
+                batch = [{"symbol": tape.symbol, "exchange_ts": t, "local_ts": lt,
+                          "cross_seq": n, "last_price": dec(p)}
+                         for n, t, lt, p in zip(seq, ts, local, price, strict=True)]
+            else:
+                batch = [{"symbol": tape.symbol, "exchange_ts": t, "local_ts": lt,
+                          "funding_rate": dec(q), "mark_price": None if p != p else dec(p)}
+                         for t, lt, p, q in zip(ts, local, price, size, strict=True)]
+            with db.market_data() as conn:
+                copy_events(conn, table, batch)

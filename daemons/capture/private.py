@@ -32,34 +32,71 @@ log = logging.getLogger(__name__)
 TABLES = rows.PRIVATE_TABLES
 
 
-class PrivateCapture:
+class AccountPages:
+    """One account's REST side: its client and how its pages become stored rows.
+
+    What the reconciler needs of an account (:class:`~daemons.capture.reconciler.
+    PrivateAccount`), without the WebSocket: the capture daemon's accounts add their
+    streams to it (:class:`PrivateCapture`), and the nightly reconciliation (a Dagster
+    asset) fills recorded gaps with it alone, through the same reconciler code.
+    """
+
+    def __init__(self, target: AccountTarget, rest: BybitRest, writer: EventWriter,
+                 board: StatusBoard) -> None:
+        self.target = target
+        self.label = f"private:{target.name}"
+        self.rest = rest
+        self.writer = writer
+        self.board = board
+        self.closed = False
+        for topic in private.TOPICS:
+            board.register(f"{self.label}/{topic}", self.label, TABLES[topic])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.target.name!r})"
+
+    def page_rows(self, topic: str, page: Page, local_ms: int) -> list[rows.Row]:
+        """The rows of one REST page of ``topic`` (the reconciler's)."""
+        batch = private.decode_page(topic, page, local_ms, str(self.target.account_id))
+        return self.batch_rows(batch, f"rest.{topic}", local_ms)
+
+    def batch_rows(self, batch: private.Batch, source: str, local_ms: int) -> list[rows.Row]:
+        """Rows of every valid linear item; each refused item quarantined, each of
+        another market counted on the topic's status stream."""
+        name = f"{self.label}/{batch.topic}"
+        for _ in batch.other_categories:
+            self.board.other_category(name)
+        for refused in batch.refused:
+            self._quarantine(source, batch.topic, refused.item, refused.reason, local_ms)
+        return [row for d in batch.decoded for row in rows.private_rows(
+            d.event, d.extras, d.item, self.target.account_id)]
+
+    def _quarantine(self, source: str, topic: str | None, payload: Any, error: str,
+                    local_ms: int) -> None:
+        name = f"{self.label}/{topic}" if topic in TABLES else None
+        quarantine(self.writer, self.board, name, source=source, topic=topic,
+                   payload=payload, error=error, local_ms=local_ms,
+                   user_id=self.target.user_id, account_id=self.target.account_id)
+
+
+class PrivateCapture(AccountPages):
     """One account's private streams; see the module docstring."""
 
     def __init__(self, target: AccountTarget, endpoints: Endpoints, writer: EventWriter,
                  board: StatusBoard, reconciler: Reconciler, *, ping_interval_s: int = 20,
                  limits: RateLimits = DEFAULT_LIMITS,
                  backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0)) -> None:
-        self.target = target
-        self.label = f"private:{target.name}"
-        self.writer = writer
-        self.board = board
+        super().__init__(target, BybitRest(endpoints, target.api_key, target.secret,
+                                           limits=limits, backoff_s=backoff_s), writer, board)
         self.reconciler = reconciler
-        self.rest = BybitRest(endpoints, target.api_key, target.secret, limits=limits,
-                              backoff_s=backoff_s)
         self.resume_ms: int | None = None
         self.last_message_ms: int | None = None
-        self.closed = False
-        for topic in private.TOPICS:
-            board.register(f"{self.label}/{topic}", self.label, TABLES[topic])
         self.stream = Stream(self.label, endpoints.ws_private, self.on_message,
                              on_connect=self.on_connect, on_invalid=self.on_invalid,
                              api_key=target.api_key, api_secret=target.secret,
                              ping_interval_s=ping_interval_s,
                              stale_after_s=3.0 * ping_interval_s)
         self.stream.subscribe(list(private.TOPICS))
-
-    def __repr__(self) -> str:
-        return f"PrivateCapture({self.target.name!r})"
 
     def close(self) -> None:
         """Stop capturing the account (disabled, or its credential rotated).
@@ -93,26 +130,3 @@ class PrivateCapture:
 
     def on_invalid(self, text: str, error: str) -> None:
         self._quarantine("ws.private", None, text, error, now_ms())
-
-    def page_rows(self, topic: str, page: Page, local_ms: int) -> list[rows.Row]:
-        """The rows of one REST page of ``topic`` (the reconciler's)."""
-        batch = private.decode_page(topic, page, local_ms, str(self.target.account_id))
-        return self.batch_rows(batch, f"rest.{topic}", local_ms)
-
-    def batch_rows(self, batch: private.Batch, source: str, local_ms: int) -> list[rows.Row]:
-        """Rows of every valid linear item; each refused item quarantined, each of
-        another market counted on the topic's status stream."""
-        name = f"{self.label}/{batch.topic}"
-        for _ in batch.other_categories:
-            self.board.other_category(name)
-        for refused in batch.refused:
-            self._quarantine(source, batch.topic, refused.item, refused.reason, local_ms)
-        return [row for d in batch.decoded for row in rows.private_rows(
-            d.event, d.extras, d.item, self.target.account_id)]
-
-    def _quarantine(self, source: str, topic: str | None, payload: Any, error: str,
-                    local_ms: int) -> None:
-        name = f"{self.label}/{topic}" if topic in TABLES else None
-        quarantine(self.writer, self.board, name, source=source, topic=topic,
-                   payload=payload, error=error, local_ms=local_ms,
-                   user_id=self.target.user_id, account_id=self.target.account_id)

@@ -250,20 +250,22 @@ class Reconciler:
     # -- private ---------------------------------------------------------------------------------
 
     def fill_private(self, account: PrivateAccount, start_ms: int, reason: str,
-                     gap_end_ms: int | None = None) -> None:
-        """Fetch the account's executions, orders, positions and wallet since ``start_ms``.
+                     gap_end_ms: int | None = None, until_ms: int | None = None) -> int:
+        """Fetch the account's executions, orders, positions and wallet since ``start_ms``
+        (executions up to ``until_ms``, default now, plus the margin); return how many
+        execution rows were fetched.
 
         Each of the four goes on whatever happened to the others (see the module
         docstring); the gap is recorded only once every execution page was fetched.
         """
         if account.closed:
-            return
+            return 0
         target = account.target
         rest = account.rest
         scope = target.user_id
-        start = start_ms - self.config.margin_ms
-        end = now_ms() + self.config.margin_ms
         local = now_ms()
+        start = start_ms - self.config.margin_ms
+        end = (local if until_ms is None else until_ms) + self.config.margin_ms
         fetched: dict[str, list[rows.Row]] = {}
         failed: dict[str, Exception] = {}
         for topic, pages in (
@@ -289,6 +291,7 @@ class Reconciler:
                        filled=True, rows_recovered=executions, user_id=scope,
                        account_id=target.account_id,
                        detail=f"{executions} executions, {orders} orders fetched")
+        return executions
 
     # -- the timer ------------------------------------------------------------------------------
 

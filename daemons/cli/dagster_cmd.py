@@ -38,7 +38,9 @@ def dagster(
     """Start `dagster dev` on gridbot's code location, storing runs in PostgreSQL.
 
     Dagster runs with this process's environment minus every secret: it never holds the
-    master key (docs/secrets.md).
+    master key (docs/secrets.md). This process becomes the supervisor of `dagster dev`
+    (``daemons/process_group.py``), so SIGTERM or Ctrl-C stops every process Dagster
+    started, not only `dagster dev`.
     """
     from daemons.cli.support import cli_errors, fail, open_database
     from daemons.dagster_env import dagster_environment
@@ -57,5 +59,6 @@ def dagster(
     executable = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
     typer.echo(f"Dagster UI on http://{host}:{port} (state in {env['DAGSTER_HOME']})", err=True)
     os.chdir(repo)
-    os.execve(executable, [executable, "dev", "-w", str(repo / "workspace.yaml"),
-                           "-h", host, "-p", str(port)], child_environment(env))
+    os.execve(sys.executable, [sys.executable, "-m", "daemons.process_group", executable, "dev",
+                               "-w", str(repo / "workspace.yaml"), "-h", host, "-p", str(port)],
+              child_environment(env))

@@ -9,6 +9,8 @@ naming the directory and the key ids the credentials are encrypted under.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from daemons.db import credentials
@@ -23,14 +25,16 @@ from daemons.secrets.keys import (
 )
 
 
-def open_keyring(db: Database, home: Path, *, create: bool = True) -> Keyring:
+def open_keyring(db: Database, home: Path, *, create: bool = True,
+                 environ: Mapping[str, str] | None = None) -> Keyring:
     """The configured keyring; with ``create``, a first key for a credential-free database.
 
-    Raises :class:`NoMasterKey` (nothing to create, or ``create`` is off) or
+    ``environ`` (default: this process's) says where the keys are. Raises
+    :class:`NoMasterKey` (nothing to create, or ``create`` is off) or
     :class:`MissingKeyError` (the database expects keys the directory does not hold).
     """
     try:
-        return load_keyring(home)
+        return load_keyring(home, environ)
     except NoMasterKey as missing:
         with db.admin() as conn:
             expected = sorted(credentials.count_by_key(conn))
@@ -41,4 +45,17 @@ def open_keyring(db: Database, home: Path, *, create: bool = True) -> Keyring:
                 f" at the directory that holds them, or set {ENV_VAR}") from None
         if not create:
             raise
-    return load_keyring(home, create=True)
+    return load_keyring(home, environ, create=True)
+
+
+def open_key_directory(db: Database, home: Path) -> Keyring:
+    """The key directory's keyring (``GRIDBOT_KEY_DIR`` or ``home/keys``), never a key
+    from the environment, and never a new key.
+
+    For Dagster's runs: no Dagster process may hold ``GRIDBOT_MASTER_KEY`` in its
+    environment (docs/secrets.md), so an asset that needs a credential reads the keys from
+    the directory inside its run, keeps them in memory for that run only, and ignores the
+    variable even where someone exported it to a plain ``dagster dev``.
+    """
+    environ = {name: value for name, value in os.environ.items() if name != ENV_VAR}
+    return open_keyring(db, home, create=False, environ=environ)

@@ -22,12 +22,34 @@ def test_definitions_validate_cli_passes(tmp_path: Path) -> None:
         env={"DAGSTER_HOME": str(tmp_path), "PATH": str(dagster.parent)},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "passed validation" in done.stdout + done.stderr
+    assert "Validation successful for code location gridbot" in done.stdout + done.stderr
 
 
-def test_definitions_resolve_every_asset() -> None:
-    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert "bundled_month_replay" in keys
+def test_definitions_resolve_every_asset_in_its_group() -> None:
+    graph = defs.resolve_asset_graph()
+    groups = {key.to_user_string(): graph.get(key).group_name
+              for key in graph.get_all_asset_keys()}
+    assert groups == {
+        "bundled_month_replay": "backtests", "strategy_backtests": "backtests",
+        "daily_backtests": "backtests", "captured_market_data": "market_data",
+        "reconciled_account_data": "accounts", "event_table_partitions": "maintenance"}
+
+
+def test_definitions_jobs_schedules_and_sensors_resolve() -> None:
+    nightly = defs.resolve_job_def("validation_job")
+    assert {key.to_user_string() for key in nightly.asset_layer.executable_asset_keys} == {
+        "captured_market_data", "reconciled_account_data", "daily_backtests"}
+    assert {key.name for key in nightly.asset_layer.asset_graph.asset_check_keys} == {
+        "trades_valid", "tickers_in_order", "funding_rates_sane", "capture_gaps_short",
+        "receipt_times_plausible", "executions_valid"}
+    assert defs.resolve_job_def("backtests_job").partitions_def is not None
+    assert defs.resolve_job_def("maintenance_job").partitions_def is None
+    repository = defs.get_repository_def()
+    assert {s.name: s.job_name for s in repository.schedule_defs} == {
+        "validation_job_schedule": "validation_job",
+        "maintenance_job_schedule": "maintenance_job"}
+    assert {s.name for s in repository.sensor_defs} == {
+        "live_run_sensor", "strategy_sensor", "run_failure_alert_sensor"}
 
 
 def test_bundled_month_replay_materialises_with_summary_metadata() -> None:

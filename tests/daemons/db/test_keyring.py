@@ -75,3 +75,19 @@ def test_keyring_broken_key_directory_is_one_line(stored: str, db_env: dict[str,
     else:
         (keys / "ACTIVE").write_bytes(b"\xff\xfe\x00")
     assert str(keys) in refused("keys", "list")
+
+
+def test_keyring_open_key_directory_ignores_the_environment_key(
+        stored: str, db: Database, db_env: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dagster's runs read the key directory even where GRIDBOT_MASTER_KEY is exported."""
+    from daemons.db.keyring import open_key_directory
+    from daemons.secrets.keys import MissingKeyError
+    from tests.fixtures.secrets import make_master_key
+
+    monkeypatch.setenv("GRIDBOT_MASTER_KEY", make_master_key().encode())
+    home = Path(db_env["GRIDBOT_HOME"])
+    keyring = open_key_directory(db, home)
+    assert sorted(keyring.keys) == [stored] and keyring.source != "GRIDBOT_MASTER_KEY"
+    with pytest.raises(MissingKeyError, match=stored):
+        open_key_directory(db, home / "elsewhere")

@@ -73,8 +73,8 @@ def _environ_after_exec(pid: int, marker: bytes, timeout_s: float) -> bytes:
 
 def test_child_env_dagster_process_environment_holds_no_master_key(
         db_env: dict[str, str], tmp_path: Path) -> None:
-    """`gridbot dagster` replaces itself with `dagster dev`: read that process's
-    environment (every Dagster child inherits it)."""
+    """`gridbot dagster` replaces itself with the supervisor of `dagster dev`: read that
+    process's environment (`dagster dev` and every Dagster child inherit it)."""
     key, other = make_master_key().encode(), make_secret_text()
     env = {**os.environ, "GRIDBOT_MASTER_KEY": key, OTHER_SECRET_VAR: other}
     output = tmp_path / "dagster.out"

@@ -1,11 +1,12 @@
-"""Debian's headless Chromium for report tests: installed when missing (a failed install
-fails the test loudly, never skips it), run with no network features."""
+"""Debian's headless Chromium for report tests: installed when missing
+(``tests/fixtures/debian.py``), run with no network features."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
+
+from tests.fixtures.debian import ensure_program
 
 CHROMIUM = "chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -15,17 +16,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 def ensure_chromium() -> str:
     """The chromium binary, installing Debian's package first if it is not there."""
-    found = shutil.which(CHROMIUM)
-    if found is not None:
-        return found
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", CHROMIUM]):
-        done = subprocess.run(command, capture_output=True, text=True, timeout=900)
-        if done.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
-    found = shutil.which(CHROMIUM)
-    if found is None:
-        raise RuntimeError("chromium installed but not on PATH")
-    return found
+    return ensure_program(CHROMIUM)
 
 
 def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,1 @@
+"""Database upkeep on a schedule: partitions ahead, expired ones archived to Parquet."""

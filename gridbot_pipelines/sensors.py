@@ -1,0 +1,86 @@
+"""Sensors: the catalogue of runs and strategies, and alerts on failed runs.
+
+* ``live_run_sensor`` adds a :data:`~gridbot_pipelines.partitions.LIVE_RUNS` partition
+  for every new live or shadow run. Its cursor is the newest ``start_ts`` it has seen;
+  each evaluation looks a little further back (:data:`LOOKBACK`) because a run's
+  ``start_ts`` is its transaction's start, and a transaction that began earlier can
+  commit later; runs already added are skipped.
+* ``strategy_sensor`` adds a :data:`~gridbot_pipelines.partitions.STRATEGIES` partition
+  for every stored strategy that has none (the backtests' second dimension).
+* ``run_failure_alert_sensor`` posts every failed run of this code location to the
+  webhook the trading daemon alerts through (``GRIDBOT_ALERT_WEBHOOK``).
+"""
+
+import os
+from datetime import datetime, timedelta
+
+import dagster as dg
+
+from daemons.cli.trade_cmd import WEBHOOK_ENV
+from daemons.trading.alerts import Alert, AlertSender
+from gridbot_pipelines.partitions import LIVE_RUNS, STRATEGIES
+from gridbot_pipelines.resources import DatabaseResource
+
+LOOKBACK = timedelta(minutes=10)
+#: Most runs added by one evaluation (the next one goes on from there).
+BATCH = 1000
+
+
+def _cursor_time(cursor: str | None) -> datetime | None:
+    """The cursor's time, or None to start from the first run (no or unreadable cursor)."""
+    if not cursor:
+        return None
+    try:
+        return datetime.fromisoformat(cursor)
+    except ValueError:
+        return None
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def live_run_sensor(context: dg.SensorEvaluationContext,
+                    database: DatabaseResource) -> dg.SensorResult | dg.SkipReason:
+    """A partition per new live or shadow run (see the module docstring)."""
+    since = _cursor_time(context.cursor)
+    with database.db.admin() as conn:  # runs of every user
+        rows = conn.execute(
+            "SELECT run_id::text, start_ts FROM runs WHERE run_type IN ('live', 'shadow')"
+            " AND (%s::timestamptz IS NULL OR start_ts >= %s::timestamptz - %s)"
+            " ORDER BY start_ts, run_id LIMIT %s", [since, since, LOOKBACK, BATCH]).fetchall()
+    if not rows:
+        return dg.SkipReason("no live or shadow run yet")
+    known = set(context.instance.get_dynamic_partitions(LIVE_RUNS.name))
+    new = [run_id for run_id, _ in rows if run_id not in known]
+    cursor = max(rows[-1][1], since or rows[-1][1]).isoformat()
+    if not new:
+        return dg.SensorResult(skip_reason="no new run", cursor=cursor)
+    context.log.info(f"{len(new)} new live run(s)")
+    return dg.SensorResult(cursor=cursor,
+                           dynamic_partitions_requests=[LIVE_RUNS.build_add_request(new)])
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def strategy_sensor(context: dg.SensorEvaluationContext,
+                    database: DatabaseResource) -> dg.SensorResult | dg.SkipReason:
+    """A partition per stored strategy that has none yet."""
+    with database.db.admin() as conn:  # strategies of every user
+        ids = [str(row[0]) for row in conn.execute(
+            "SELECT strategy_id FROM strategies ORDER BY strategy_id")]
+    known = set(context.instance.get_dynamic_partitions(STRATEGIES.name))
+    new = [key for key in ids if key not in known]
+    if not new:
+        return dg.SkipReason("no new strategy")
+    return dg.SensorResult(dynamic_partitions_requests=[STRATEGIES.build_add_request(new)])
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING)
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
+    """Post the failed run (job, partition, first error line) to the trader's webhook."""
+    run = context.dagster_run
+    error = context.failure_event.message or "failed"
+    partition = run.tags.get("dagster/partition")
+    sender = AlertSender(os.environ.get(WEBHOOK_ENV) or None, throttle_s=0)
+    sender.send(Alert("dagster-run-failed", run.job_name,
+                      f"run {run.run_id} of {run.job_name}"
+                      f"{f' ({partition})' if partition else ''} failed: "
+                      f"{error.splitlines()[0][:500]}"))
+    sender.close()

@@ -1,0 +1,243 @@
+"""`gridbot dagster` for real: the UI in headless Chromium, a run launched through its
+GraphQL API, and SIGTERM stopping every process it started.
+
+One `gridbot dagster` serves the module (starting it takes a while): the UI tests run
+first, the SIGTERM test last (file order, one xdist group). Screenshots go to
+``test-artifacts/dagster/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import psycopg
+import pytest
+
+from daemons.dagster_env import DAGSTER_DATABASE, PG_URL_ENV, with_database
+from daemons.db.session import Database
+from tests.daemons.validation.browser import ensure_chromium, run_chromium
+from tests.fixtures.leak_guard import scan_output
+from tests.fixtures.ports import free_port
+from tests.fixtures.postgres import PgTestServer
+from tests.fixtures.waiting import wait_until
+from tests.gridbot_pipelines.data import add_strategy, store_market_day
+
+pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("dagster_ui")]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "dagster"
+DAY = "2026-09-14"
+ASSETS = ("captured_market_data", "reconciled_account_data", "daily_backtests",
+          "strategy_backtests", "bundled_month_replay", "event_table_partitions")
+GROUPS = ("market_data", "accounts", "backtests", "maintenance")
+
+
+@dataclass
+class DagsterUi:
+    process: subprocess.Popen
+    url: str
+    output: Path
+    started: list[psutil.Process] = field(default_factory=list)
+
+    def graphql(self, query: str, variables: dict | None = None) -> dict:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        request = urllib.request.Request(f"{self.url}/graphql", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            found = json.loads(answer.read())
+        assert "errors" not in found, found
+        return found["data"]
+
+
+_LOCATIONS = ("{ workspaceOrError { ... on Workspace { locationEntries { name "
+              "locationOrLoadError { __typename } } } } }")
+
+
+def _location_loaded(ui: DagsterUi) -> bool:
+    """Whether the webserver answers with the code location `gridbot` loaded."""
+    assert ui.process.poll() is None, ui.output.read_text()[-3000:]
+    try:
+        entries = ui.graphql(_LOCATIONS)["workspaceOrError"]["locationEntries"]
+    except OSError:
+        return False
+    return [(e["name"], (e["locationOrLoadError"] or {}).get("__typename"))
+            for e in entries] == [("gridbot", "RepositoryLocation")]
+
+
+@contextmanager
+def _dagster(command: list[str], env: dict[str, str], output: Path) -> Iterator[DagsterUi]:
+    """``command`` (given ``{port}``) serving the UI until the location `gridbot` loads;
+    afterwards whatever of it is still alive is killed and its output scanned."""
+    port = free_port()
+    with open(output, "wb") as sink:
+        process = subprocess.Popen(
+            [part.format(port=port) for part in command], cwd=ROOT, env=env,
+            stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    running = DagsterUi(process, f"http://127.0.0.1:{port}", output)
+    try:
+        wait_until(lambda: _location_loaded(running), 240, "the gridbot code location")
+        running.started = psutil.Process(process.pid).children(recursive=True)
+        yield running
+    finally:
+        if process.poll() is None:  # not stopped by the test
+            process.kill()
+        for started in running.started:  # whatever it left behind
+            try:
+                started.kill()
+            except psutil.NoSuchProcess:
+                pass
+        process.wait()
+        scan_output(output.read_bytes(), " ".join(command[:3]))
+
+
+@pytest.fixture(scope="module")
+def database(pg_server: PgTestServer) -> Iterator[dict[str, str]]:
+    """A captured day and a strategy; the environment that points gridbot at them."""
+    name = pg_server.create_database()
+    db = Database(pg_server.admin_url(name), pg_server.app_url(name))
+    store_market_day(db, "BTCUSDT", DAY, seed=4)
+    add_strategy(db, "ursula", "BTCUSDT")
+    db.close()
+    home = Path(tempfile.mkdtemp(prefix="gridbot-ui-"))
+    yield {**{k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", PG_URL_ENV)},
+           "DATABASE_URL": pg_server.admin_url(name),
+           "GRIDBOT_APP_DATABASE_URL": pg_server.app_url(name), "GRIDBOT_HOME": str(home)}
+    shutil.rmtree(home, ignore_errors=True)
+    pg_server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def ui(database: dict[str, str]) -> Iterator[DagsterUi]:
+    home = Path(database["GRIDBOT_HOME"])
+    with _dagster([sys.executable, "-c", "from daemons.cli.main import app; app()", "dagster",
+                   "--port", "{port}", "--dagster-home", str(home / "dagster")],
+                  database, home / "gridbot-dagster.out") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    return ensure_chromium()
+
+
+def _page(chromium: str, url: str, shot: str) -> str:
+    """The rendered DOM of ``url``, and a screenshot of it in test-artifacts."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    profile = Path(tempfile.mkdtemp(prefix="gridbot-chromium-"))
+    try:
+        dom = run_chromium(chromium, profile / "dom", "--dump-dom", url).stdout
+        path = ARTIFACTS / shot
+        path.unlink(missing_ok=True)
+        run_chromium(chromium, profile / "shot", "--window-size=1600,1000",
+                     f"--screenshot={path}", url)
+        assert path.stat().st_size > 20_000  # a blank page compresses to a few KB
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return dom
+
+
+def test_ui_asset_graph_shows_the_projects_assets(ui: DagsterUi, chromium: str) -> None:
+    shown: set[str] = set()
+    for group in GROUPS:  # each group's lineage graph, its neighbours included
+        dom = _page(chromium, f"{ui.url}/locations/gridbot/asset-groups/{group}",
+                    f"asset-graph-{group}.png")
+        assert group in dom
+        shown |= {name for name in ASSETS if name in dom}
+    assert shown == set(ASSETS), f"missing from the asset graph: {set(ASSETS) - shown}"
+
+
+_LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+_STATUS = "query Status($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+_MATERIALISED = """
+query Latest($day: String!) {
+  assetNodeOrError(assetKey: {path: ["captured_market_data"]}) {
+    ... on AssetNode { assetMaterializations(partitions: [$day]) {
+      runId metadataEntries { label ... on IntMetadataEntry { intValue } } } }
+  }
+}"""
+
+
+def _materialise_day(ui: DagsterUi) -> str:
+    """Launch ``captured_market_data`` of DAY through GraphQL; its run id once it ended."""
+    launched = ui.graphql(_LAUNCH, {"params": {
+        "selector": {"repositoryLocationName": "gridbot", "repositoryName": "__repository__",
+                     "jobName": "validation_job",
+                     "assetSelection": [{"path": ["captured_market_data"]}]},
+        "runConfigData": {},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAY}]},
+    }})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline, status = time.monotonic() + 300, None
+    while time.monotonic() < deadline:
+        status = ui.graphql(_STATUS, {"id": run_id})["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            break
+        time.sleep(1)
+    assert status == "SUCCESS", ui.output.read_text()[-3000:]
+    return run_id
+
+
+def test_ui_graphql_launched_materialisation_completes(ui: DagsterUi, chromium: str) -> None:
+    run_id = _materialise_day(ui)
+    found = ui.graphql(_MATERIALISED, {"day": DAY})["assetNodeOrError"]
+    (latest,) = [m for m in found["assetMaterializations"] if m["runId"] == run_id]
+    entries = {e["label"]: e.get("intValue") for e in latest["metadataEntries"]}
+    assert entries["public_trades_rows"] == 3_000
+    dom = _page(chromium, f"{ui.url}/runs/{run_id}", "run.png")
+    assert re.search(r"captured_market_data", dom)
+
+
+def test_plain_dagster_dev_stores_runs_in_gridbots_database(
+        database: dict[str, str]) -> None:
+    """`dagster dev` from the repository root, no DAGSTER_HOME, no storage URL: the code
+    location `gridbot`, runs stored in the `dagster` database beside gridbot's tables."""
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    output = Path(database["GRIDBOT_HOME"]) / "dagster-dev.out"
+    with _dagster([dagster, "dev", "-p", "{port}"], database, output) as plain:
+        run_id = _materialise_day(plain)
+        plain.process.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
+        plain.process.wait(timeout=120)
+    storage = with_database(database["DATABASE_URL"], DAGSTER_DATABASE)
+    with psycopg.connect(storage) as conn:
+        assert conn.execute("SELECT status FROM runs WHERE run_id = %s",
+                            [run_id]).fetchone() == ("SUCCESS",)
+    assert not list(ROOT.glob(".tmp_dagster_home_*"))  # its temporary home is gone
+
+
+def test_gridbot_dagster_sigterm_stops_every_process_it_started(ui: DagsterUi) -> None:
+    started = ui.started
+    commands = [" ".join(p.cmdline()) for p in started]
+    assert any("dagster_webserver" in c for c in commands), commands
+    assert any("dagster._daemon" in c for c in commands), commands
+    ui.process.send_signal(signal.SIGTERM)  # to gridbot dagster alone, as `kill` does
+    assert ui.process.wait(timeout=120) == 0 or ui.process.returncode is not None
+    deadline = time.monotonic() + 30
+    alive = started
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        time.sleep(0.2)
+    assert alive == [], f"still running after SIGTERM: {[p.cmdline() for p in alive]}"
