@@ -90,6 +90,26 @@ bybit_accounts = Table(
     UniqueConstraint("user_id", "account_name"),
 )
 
+calibrations = Table(
+    "calibrations", metadata,
+    Column("calibration_id", Uuid, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("run_id", Uuid, nullable=False),
+    Column("symbol", Text, nullable=False),
+    Column("queue_ahead", Numeric, nullable=False),
+    Column("latency_ms", Integer, nullable=False),
+    Column("fit_start", TS, nullable=False),
+    Column("fit_end", TS, nullable=False),
+    Column("test_start", TS, nullable=False),
+    Column("test_end", TS, nullable=False),
+    Column("in_sample", JSONB, nullable=False),
+    Column("out_of_sample", JSONB, nullable=False),
+    Column("tried", JSONB, nullable=False),
+    Column("created_at", TS, nullable=False),
+    PrimaryKeyConstraint("calibration_id"),
+    ForeignKeyConstraint(["run_id", "user_id"], ["runs.run_id", "runs.user_id"]),
+)
+
 capture_gaps = Table(
     "capture_gaps", metadata,
     Column("gap_id", Uuid, primary_key=True),
@@ -107,6 +127,68 @@ capture_gaps = Table(
     ForeignKeyConstraint(
         ["account_id", "user_id"],
         ["bybit_accounts.account_id", "bybit_accounts.user_id"]),
+)
+
+comparisons = Table(
+    "comparisons", metadata,
+    Column("comparison_id", Uuid, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("run_id", Uuid, nullable=False),
+    Column("symbol", Text, nullable=False),
+    Column("window_start", TS, nullable=False),
+    Column("window_end", TS, nullable=False),
+    Column("latency", JSONB, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("report_dir", Text),
+    Column("report_digest", Text),
+    Column("created_at", TS, nullable=False),
+    PrimaryKeyConstraint("comparison_id"),
+    UniqueConstraint("comparison_id", "user_id"),
+    ForeignKeyConstraint(["run_id", "user_id"], ["runs.run_id", "runs.user_id"]),
+)
+
+comparison_results = Table(
+    "comparison_results", metadata,
+    Column("comparison_id", Uuid, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("fill_model", Text, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("metrics", JSONB, nullable=False),
+    Column("verdicts", JSONB, nullable=False),
+    Column("live_pnl", Numeric, nullable=False),
+    Column("pnl", Numeric, nullable=False),
+    Column("pairs", Integer, nullable=False),
+    Column("missed", Integer, nullable=False),
+    Column("phantom", Integer, nullable=False),
+    Column("divergence", JSONB),
+    PrimaryKeyConstraint("comparison_id", "fill_model"),
+    ForeignKeyConstraint(["comparison_id", "user_id"],
+                         ["comparisons.comparison_id", "comparisons.user_id"]),
+)
+
+comparison_fills = Table(
+    "comparison_fills", metadata,
+    Column("comparison_id", Uuid, nullable=False),
+    Column("user_id", Uuid, nullable=False),
+    Column("fill_model", Text, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("reason", Text),
+    Column("detail", Text),
+    Column("live_link_id", Text),
+    Column("live_ts", TS),
+    Column("live_price", Numeric(20, 8)),
+    Column("live_qty", Numeric(20, 8)),
+    Column("sim_link_id", Text),
+    Column("sim_ts", TS),
+    Column("sim_price", Numeric(20, 8)),
+    Column("sim_qty", Numeric(20, 8)),
+    PrimaryKeyConstraint("comparison_id", "fill_model", "seq"),
+    ForeignKeyConstraint(["comparison_id", "fill_model"],
+                         ["comparison_results.comparison_id", "comparison_results.fill_model"]),
+    ForeignKeyConstraint(["comparison_id", "user_id"],
+                         ["comparisons.comparison_id", "comparisons.user_id"]),
 )
 
 engine_decisions = Table(
