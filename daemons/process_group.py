@@ -32,7 +32,7 @@ def supervise(argv: list[str], grace_s: float = GRACE_S) -> int:
 
     def forward(signum: int, _frame: object) -> None:
         stopping.append(signum)
-        _signal_group(group, signal.SIGINT)
+        signal_group(group, signal.SIGINT)
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
@@ -46,29 +46,29 @@ def supervise(argv: list[str], grace_s: float = GRACE_S) -> int:
                 deadline = time.monotonic() + grace_s
             if deadline is not None and time.monotonic() > deadline:
                 child.kill()  # it ignored the Ctrl-C
-    _end_group(group)
+    end_group(group)
     return code if not stopping or code >= 0 else 128 + stopping[0]
 
 
-def _signal_group(group: int, signum: int) -> bool:
+def signal_group(group: int, signum: int) -> bool:
     """Send ``signum`` to the group; False once no process of it is left."""
     try:
         os.killpg(group, signum)
         return True
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         return False
 
 
-def _end_group(group: int) -> None:
+def end_group(group: int) -> None:
     """SIGTERM whatever of the group outlived its leader, SIGKILL what ignores that."""
-    if not _signal_group(group, signal.SIGTERM):
+    if not signal_group(group, signal.SIGTERM):
         return
     deadline = time.monotonic() + KILL_AFTER_S
     while time.monotonic() < deadline:
-        if not _signal_group(group, 0):
+        if not signal_group(group, 0):
             return
         time.sleep(0.05)
-    _signal_group(group, signal.SIGKILL)
+    signal_group(group, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -115,7 +115,7 @@ COMMANDS = collect_commands()
 
 #: Valid values for each command (``{name}`` fields come from :class:`World`); a flag is True.
 BASELINES: dict[tuple[str, ...], dict[str, str | bool]] = {
-    ("demo",): {"max_bars": "10"},
+    ("demo",): {"home": "{files}"},
     ("backtest",): {"source": "{trades}", "no_store": True},
     ("venue",): {"accounts": "{venue_accounts}", "port": "{busy_port}"},
     ("db", "partitions"): {"months_ahead": "1"},
@@ -153,7 +153,10 @@ EXCLUSIVE = {"account_id": ("account",)}
 #: is unreachable, a run without a snapshot to replay from), so that nothing starts whatever the
 #: hostile value.
 LATE_FAILURE = {("capture",), ("trade",), ("venue",), ("dagster",), ("compare",),
-                ("calibrate", "run")}
+                ("calibrate", "run"), ("demo",)}
+#: Parameters left out: any new directory is a valid demo home (the demo would run), and
+#: the demo's refusal of a foreign one is tested in tests/daemons/demo.
+NOT_PROBED = {("demo", "home")}
 
 
 
@@ -171,7 +174,7 @@ def collect_cases() -> list:
     cases = []
     for path, command in COMMANDS.items():
         for param in command.params:
-            if getattr(param, "is_flag", False):
+            if getattr(param, "is_flag", False) or (*path, param.name) in NOT_PROBED:
                 continue
             for kind in hostile_kinds(param):
                 case = Case(path, param.name, kind)
@@ -208,6 +211,7 @@ def build_world(db: Database, files: Path, busy_port: int) -> World:
         f"- {{name: a, api_key: k1, api_secret: {venue_secret}, usdt: '5000'}}\n")
     trades = write(files / "trades.csv", bybit_lines(200))
     fields = {"trades": str(trades), "venue_accounts": str(files / "accounts.yaml"),
+              "files": str(files),
               "busy_port": str(busy_port), "alice_strategy": str(alice.strategy_id),
               "alice_run": str(alice.run_id)}
     return World(db, files, bob.user_id, bob.account_id, fields,
@@ -356,5 +360,5 @@ def test_cli_hostile_baseline_of_a_server_fails_before_starting(
     line = baseline_line(path, world, pg_server, monkeypatch)
     assert any(reason in line for reason in (
         "nothing to capture", "nothing to trade", "address already in use",
-        "database unavailable", "nothing to replay from")), line
+        "database unavailable", "nothing to replay from", "not a demo directory")), line
 

@@ -1,7 +1,7 @@
 """The bundled-month replay: the real price path through gridcore with the OPTIMISTIC model.
 
-Shared by ``gridbot demo`` and the Dagster asset of the same name, so both report the
-same numbers for the same parameters. It is an ordinary backtest of the ``bundled`` source.
+What the Dagster asset of the same name runs: an ordinary backtest of the ``bundled``
+source, with the legacy bot's BTC example as its default parameters.
 """
 
 from __future__ import annotations

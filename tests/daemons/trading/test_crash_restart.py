@@ -58,6 +58,12 @@ def trading(home: Path, accounts: int) -> bool:
     return False
 
 
+def runs_that_decided(db, user_id) -> int:
+    """How many of the user's live runs (one per daemon start) recorded a decision."""
+    with db.unit_of_work(user_id) as conn:
+        return conn.execute("SELECT count(DISTINCT run_id) FROM engine_decisions").fetchone()[0]
+
+
 def test_trade_killed_ten_times_never_duplicates_or_orphans_an_order(
         db, keyring, venue, pg_server, db_name, tmp_path) -> None:
     tenants = store_tenants(db, keyring, venue)
@@ -78,6 +84,10 @@ def test_trade_killed_ten_times_never_duplicates_or_orphans_an_order(
             path.unlink()  # the next daemon writes its own
     with trade_process(venue, env, log) as proc:
         wait_for(lambda: trading(home, 2), timeout_s=60, what="trading after the last kill")
+        # A restored engine decides only when the market crosses a level: on a loaded
+        # machine that can take longer than the kills' short lives, so wait for it.
+        wait_for(lambda: all(runs_that_decided(db, u) >= 2 for u in tenants.users.values()),
+                 timeout_s=120, what="decisions of a restarted engine")
         time.sleep(3)
         requests.post(f"{venue.base_url}/admin/tape/pause", timeout=5).raise_for_status()
         time.sleep(1.5)  # a still market: what is in flight arrives before the last snapshot
@@ -99,14 +109,11 @@ def test_trade_killed_ten_times_never_duplicates_or_orphans_an_order(
             last_state = conn.execute(
                 "SELECT state FROM engine_snapshots WHERE run_id = %s"
                 " ORDER BY exchange_ts DESC LIMIT 1", [runs[-1][0]]).fetchone()[0]
-            per_run = conn.execute(
-                "SELECT run_id, count(*) FROM engine_decisions GROUP BY run_id").fetchall()
         assert len(runs) == KILLS + 1
         restored = [c["restored_from"] for _, c in runs[1:]]
         assert sum(r is not None for r in restored) >= KILLS - 2, restored
         held = {row[1] for row in last_state["orders"]}
         assert open_now and open_now == held, "the engine holds exactly the venue's orders"
-        assert len(per_run) >= 2, "the engines decided across restarts"
 
 
 def owned_by(home: Path, daemon_id: str) -> int:

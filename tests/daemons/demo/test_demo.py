@@ -1,0 +1,105 @@
+"""`gridbot demo` end to end, in a short mode: the whole system in real processes.
+
+The demo runs as a user runs it (a child process on the embedded defaults, its own
+directory). Its comparison of the clean live runs meets the seed targets for
+CONSERVATIVE; the injected divergence (bob/main's replay assumes another grid step than
+its live engine traded with) fails and is named "engine divergence" in the nightly
+report; whether it ends on its own or by Ctrl-C, no process it started is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from daemons.demo import cast
+from daemons.demo.home import FOREIGN_DATABASE
+from tests.fixtures.leak_guard import scan_output
+
+pytestmark = [pytest.mark.timeout(1500), pytest.mark.xdist_group("demo")]
+
+GRIDBOT = [sys.executable, "-c", "from daemons.cli.main import app; app(prog_name='gridbot')"]
+
+
+def demo_env(tmp_path: Path) -> dict[str, str]:
+    """The test's environment without its databases: the demo must bring its own."""
+    env = {k: v for k, v in os.environ.items() if k not in FOREIGN_DATABASE}
+    return {**env, "GRIDBOT_HOME": str(tmp_path / "gridbot-home"), "NO_COLOR": "1"}
+
+
+def processes_of(home: Path) -> list[psutil.Process]:
+    """Every process naming the demo's directory in its command line or environment."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.pid == os.getpid():
+                continue
+            texts = [*process.cmdline(), *process.environ().values()]
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        if any(str(home) in text for text in texts):
+            found.append(process)
+    return found
+
+
+def test_demo_short_mode_conservative_meets_targets_and_names_the_injected_divergence(
+        tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    done = subprocess.run([*GRIDBOT, "demo", "--minutes", "1", "--home", str(home)],
+                          env=demo_env(tmp_path), capture_output=True, text=True, timeout=1200)
+    output = scan_output(done.stdout + done.stderr, "gridbot demo")
+    assert done.returncode == 0, output
+    assert processes_of(home) == [], "the demo left processes running"
+
+    verdicts = {v["label"].split()[0]: v for v in json.loads(
+        (home / "verdicts.json").read_text())}
+    assert set(verdicts) == {account.label for account in cast.CAST}, output
+    for label, verdict in verdicts.items():
+        conservative = next(m for m in verdict["models"] if m["model"] == "CONSERVATIVE")
+        assert {m["model"] for m in verdict["models"]} == {
+            "OPTIMISTIC", "CONSERVATIVE", "PESSIMISTIC", "QUEUE"}
+        if label == cast.DIVERGENT.label:
+            assert not conservative["passed"], "the injected divergence went unnoticed"
+            assert conservative["divergence"] is not None
+        else:
+            failed = [m for m in conservative["metrics"] if m["passed"] is False]
+            assert conservative["passed"], f"{label}: {failed}"
+
+    reports = sorted((home / "reports" / "nightly").glob("*.html"))
+    assert reports and all(f"report: {page}" in output for page in reports)
+    page = "\n".join(p.read_text() for p in reports)
+    assert "engine divergence" in page
+    divergent = verdicts[cast.DIVERGENT.label]["run_id"]
+    assert divergent in page
+    assert "engine divergence" in output and "PASS" in output and "FAIL" in output
+
+
+def test_demo_interrupted_while_trading_stops_every_process(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    demo = subprocess.Popen([*GRIDBOT, "demo", "--minutes", "5", "--home", str(home)],
+                            env=demo_env(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in demo.stdout:
+            lines.append(line)
+            if "] trading " in line:
+                break
+        assert any("] trading " in line for line in lines), "".join(lines)
+        assert len(processes_of(home)) >= 3  # server, venue, capture, trade...
+        demo.send_signal(signal.SIGINT)
+        rest, _ = demo.communicate(timeout=180)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    output = scan_output("".join(lines) + rest, "gridbot demo")
+    assert demo.returncode == 130, output
+    assert "interrupted" in output
+    assert processes_of(home) == [], "the interrupted demo left processes running"
