@@ -144,7 +144,8 @@ def _root(
 
 _COMMANDS = [
     ("version", version_cmd.version, "Print the gridbot and gridcore versions."),
-    ("demo", demo_cmd.demo, "Run the whole system on the embedded defaults: trade, capture, validate, verdicts."),
+    ("demo", demo_cmd.demo, "Run the whole system on the embedded defaults: capture, trade, "
+                            "validate in Dagster, print the verdicts."),
     ("backtest", backtest_cmd.backtest, "Replay market data through gridcore with a fill model."),
     ("venue", venue_cmd.venue, "Serve the local Bybit v5 venue on loopback."),
     ("dagster", dagster_cmd.dagster, "Start the Dagster UI on this project (PostgreSQL storage)."),

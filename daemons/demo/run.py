@@ -36,6 +36,9 @@ from daemons.demo.pipeline import dagster_env, run_validation_job
 from daemons.demo.verdict import RunVerdict, load_verdicts, report_paths, write_verdicts
 
 SYMBOLS = ",".join(dict.fromkeys(a.symbol for a in demo_cast.CAST))
+#: Wall seconds between engine snapshots: a comparison replays from a snapshot, so a
+#: few minutes of trading need them more often than a live deployment's default.
+SNAPSHOT_INTERVAL_S = 5.0
 _VENUE_URL = re.compile(r"^venue REST\s+(http://\S+)$")
 _STRATEGY_ID = re.compile(r"^strategy (\d+) added")
 
@@ -179,7 +182,8 @@ class Demo:
         self._wait(lambda: self._count("SELECT count(*) FROM public_trades") > 0,
                    capture, "captured trades")
         self.report.stage(f"trading {len(strategies)} strategies", total=self.options.trade_s)
-        trade = self.children.start("trade", ["trade", *url])
+        trade = self.children.start("trade", ["trade", *url, "--snapshot-interval-s",
+                                              f"{SNAPSHOT_INTERVAL_S:g}"])
         self._wait(lambda: self._count("SELECT count(*) FROM runs WHERE status = 'running'"
                                        " AND run_type <> 'backtest'") >= len(strategies),
                    trade, "every strategy running")
