@@ -9,10 +9,13 @@ from ``GRIDBOT_HOME`` itself, so a demo never touches a user's real database or 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+
+import psutil
 
 from daemons.db.embedded import EmbeddedServer
 from daemons.db.settings import gridbot_home
@@ -41,6 +44,7 @@ def fresh_home(home: Path) -> Path:
         if any(home.iterdir()) and not (home / MARKER).is_file():
             raise DemoHomeError(f"{home} is not empty and not a demo directory (no {MARKER}); "
                                 "choose another --home")
+        stop_leftovers(home)
         stop_server(home)
         shutil.rmtree(home)
     try:
@@ -49,6 +53,33 @@ def fresh_home(home: Path) -> Path:
     except OSError as e:
         raise DemoHomeError(f"cannot create {home}: {e.strerror or type(e).__name__}") from None
     return home
+
+
+def stop_leftovers(home: Path, grace_s: float = 10.0) -> int:
+    """Stop what a previous demo in ``home`` left running; how many processes.
+
+    A demo stops its children however it ends, except when it is itself killed with
+    SIGKILL (or the machine's OOM killer): its children, in sessions of their own, go on.
+    They are found by the ``GRIDBOT_HOME`` the demo gave them (no other process has it),
+    sent SIGTERM, and killed after ``grace_s``.
+    """
+    wanted = str(home)
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.pid != os.getpid() and process.environ().get("GRIDBOT_HOME") == wanted:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    for process in found:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _, alive = psutil.wait_procs(found, timeout=grace_s)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(alive, timeout=5)
+    return len(found)
 
 
 def stop_server(home: Path) -> bool:

@@ -62,3 +62,19 @@ def test_children_stop_all_leaves_no_grandchild_running(tmp_path) -> None:
     gone, alive = psutil.wait_procs(family, timeout=10)
     assert alive == [] and children.children == []
     assert "ready" in (tmp_path / "logs" / "parent.log").read_text()
+
+
+def test_fresh_home_stops_what_a_killed_demo_left_running(tmp_path) -> None:
+    home = fresh_home(tmp_path / "demo")
+    orphan = Children(home / "logs", demo_environment(home)).start(
+        "orphan", ["-c", "import time; time.sleep(600)"], program=[sys.executable])
+    stranger = Children(tmp_path / "logs", {"PATH": "/usr/bin"}).start(
+        "stranger", ["-c", "import time; time.sleep(600)"], program=[sys.executable])
+    try:
+        fresh_home(home)
+        assert orphan.process.wait(30) is not None
+        assert stranger.process.poll() is None, "a process of no demo was stopped"
+    finally:
+        for child in (orphan, stranger):
+            child.process.kill()
+            child.process.wait()
