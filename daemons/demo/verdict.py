@@ -88,6 +88,8 @@ def report_paths(home: Path, days: list[str]) -> list[Path]:
 def write_verdicts(path: Path, verdicts: list[RunVerdict]) -> Path:
     """The verdicts as JSON, for what reads the demo's result without parsing a table (a CI
     job, the demo's own test): one object per run, its models' metrics and verdicts."""
-    document = [{**asdict(v), "label": v.label} for v in verdicts]
+    document = [{**asdict(v), "label": v.label,
+                 "models": [{**asdict(m), "reasons": dict(m.reasons)} for m in v.models]}
+                for v in verdicts]
     path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
     return path
