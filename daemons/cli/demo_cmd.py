@@ -54,7 +54,9 @@ def demo(
     from daemons.demo.home import DemoHomeError, default_home
     from daemons.demo.run import Demo, DemoOptions
 
-    console = Console(soft_wrap=True)  # a log file gets whole lines, not 80 columns
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 160  # a log file gets whole lines and tables, not 80 columns
     options = DemoOptions(home=home or default_home(), trade_s=minutes * 60.0, speed=speed,
                           inject_divergence=inject_divergence, ui=ui, ui_port=ui_port)
     _interrupt_on_sigterm()

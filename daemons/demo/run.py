@@ -39,6 +39,11 @@ SYMBOLS = ",".join(dict.fromkeys(a.symbol for a in demo_cast.CAST))
 #: Wall seconds between engine snapshots: a comparison replays from a snapshot, so a
 #: few minutes of trading need them more often than a live deployment's default.
 SNAPSHOT_INTERVAL_S = 5.0
+#: The venue's median order latency: a loopback venue answers in about a millisecond. Each
+#: order's latency is drawn around it, a replay uses the measured median: the wider the
+#: draws, the more often a print lands between the two arrivals (a fill one side has and
+#: the other has not, the grids parting from there on).
+VENUE_LATENCY_MS = 2.0
 _VENUE_URL = re.compile(r"^venue REST\s+(http://\S+)$")
 _STRATEGY_ID = re.compile(r"^strategy (\d+) added")
 
@@ -137,7 +142,8 @@ class Demo:
         venue = self.children.start(
             "venue", ["venue", "--accounts", str(self.home / "venue-accounts.json"),
                       "--port", "0", "--tape", "bars", "--symbols", SYMBOLS,
-                      "--speed", f"{self.options.speed:g}"], readable=True)
+                      "--speed", f"{self.options.speed:g}", "--latency-ms",
+                      f"{VENUE_LATENCY_MS:g}"], readable=True)
         for line in venue.follow(timeout_s=60):
             if match := _VENUE_URL.match(line):
                 self.venue_url = match.group(1)
