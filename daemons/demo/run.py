@@ -44,13 +44,6 @@ SNAPSHOT_INTERVAL_S = 5.0
 #: draws, the more often a print lands between the two arrivals (a fill one side has and
 #: the other has not, the grids parting from there on).
 VENUE_LATENCY_MS = 2.0
-#: The venue's median hidden size per price level (BTC; scaled for the others): a deep
-#: book, whose queue at the touch a few minutes of prints rarely clear, so the demo's
-#: live fills are trade-throughs, the regime CONSERVATIVE models. On a thin book
-#: (the venue's default, 2) a run of a few minutes gets a fill at the touch now and then,
-#: which CONSERVATIVE misses by design and which, in a sample of twenty fills, is
-#: enough to miss its targets (docs/demo.md).
-VENUE_DEPTH_QTY = 50.0
 _VENUE_URL = re.compile(r"^venue REST\s+(http://\S+)$")
 _STRATEGY_ID = re.compile(r"^strategy (\d+) added")
 
@@ -150,8 +143,7 @@ class Demo:
             "venue", ["venue", "--accounts", str(self.home / "venue-accounts.json"),
                       "--port", "0", "--tape", "bars", "--symbols", SYMBOLS,
                       "--speed", f"{self.options.speed:g}", "--latency-ms",
-                      f"{VENUE_LATENCY_MS:g}", "--depth-median-qty",
-                      f"{VENUE_DEPTH_QTY:g}"], readable=True)
+                      f"{VENUE_LATENCY_MS:g}"], readable=True)
         for line in venue.follow(timeout_s=60):
             if match := _VENUE_URL.match(line):
                 self.venue_url = match.group(1)
