@@ -234,12 +234,22 @@ class SimBroker:
         return price <= self._best_buy or price >= self._best_sell
 
     def on_print(self, price: Decimal, size: float | None, ts: int) -> list[object]:
-        """A ticker (``size`` None) or trade print: fill what the model says, best first."""
+        """A ticker (``size`` None) or trade print: fill what the model says, best first.
+
+        The answers come as the exchange's private streams deliver one match: every
+        execution of the print in one message, then the orders' updates, then each touched
+        position and the wallet. The grouping matters to the engine: the executions of one
+        message form one batch of the same-order latch, whose first sorted fill is the
+        "last filled price" (docs/strategy.md section 7); an order update between two
+        executions would split them into two batches.
+        """
         self.last_price = price
         price_f = float(price)
         if not self.reaches_book(price_f) or (size is None and not self.fill_model.uses_tickers):
             return []
-        answers: list[object] = []
+        executions: list[object] = []
+        updates: list[tuple[SimOrder, str]] = []
+        sides: list[int] = []
         remaining = size
         for order in sorted(
             (o for o in self.orders.values() if o.active_ts <= ts),
@@ -249,18 +259,29 @@ class SimBroker:
             if remaining is not None:
                 remaining -= used
             if qty > 0:
-                answers.extend(self._fill(order, min(qty, order.leaves_qty), ts))
-        if answers:
-            self._refresh_best()
+                execution = self._fill(order, min(qty, order.leaves_qty), ts)
+                if execution is not None:
+                    executions.append(execution)
+                    sides.append(order.position_idx)
+                updates.append((order, _status(order, execution is not None)))
+        if not updates:
+            return []
+        self._refresh_best()
+        answers = [*executions, *(self._order_event(o, status, ts) for o, status in updates)]
+        if executions:
+            answers += [self._position_event(idx, ts) for idx in dict.fromkeys(sides)]
+            answers.append(self._wallet_event(ts))
         return answers
 
-    def _fill(self, order: SimOrder, qty: Decimal, ts: int) -> list[object]:
+    def _fill(self, order: SimOrder, qty: Decimal, ts: int) -> ExecutionEvent | None:
+        """Book a fill of ``qty``; its execution, or None when a reduce-only order found its
+        position gone (the exchange cancels it)."""
         book = self.positions[order.position_idx]
         if order.reduce_only:
             qty = min(qty, book.size)
-            if qty == 0:  # the position it would reduce is gone: the exchange cancels it
+            if qty == 0:
                 del self.orders[order.order_id]
-                return [self._order_event(order, "Cancelled", ts)]
+                return None
         outcome = book.apply_fill(order.side, qty, order.price)
         paid = fee(order.price, qty, self.maker_fee_rate)
         self.balance += outcome.realised_pnl - paid
@@ -274,18 +295,15 @@ class SimBroker:
                        qty=qty, fee=paid, realised_pnl=outcome.realised_pnl,
                        position_idx=order.position_idx)
         self.fills.append(fill)
-        status = "Filled" if order.leaves_qty == 0 else "PartiallyFilled"
         if order.leaves_qty == 0:
             del self.orders[order.order_id]
-        execution = ExecutionEvent(
+        return ExecutionEvent(
             symbol=self.symbol, exchange_ts=ts, local_ts=ts, seq=self._bump(),
             exec_id=fill.exec_id, order_id=order.order_id, order_link_id=order.order_link_id,
             side=order.side, exec_price=order.price, exec_qty=qty, exec_fee=paid,
             fee_rate=self.maker_fee_rate, leaves_qty=order.leaves_qty,
             closed_size=outcome.closed_qty, exec_type="Trade", is_maker=True,
         )
-        return [execution, self._order_event(order, status, ts),
-                self._position_event(order.position_idx, ts), self._wallet_event(ts)]
 
     def _on_funding(self, event: FundingEvent) -> list[object]:
         mark = event.mark_price or self.last_price
@@ -350,3 +368,11 @@ class SimBroker:
             symbol="", exchange_ts=ts, local_ts=ts, seq=self._bump(),
             coins=(CoinBalance("USDT", self.balance, self.balance),),
         )
+
+
+def _status(order: SimOrder, filled: bool) -> str:
+    """An order's state after a print: cancelled (reduce-only, its position gone), filled
+    or partially filled."""
+    if not filled:
+        return "Cancelled"
+    return "Filled" if order.leaves_qty == 0 else "PartiallyFilled"
