@@ -11,6 +11,15 @@ fill only from then on; a cancelled order can still fill until its cancel lands,
 Requests due at the same time are carried out in the order they were made. A seeded
 account can start with requests already in flight (sent before the replay's start), so a
 replay resumed from a live snapshot lands them exactly when the live run would have.
+
+Messages: the exchange delivers what one moment's prints did to the account as one
+execution message, then order, position and wallet messages (the local venue publishes
+each topic once per matching step). The engine reads the executions of one message as
+one batch of the same-order latch, and an order update between two executions would cut
+the batch (docs/strategy.md section 7). So executions are answered as they happen, and
+the other updates of the prints of one millisecond are held back (:meth:`release`) until
+anything else reaches the broker: a print of a later millisecond, a ticker, funding, a
+request, or the caller's :meth:`release` at the end of a replay.
 """
 
 from __future__ import annotations
@@ -111,14 +120,38 @@ class SimBroker:
         self._best_sell = float("inf")
         # (due, sequence, sent_ts, intent): the sequence keeps same-time requests in order.
         self._scheduled: list[tuple[int, int, int, Intent]] = []
+        # Updates held back from the fills of the prints at ``_held_ts`` (module docstring).
+        self._held_updates: list[tuple[SimOrder, str]] = []
+        self._held_sides: list[int] = []
+        self._held_ts: int | None = None
 
     # ------------------------------------------------------------------ intents
 
     def submit(self, intents: list[Intent], ts: int) -> list[object]:
         """Take intents decided at event time ``ts``; return answers due at once."""
+        answers = self.release()
         for intent in intents:
             self._schedule(ts, intent)
-        return self.advance(ts)
+        return answers + self.advance(ts)
+
+    @property
+    def holding(self) -> int | None:
+        """The millisecond whose fills' order, position and wallet updates are held back
+        (None when nothing is held)."""
+        return self._held_ts
+
+    def release(self) -> list[object]:
+        """The updates held back from the last millisecond's fills: the orders' updates,
+        each touched position, the wallet (nothing when nothing is held)."""
+        if self._held_ts is None:
+            return []
+        ts, updates, sides = self._held_ts, self._held_updates, self._held_sides
+        self._held_updates, self._held_sides, self._held_ts = [], [], None
+        answers: list[object] = [self._order_event(o, status, ts) for o, status in updates]
+        if sides:
+            answers += [self._position_event(idx, ts) for idx in dict.fromkeys(sides)]
+            answers.append(self._wallet_event(ts))
+        return answers
 
     def next_due_ts(self) -> int | None:
         """When the next request in flight lands, if any."""
@@ -126,7 +159,8 @@ class SimBroker:
 
     def advance(self, ts: int) -> list[object]:
         """Carry out every request that has landed by ``ts``; return the answers."""
-        answers: list[object] = []
+        due_now = bool(self._scheduled) and self._scheduled[0][0] <= ts
+        answers = self.release() if due_now or ts != self._held_ts else []
         while self._scheduled and self._scheduled[0][0] <= ts:
             due, _, sent_ts, intent = heapq.heappop(self._scheduled)
             if isinstance(intent, PlaceLimitIntent):
@@ -217,13 +251,14 @@ class SimBroker:
 
     def on_market(self, event: object) -> list[object]:
         """Fills (and funding) caused by one market event, as account events."""
-        if isinstance(event, TickerEvent):
-            return self.on_print(event.last_price, None, event.exchange_ts)
         if isinstance(event, PublicTradeEvent):
             return self.on_print(event.price, float(event.size), event.exchange_ts)
-        if isinstance(event, FundingEvent):
-            return self._on_funding(event)
-        return []
+        answers = self.release()
+        if isinstance(event, TickerEvent):
+            answers += self.on_print(event.last_price, None, event.exchange_ts)
+        elif isinstance(event, FundingEvent):
+            answers += self._on_funding(event)
+        return answers
 
     def best_prices(self) -> tuple[float, float]:
         """Highest resting BUY and lowest resting SELL (infinite when none)."""
@@ -236,20 +271,16 @@ class SimBroker:
     def on_print(self, price: Decimal, size: float | None, ts: int) -> list[object]:
         """A ticker (``size`` None) or trade print: fill what the model says, best first.
 
-        The answers come as the exchange's private streams deliver one match: every
-        execution of the print in one message, then the orders' updates, then each touched
-        position and the wallet. The grouping matters to the engine: the executions of one
-        message form one batch of the same-order latch, whose first sorted fill is the
-        "last filled price" (docs/strategy.md section 7); an order update between two
-        executions would split them into two batches.
+        The executions are answered at once, after whatever was held from an earlier
+        millisecond; the orders', positions' and wallet's updates of a trade print are
+        held until the millisecond's prints are done (module docstring), a ticker's are
+        answered after its executions.
         """
+        answers = self.release() if ts != self._held_ts else []
         self.last_price = price
         price_f = float(price)
         if not self.reaches_book(price_f) or (size is None and not self.fill_model.uses_tickers):
-            return []
-        executions: list[object] = []
-        updates: list[tuple[SimOrder, str]] = []
-        sides: list[int] = []
+            return answers
         remaining = size
         for order in sorted(
             (o for o in self.orders.values() if o.active_ts <= ts),
@@ -261,17 +292,13 @@ class SimBroker:
             if qty > 0:
                 execution = self._fill(order, min(qty, order.leaves_qty), ts)
                 if execution is not None:
-                    executions.append(execution)
-                    sides.append(order.position_idx)
-                updates.append((order, _status(order, execution is not None)))
-        if not updates:
-            return []
-        self._refresh_best()
-        answers = [*executions, *(self._order_event(o, status, ts) for o, status in updates)]
-        if executions:
-            answers += [self._position_event(idx, ts) for idx in dict.fromkeys(sides)]
-            answers.append(self._wallet_event(ts))
-        return answers
+                    answers.append(execution)
+                    self._held_sides.append(order.position_idx)
+                self._held_updates.append((order, _status(order, execution is not None)))
+                self._held_ts = ts
+        if self._held_ts == ts:
+            self._refresh_best()
+        return answers if size is not None else answers + self.release()
 
     def _fill(self, order: SimOrder, qty: Decimal, ts: int) -> ExecutionEvent | None:
         """Book a fill of ``qty``; its execution, or None when a reduce-only order found its

@@ -11,6 +11,10 @@ This replay scans the tape's columns with numpy for the next event that might ma
 * a ticker outside the engine's quiet bounds, or at or after a due position check;
 * the first row at or after a request lands (latency) or an equity sample is due.
 
+While the broker holds a millisecond's updates (``SimBroker.release``), a scan stops at
+the end of that millisecond's trades: the engine has not seen those updates yet, so
+whether a later ticker is quiet cannot be judged before they are delivered.
+
 That event goes through :class:`~gridcore.sim.replay.ReplayLoop` exactly as in the
 per-event reference replay, so both give the same fills, PnL and equity curve (tests
 compare them on every fill model). The bounds are conservative: an event flagged here
@@ -45,6 +49,7 @@ class _Columns:
         self.ticker_ts = np.where(is_ticker, tape.ts, -1)
         self.is_funding = tape.kind == FUNDING
         self.is_ticker = is_ticker
+        self.is_trade = tape.kind == TRADE
 
 
 def replay_tape(
@@ -61,7 +66,7 @@ def replay_tape(
         _replay_chunk(tape, loop)
         if progress is not None:
             progress(loop.result.events)
-    return loop.result
+    return loop.finish()
 
 
 def _replay_chunk(tape: MarketTape, loop: ReplayLoop) -> None:
@@ -69,12 +74,31 @@ def _replay_chunk(tape: MarketTape, loop: ReplayLoop) -> None:
     n = len(tape)
     i = 0
     while i < n:
-        j = _next_trigger(columns, i, n, loop) if loop.result.first_ts is not None else i
+        end = _held_trades_end(columns, i, n, loop)
+        j = _next_trigger(columns, i, end, loop) if loop.result.first_ts is not None else i
         if j > i:
             _skip(tape, columns, i, j, loop)
-        if j < n:
+        if j < end:
             loop.process(tape.event(j), int(tape.ts[j]))
-        i = j + 1
+            i = j + 1
+        elif end < n:  # the held millisecond's trades were quiet: deliver its updates
+            for answer in loop.broker.release():
+                loop.engine.on_event(answer)
+            i = end
+        else:
+            i = n
+
+
+def _held_trades_end(columns: _Columns, start: int, n: int, loop: ReplayLoop) -> int:
+    """Where the trades of the millisecond the broker holds end, from ``start`` (``n``
+    when nothing is held or they run to the chunk's end)."""
+    held = loop.broker.holding
+    if held is None:
+        return n
+    stop = start
+    while stop < n and columns.ts[stop] == held and columns.is_trade[stop]:
+        stop += 1
+    return stop
 
 
 def _next_trigger(columns: _Columns, start: int, n: int, loop: ReplayLoop) -> int:

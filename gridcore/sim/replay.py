@@ -117,6 +117,13 @@ class ReplayLoop:
         result.events += 1
         result.last_ts = ts
 
+    def finish(self) -> ReplayResult:
+        """Deliver what the broker still holds from the last fills (their order, position
+        and wallet updates, ``SimBroker.release``); the result."""
+        for answer in self.broker.release():
+            self.engine.on_event(answer)
+        return self.result
+
 
 def replay(
     events: Iterable[object],
@@ -133,4 +140,4 @@ def replay(
         loop.process(event, event.exchange_ts)  # type: ignore[attr-defined]
         if progress is not None and loop.result.events % progress_every == 0:
             progress(loop.result.events)
-    return loop.result
+    return loop.finish()

@@ -130,30 +130,40 @@ def test_broker_fill_emits_execution_order_position_wallet() -> None:
     assert wallet.sizing_balance == START - D("0.04")
 
 
-def test_broker_print_filling_two_orders_answers_as_one_message_per_topic() -> None:
-    """A print through two sells answers as the exchange's streams do (the local venue
-    sends one execution message holding both): both executions, then both order updates,
-    one position and one wallet. Interleaved, the order update between them would cut the
-    engine's same-order batch in two, and the engine would take the second fill as its
-    last filled price where the live engine takes the first."""
+@pytest.mark.parametrize("prints", [("103",), ("101.5", "103")], ids=["one", "two"])
+def test_broker_fills_of_one_millisecond_answer_as_one_message_per_topic(prints) -> None:
+    """Prints of one millisecond through two sells (one print, or one each) answer as the
+    venue's streams do: both executions, then, once the millisecond is over, both order
+    updates, one position and one wallet. Interleaved, an order update between the two
+    executions would cut the engine's same-order batch in two."""
     sim = filled_long("2", "100")
     sim.submit([intent(SELL, "101", reduce_only=True, link="a"),
                 intent(SELL, "102", reduce_only=True, link="b")], T0 + 1)
-    answers = sim.on_market(trade("103", ts=T0 + 2))
+    answers = [a for price in prints for a in sim.on_market(trade(price, ts=T0 + 2))]
+    assert [type(a) for a in answers] == [ExecutionEvent, ExecutionEvent]
+    assert sim.holding == T0 + 2
+    answers += sim.on_market(ticker("103", ts=T0 + 3))
     assert [type(a) for a in answers] == [ExecutionEvent, ExecutionEvent, OrderUpdateEvent,
                                           OrderUpdateEvent, PositionEvent, WalletEvent]
     assert [a.order_link_id for a in answers[:4]] == ["a", "b", "a", "b"]
     assert [a.seq for a in answers] == sorted(a.seq for a in answers)
+    assert sim.holding is None and sim.release() == []
 
 
-def test_engine_two_fills_of_one_print_last_filled_price_is_the_first_sorted() -> None:
-    """Replayed, the engine reads a two-fill print as the live engine reads the venue's
-    one execution message: one batch, whose first fill is the last filled price."""
+@pytest.mark.parametrize("prints", [("103",), ("101.5", "103")], ids=["one", "two"])
+def test_engine_fills_of_one_millisecond_last_filled_price_is_the_first_sorted(
+        prints) -> None:
+    """Replayed, the engine reads the fills of one millisecond as the live engine reads
+    the venue's one execution message: one batch, whose first fill is the last filled
+    price (separate batches would make it the second)."""
     engine = make_engine()
     sim = filled_long("2", "100")
     sim.submit([intent(SELL, "101", reduce_only=True, link="a"),
                 intent(SELL, "102", reduce_only=True, link="b")], T0 + 1)
-    for answer in sim.on_market(trade("103", ts=T0 + 2)):
+    for price in prints:
+        for answer in sim.on_market(trade(price, ts=T0 + 2)):
+            engine.on_event(answer)
+    for answer in sim.release():
         engine.on_event(answer)
     assert engine.last_filled_price == 101.0
 
