@@ -24,10 +24,13 @@ MODEL = "QUEUE"
 
 
 def calibrate_run(db: Database, run_id: UUID, *, user_id: UUID | None = None,
-                  end_ms: int | None = None, store: bool = True) -> Calibration:
-    """Fit and judge QUEUE's queue size on ``run_id``; store it for the run's owner."""
+                  start_ms: int | None = None, end_ms: int | None = None,
+                  store: bool = True) -> Calibration:
+    """Fit and judge QUEUE's queue size on ``run_id`` (from its newest snapshot at or
+    before ``start_ms``, default its first usable one, to ``end_ms``); store it for the
+    run's owner."""
     owner = owner_of_run(db, run_id, user_id)
-    whole = check_run(db, run_id, [MODEL], user_id=owner, end_ms=end_ms)
+    whole = check_run(db, run_id, [MODEL], user_id=owner, start_ms=start_ms, end_ms=end_ms)
     inp = whole.comparison.input
     fit, test = _halves(db, owner, run_id, inp.start_ms, inp.end_ms)
     trades = inp.tape.size[inp.tape.kind == TRADE]
