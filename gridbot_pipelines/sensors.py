@@ -5,6 +5,11 @@
   each evaluation looks a little further back (:data:`LOOKBACK`) because a run's
   ``start_ts`` is its transaction's start, and a transaction that began earlier can
   commit later; runs already added are skipped.
+* ``ended_run_sensor`` asks for ``live_run_comparison`` of every live or shadow run that
+  has ended (the whole run against its replays, as soon as it is over), adding the run's
+  partition first if ``live_run_sensor`` has not yet. Its cursor is the newest
+  ``end_ts`` seen, with the same look-back; the run's id is the request's run key, so a
+  run looked at twice is compared once.
 * ``strategy_sensor`` adds a :data:`~gridbot_pipelines.partitions.STRATEGIES` partition
   for every stored strategy that has none (the backtests' second dimension).
 * ``run_failure_alert_sensor`` posts every failed run of this code location to the
@@ -18,6 +23,7 @@ import dagster as dg
 
 from daemons.cli.trade_cmd import WEBHOOK_ENV
 from daemons.trading.alerts import Alert, AlertSender
+from gridbot_pipelines.jobs import live_run_comparison_job
 from gridbot_pipelines.partitions import LIVE_RUNS, STRATEGIES
 from gridbot_pipelines.resources import DatabaseResource
 
@@ -36,26 +42,59 @@ def _cursor_time(cursor: str | None) -> datetime | None:
         return None
 
 
+def _runs_since(database: DatabaseResource, column: str,
+                since: datetime | None) -> list[tuple[str, datetime]]:
+    """Live and shadow runs (id, ``column``) whose ``column`` is at most :data:`LOOKBACK`
+    before ``since`` (None: from the first), oldest first, every user's."""
+    with database.db.admin() as conn:  # runs of every user
+        return conn.execute(
+            f"SELECT run_id::text, {column} FROM runs WHERE run_type IN ('live', 'shadow')"
+            f" AND {column} IS NOT NULL"
+            f" AND (%s::timestamptz IS NULL OR {column} >= %s::timestamptz - %s)"
+            f" ORDER BY {column}, run_id LIMIT %s", [since, since, LOOKBACK, BATCH]).fetchall()
+
+
+def _new_partitions(context: dg.SensorEvaluationContext, run_ids: list[str]) -> list[str]:
+    known = set(context.instance.get_dynamic_partitions(LIVE_RUNS.name))
+    return [run_id for run_id in run_ids if run_id not in known]
+
+
+def _next_cursor(rows: list[tuple[str, datetime]], since: datetime | None) -> str:
+    return max(rows[-1][1], since or rows[-1][1]).isoformat()
+
+
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def live_run_sensor(context: dg.SensorEvaluationContext,
                     database: DatabaseResource) -> dg.SensorResult | dg.SkipReason:
     """A partition per new live or shadow run (see the module docstring)."""
     since = _cursor_time(context.cursor)
-    with database.db.admin() as conn:  # runs of every user
-        rows = conn.execute(
-            "SELECT run_id::text, start_ts FROM runs WHERE run_type IN ('live', 'shadow')"
-            " AND (%s::timestamptz IS NULL OR start_ts >= %s::timestamptz - %s)"
-            " ORDER BY start_ts, run_id LIMIT %s", [since, since, LOOKBACK, BATCH]).fetchall()
+    rows = _runs_since(database, "start_ts", since)
     if not rows:
         return dg.SkipReason("no live or shadow run yet")
-    known = set(context.instance.get_dynamic_partitions(LIVE_RUNS.name))
-    new = [run_id for run_id, _ in rows if run_id not in known]
-    cursor = max(rows[-1][1], since or rows[-1][1]).isoformat()
+    new = _new_partitions(context, [run_id for run_id, _ in rows])
+    cursor = _next_cursor(rows, since)
     if not new:
         return dg.SensorResult(skip_reason="no new run", cursor=cursor)
     context.log.info(f"{len(new)} new live run(s)")
     return dg.SensorResult(cursor=cursor,
                            dynamic_partitions_requests=[LIVE_RUNS.build_add_request(new)])
+
+
+@dg.sensor(job=live_run_comparison_job, minimum_interval_seconds=60,
+           default_status=dg.DefaultSensorStatus.RUNNING)
+def ended_run_sensor(context: dg.SensorEvaluationContext,
+                     database: DatabaseResource) -> dg.SensorResult | dg.SkipReason:
+    """``live_run_comparison`` of each live or shadow run that ended (module docstring)."""
+    since = _cursor_time(context.cursor)
+    rows = _runs_since(database, "end_ts", since)
+    if not rows:
+        return dg.SkipReason("no live or shadow run has ended yet")
+    ended = [run_id for run_id, _ in rows]
+    new = _new_partitions(context, ended)
+    return dg.SensorResult(
+        cursor=_next_cursor(rows, since),
+        run_requests=[dg.RunRequest(run_key=run_id, partition_key=run_id) for run_id in ended],
+        dynamic_partitions_requests=[LIVE_RUNS.build_add_request(new)] if new else [])
 
 
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)

@@ -28,17 +28,18 @@ from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
 
+from daemons.backtest.runner import BacktestInputError
 from daemons.db import runs
 from daemons.db.errors import InvalidInput, NotFound
 from daemons.db.session import Database
 from daemons.db.times import datetime_of_ms, ms_of_datetime
-from daemons.validation.calibrate import calibrate_run
+from daemons.validation.calibrate import NothingToCalibrate, calibrate_run
 from daemons.validation.calibration import Calibration
 from daemons.validation.check import ALL_MODELS, CheckResult, run_comparison
 
 #: What "nothing to replay" raises: no usable snapshot (NotFound, InvalidInput), no market
-#: or no snapshot to cut at (BacktestInputError and calibrate's refusals are ValueErrors).
-NOTHING_TO_REPLAY = (NotFound, InvalidInput, ValueError)
+#: captured in the window (BacktestInputError), nothing to fit a calibration on.
+NOTHING_TO_REPLAY = (NotFound, InvalidInput, BacktestInputError, NothingToCalibrate)
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 

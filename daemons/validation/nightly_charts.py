@@ -26,23 +26,29 @@ def model_colour(model: str) -> str:
 
 
 def run_label(row: pd.Series) -> str:
-    """A run as the charts and tables name it: user, symbol, type, the id's first part."""
-    return f"{row['username']} {row['symbol']} {row['run_type']} {str(row['run_id'])[:8]}"
+    """A run as the charts name it: user, account, symbol, type, the id's first part."""
+    return (f"{row['username']} {row['account_name']} {row['symbol']} {row['run_type']} "
+            f"{str(row['run_id'])[:8]}")
+
+
+def verdicts(results: pd.DataFrame) -> dict[tuple[object, str], bool]:
+    """Each (comparison, model)'s verdict."""
+    return {(c, m): bool(p) for c, m, p in
+            zip(results["comparison_id"], results["fill_model"], results["passed"],
+                strict=True)}
 
 
 def verdict_chart(runs: pd.DataFrame, results: pd.DataFrame) -> go.Figure:
     """One cell per compared run and model: green passed, red failed."""
     compared = runs[runs["comparison_id"].notna()]
     labels = [run_label(row) for _, row in compared.iterrows()]
-    verdict = results.pivot_table(index="comparison_id", columns="fill_model",
-                                  values="passed", aggfunc="first")
-    models = [m for m in MODELS if m in verdict.columns]
-    z = [[float(verdict.at[c, m]) if pd.notna(verdict.at[c, m]) else None for m in models]
+    found = verdicts(results)
+    z = [[float(found[(c, m)]) if (c, m) in found else None for m in MODELS]
          for c in compared["comparison_id"]]
     text = [["pass" if v == 1.0 else "FAIL" if v == 0.0 else "" for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(z=z, x=models, y=labels, text=text, texttemplate="%{text}",
-                               zmin=0, zmax=1, showscale=False, xgap=2, ygap=2,
-                               colorscale=[[0, "#f4b6b6"], [1, "#b9e4b9"]]))
+    fig = go.Figure(go.Heatmap(z=z, x=list(MODELS), y=labels, text=text,
+                               texttemplate="%{text}", zmin=0, zmax=1, showscale=False,
+                               xgap=2, ygap=2, colorscale=[[0, "#f4b6b6"], [1, "#b9e4b9"]]))
     fig.update_layout(title="Verdicts per run and model", yaxis={"autorange": "reversed"},
                       **{**LAYOUT, "height": max(300, 60 + 28 * len(labels))})
     return fig
@@ -66,12 +72,21 @@ def match_and_pnl_chart(results: pd.DataFrame) -> go.Figure:
     return fig
 
 
+def reason_counts(reasons: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Unmatched and far-off fills per (model, reason), every run's together."""
+    counts: dict[tuple[str, str], int] = {}
+    for model, reason, fills in zip(reasons["fill_model"], reasons["reason"],
+                                    reasons["fills"], strict=True):
+        counts[(model, reason)] = counts.get((model, reason), 0) + int(fills)
+    return counts
+
+
 def reasons_chart(reasons: pd.DataFrame) -> go.Figure:
     """Unmatched and far-off fills per model, stacked by reason."""
     fig = go.Figure()
+    counts = reason_counts(reasons)
     for reason, shade in REASONS.items():
-        rows = reasons[reasons["reason"] == reason].set_index("fill_model")["fills"]
-        fig.add_trace(go.Bar(x=list(MODELS), y=[int(rows.get(m, 0)) for m in MODELS],
+        fig.add_trace(go.Bar(x=list(MODELS), y=[counts.get((m, reason), 0) for m in MODELS],
                              name=reason, marker={"color": shade}))
     fig.update_layout(title="Reasons of unmatched and far-off fills, every run",
                       barmode="stack", yaxis_title="orders", **LAYOUT)

@@ -46,10 +46,10 @@ def render(comparison: Comparison, parity: Parity | None = None) -> str:
             f"{run['latency_ms']['p50']} ms, p99 {run['latency_ms']['p99']} ms; "
             f"{len(run['gaps'])} capture gap(s). Live PnL {escape(str(doc['live']['pnl']))} "
             "USDT.</p>",
-            "<h2>Verdicts</h2>", _metric_table(doc["models"]),
+            "<h2>Verdicts</h2>", metric_table(doc["models"], _money_rows(doc["models"])),
             "<h2>Charts</h2>", *plots,
             "<h2>Long / short</h2>", _directions_table(doc["directions"]),
-            "<h2>First diverging decision</h2>", *[_divergence(m) for m in doc["models"]],
+            "<h2>First diverging decision</h2>", *[divergence_section(m) for m in doc["models"]],
             "<h2>Unmatched and far-off fills</h2>", *[_unmatched(m) for m in doc["models"]]]
     if doc["parity"] is not None:
         body += ["<h2>Accounting parity (gridcore against the exchange)</h2>",
@@ -87,7 +87,9 @@ def table(header: list[str], rows: list[list[str]], classes: list[str] | None = 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _metric_table(models: list[dict[str, Any]]) -> str:
+def metric_table(models: list[dict[str, Any]], extra: list[list[str]] | None = None) -> str:
+    """Each metric with its target, each model's value and verdict, the overall verdict
+    (``models``: the JSON document's, or stored rows shaped alike), then ``extra`` rows."""
     if not models:
         return "<p>No replay to compare with.</p>"
     header = ["metric", "target", *[m["model"] for m in models]]
@@ -95,10 +97,13 @@ def _metric_table(models: list[dict[str, Any]]) -> str:
              *[f"{metric_value(m['metrics'][i])}: {VERDICT[m['metrics'][i]['passed']]}"
                for m in models]] for i, first in enumerate(models[0]["metrics"])]
     rows.append(["overall", "every target", *[VERDICT[m["passed"]] for m in models]])
-    rows.append(["PnL (USDT)", "", *[str(m["pnl"]) for m in models]])
-    rows.append(["fee delta / funding delta (live - model)", "",
-                 *[f"{m['fee_delta']} / {m['funding_delta']}" for m in models]])
-    return table(header, rows)
+    return table(header, rows + (extra or []))
+
+
+def _money_rows(models: list[dict[str, Any]]) -> list[list[str]]:
+    return [["PnL (USDT)", "", *[str(m["pnl"]) for m in models]],
+            ["fee delta / funding delta (live - model)", "",
+             *[f"{m['fee_delta']} / {m['funding_delta']}" for m in models]]]
 
 
 def _directions_table(rows: list[dict[str, Any]]) -> str:
@@ -107,7 +112,8 @@ def _directions_table(rows: list[dict[str, Any]]) -> str:
                     str(r["fees"]), str(r["funding"]), str(r["pnl"])] for r in rows])
 
 
-def _divergence(model: dict[str, Any]) -> str:
+def divergence_section(model: dict[str, Any]) -> str:
+    """A model's first diverging decision, live beside replay (its JSON document's)."""
     div = model["divergence"]
     if div is None:
         return f"<h3>{escape(model['model'])}</h3><p>None: the decisions are the same.</p>"

@@ -50,7 +50,7 @@ def render(doc: dict[str, Any]) -> str:
         lines.append(f"- {m['model']}: {summary or 'none'}")
     lines += ["", "## First diverging decision", ""]
     for m in models:
-        lines.append(f"- {m['model']}: {_divergence_text(m['divergence'])}")
+        lines.append(f"- {m['model']}: {divergence_text(m['divergence'])}")
     if doc["parity"] is not None:
         lines += ["", "## Accounting parity", "", _parity_text(doc["parity"])]
     return "\n".join(lines) + "\n"
@@ -79,7 +79,8 @@ def decision_text(decision: dict[str, Any] | None) -> str:
     return f"{decision['intent_kind']} {decision['order_link_id']}"
 
 
-def _divergence_text(div: dict[str, Any] | None) -> str:
+def divergence_text(div: dict[str, Any] | None) -> str:
+    """The first diverging decision in a line (its JSON document's)."""
     if div is None:
         return "none: the decisions are the same"
     trigger = (div["live"] or div["replay"])

@@ -1,17 +1,21 @@
 """The validation group: live runs compared with their replays, QUEUE calibrated, and the
 nightly report across users (docs/pipelines.md, "The validation group").
 
-* ``live_run_comparison`` (a ``live_runs`` partition per run): the run against a seeded
-  replay per fill model, reports in ``$GRIDBOT_HOME/reports/<run>/``; requested by
-  ``ended_run_sensor`` when the run ends.
+* ``live_run_comparison`` (a ``live_runs`` partition per run): the whole run against a
+  seeded replay per fill model, reports in ``$GRIDBOT_HOME/reports/<run>/pipeline/``;
+  requested by ``ended_run_sensor`` when the run ends, or from the UI for any run.
 * ``daily_comparisons``, ``queue_calibrations``, ``nightly_validation_report`` (per day,
   tagged nightly, so they join ``validation_job`` after the replays): every live or shadow
-  run of the day compared over its part of the day; QUEUE calibrated per user and symbol;
-  one page across users in ``$GRIDBOT_HOME/reports/nightly/<day>.html``.
+  run of the day compared over its part of the day (reports in
+  ``$GRIDBOT_HOME/reports/<run>/nightly-<day>/``); QUEUE calibrated per user and symbol;
+  one page across users in ``$GRIDBOT_HOME/reports/nightly/<day>.html`` (and ``.md``).
 
 What to compare and how is :mod:`daemons.validation` (``check``, ``nightly``,
-``nightly_report``); these assets say where reports go and what the UI shows. Everything
-is stored with origin ``pipeline``, for each run's owner.
+``nightly_report``); these assets say where reports go and what the UI shows. Every
+comparison is stored with origin ``pipeline``, in its run owner's unit of work.
+
+(No ``from __future__ import annotations`` here: Dagster resolves config classes from the
+live annotations.)
 """
 
 from pathlib import Path
@@ -21,7 +25,7 @@ import dagster as dg
 
 from daemons.db.settings import gridbot_home
 from daemons.validation import nightly
-from daemons.validation.check import ALL_MODELS, CheckResult, run_comparison
+from daemons.validation.check import ALL_MODELS, CheckResult, check_models, run_comparison
 from daemons.validation.nightly_report import headline, render_html, render_markdown
 from daemons.validation.report_json import document
 from daemons.validation.report_md import VERDICT, iso, verdict_table
@@ -33,6 +37,13 @@ from gridbot_pipelines.resources import DatabaseResource
 #: A run's comparison reads the captured market and the reconciled account of whichever
 #: days it spans: lineage to every day (Dagster has no run-to-days mapping).
 _EVERY_DAY = dg.AllPartitionMapping()
+ORIGIN = "pipeline"
+
+
+class ComparisonConfig(dg.Config):
+    """The fill models each run is replayed with (launchpad; default all four)."""
+
+    fill_models: list[str] = [m.lower() for m in ALL_MODELS]
 
 
 def reports_root() -> Path:
@@ -43,12 +54,12 @@ def reports_root() -> Path:
 @dg.asset(group_name=VALIDATION, partitions_def=LIVE_RUNS, kinds={"postgres", "html"},
           deps=[dg.AssetDep("captured_market_data", partition_mapping=_EVERY_DAY),
                 dg.AssetDep("reconciled_account_data", partition_mapping=_EVERY_DAY)])
-def live_run_comparison(context: dg.AssetExecutionContext,
+def live_run_comparison(context: dg.AssetExecutionContext, config: ComparisonConfig,
                         database: DatabaseResource) -> dg.MaterializeResult:
     """One live or shadow run against a seeded replay per fill model, over the whole run."""
     run_id = UUID(context.partition_key)
-    result = run_comparison(database.db, run_id, ALL_MODELS, out_dir=reports_root() / str(run_id),
-                            origin="pipeline")
+    result = run_comparison(database.db, run_id, check_models(config.fill_models),
+                            out_dir=reports_root() / str(run_id) / ORIGIN, origin=ORIGIN)
     verdicts = {m.model: VERDICT[m.passed] for m in result.comparison.models}
     context.log.info(f"run {run_id}: {verdicts}")
     return dg.MaterializeResult(metadata={
@@ -61,14 +72,15 @@ def live_run_comparison(context: dg.AssetExecutionContext,
 
 @dg.asset(group_name=VALIDATION, partitions_def=DAILY, tags=NIGHTLY, kinds={"postgres", "html"},
           deps=["daily_backtests", "reconciled_account_data"])
-def daily_comparisons(context: dg.AssetExecutionContext,
+def daily_comparisons(context: dg.AssetExecutionContext, config: ComparisonConfig,
                       database: DatabaseResource) -> dg.MaterializeResult:
     """Every live or shadow run active during the day, compared over its part of the day."""
     day = context.partition_key
+    models = check_models(config.fill_models)
     found = nightly.day_runs(database.db, *day_window_ms(day))
-    done = nightly.compare_day(database.db, day, found, reports_root())
-    table = ["| run | type | symbol | window | " + " | ".join(ALL_MODELS) + " |",
-             "|---|---|---|---|" + "---|" * len(ALL_MODELS)]
+    done = nightly.compare_day(database.db, day, found, reports_root(), models)
+    table = ["| run | type | symbol | window | " + " | ".join(models) + " |",
+             "|---|---|---|---|" + "---|" * len(models)]
     for item in done:
         if isinstance(item.result, CheckResult):
             window = _window(item.result)
@@ -93,20 +105,15 @@ def queue_calibrations(context: dg.AssetExecutionContext,
     done = nightly.calibrate_day(database.db, found)
     table = ["| run | type | symbol | queue ahead | latency ms | in sample: match, PnL delta "
              "| out of sample: match, PnL delta |", "|---|---|---|---|---|---|---|"]
-    figures = {}
     for item in done:
         c = item.result
         if c is not None:
             table.append(f"| {_run(item)} | {c.queue_ahead:g} | {c.latency_ms} | "
                          f"{c.in_sample.match:.3f}, {c.in_sample.pnl_delta:.4f} | "
                          f"{c.out_of_sample.match:.3f}, {c.out_of_sample.pnl_delta:.4f} |")
-            figures[f"{item.day_run.run.user_id}/{c.symbol}"] = {
-                "run": str(item.day_run.run.run_id), "queue_ahead": c.queue_ahead,
-                "in_sample": [c.in_sample.match, c.in_sample.pnl_delta],
-                "out_of_sample": [c.out_of_sample.match, c.out_of_sample.pnl_delta]}
     return _finish(context, done, "calibrated", {
-        "calibrated": len(figures), "calibrations": dg.MetadataValue.md("\n".join(table)),
-        "figures": dg.MetadataValue.json(figures),
+        "calibrated": sum(d.result is not None for d in done),
+        "calibrations": dg.MetadataValue.md("\n".join(table)),
     })
 
 
@@ -121,13 +128,13 @@ def nightly_validation_report(context: dg.AssetExecutionContext,
     folder = reports_root() / "nightly"
     folder.mkdir(parents=True, exist_ok=True)
     page, summary = folder / f"{day}.html", folder / f"{day}.md"
+    markdown = render_markdown(frames)
     page.write_text(render_html(frames, folder), encoding="utf-8")
-    summary.write_text(render_markdown(frames), encoding="utf-8")
+    summary.write_text(markdown, encoding="utf-8")
     context.log.info(headline(frames))
     return dg.MaterializeResult(metadata={
         "runs": len(frames.runs), "compared": len(frames.compared),
-        "calibrations": len(frames.calibrations),
-        "summary": dg.MetadataValue.md(summary.read_text(encoding="utf-8")),
+        "calibrations": len(frames.calibrations), "summary": dg.MetadataValue.md(markdown),
         "markdown_path": dg.MetadataValue.path(str(summary)), **_report_links(page),
     })
 
@@ -144,7 +151,7 @@ def _window(result: CheckResult) -> dict[str, str]:
 
 
 def _report_links(html: Path) -> dict[str, dg.MetadataValue]:
-    """The HTML page's path, and a URL to open it from the UI."""
+    """The HTML page's path, and a file:// URL to open it from the UI."""
     return {"report_path": dg.MetadataValue.path(str(html)),
             "report_url": dg.MetadataValue.url(html.resolve().as_uri())}
 

@@ -26,17 +26,19 @@ def nightly_frames(conn: sa.Connection, day: str) -> NightlyFrames:
     ids = sa.select(chosen.c.comparison_id)
     r = t.comparison_results.c
     results = pd.read_sql(sa.select(r.comparison_id, r.fill_model, r.passed, r.metrics,
-                                    r.pairs, r.missed, r.phantom)
+                                    r.divergence, sa.cast(r.live_pnl, sa.Text).label("live_pnl"),
+                                    sa.cast(r.pnl, sa.Text).label("pnl"), r.pairs, r.missed,
+                                    r.phantom)
                           .where(r.comparison_id.in_(ids)), conn)
     for column, name in (("match", "trade count match"), ("pnl_delta", "PnL delta")):
         results[column] = pd.Series([_metric(metrics, name) for metrics in results["metrics"]],
                                     index=results.index, dtype="float64")
     f = t.comparison_fills.c
-    reasons = pd.read_sql(sa.select(f.fill_model, f.reason, sa.func.count().label("fills"))
+    reasons = pd.read_sql(sa.select(f.comparison_id, f.fill_model, f.reason,
+                                    sa.func.count().label("fills"))
                           .where(f.comparison_id.in_(ids), f.kind != "pair")
-                          .group_by(f.fill_model, f.reason), conn)
-    return NightlyFrames(day, runs, results.drop(columns="metrics"), reasons,
-                         _calibrations(conn, day))
+                          .group_by(f.comparison_id, f.fill_model, f.reason), conn)
+    return NightlyFrames(day, runs, results, reasons, _calibrations(conn, day))
 
 
 def _comparisons(day: str) -> sa.Subquery:
@@ -51,14 +53,16 @@ def _comparisons(day: str) -> sa.Subquery:
 
 
 def _runs(day: str, chosen: sa.Subquery) -> sa.Select:
-    """Every live or shadow run active during the day, with its comparison if any."""
-    run, user = t.runs.c, t.users.c
+    """Every live or shadow run active during the day, with its account and its
+    comparison if any."""
+    run, user, account = t.runs.c, t.users.c, t.bybit_accounts.c
     start, end = day_bounds(day)
-    return (sa.select(run.run_id, user.username, run.run_type,
+    return (sa.select(run.run_id, user.username, account.account_name, run.run_type,
                       run.config_snapshot["symbol"].astext.label("symbol"),
                       chosen.c.comparison_id, chosen.c.start_ms, chosen.c.end_ms,
                       chosen.c.passed, chosen.c.report_dir)
             .select_from(t.runs.join(t.users, run.user_id == user.user_id)
+                         .outerjoin(t.bybit_accounts, run.account_id == account.account_id)
                          .outerjoin(chosen, chosen.c.run_id == run.run_id))
             .where(run.run_type.in_(("live", "shadow")), run.start_ts < end,
                    sa.or_(run.end_ts.is_(None), run.end_ts >= start))
@@ -76,8 +80,8 @@ def _calibrations(conn: sa.Connection, day: str) -> pd.DataFrame:
              .distinct(c.user_id, c.symbol)
              .order_by(c.user_id, c.symbol, c.created_at.desc()))
     found = pd.read_sql(query, conn).sort_values(["username", "symbol"], ignore_index=True)
-    for sample in ("in", "out"):
-        scores = found.pop(f"{sample}_sample" if sample == "in" else "out_of_sample")
+    for sample, column in (("in", "in_sample"), ("out", "out_of_sample")):
+        scores = found.pop(column)
         for key in ("match", "pnl_delta"):  # an undefined PnL delta is stored as null
             found[f"{sample}_{key}"] = pd.Series([s[key] for s in scores], index=found.index,
                                                  dtype="float64")
