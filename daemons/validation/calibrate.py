@@ -69,8 +69,9 @@ def _halves(db: Database, owner: UUID, run_id: UUID, start_ms: int,
         times = captured.snapshot_times(conn, run_id, start_ms, 10_000)
     inside = [t for t in times if start_ms < t < end_ms]
     if not inside:
-        raise NothingToCalibrate(f"run {run_id}: no engine snapshot inside its window to cut it at; "
-                         "calibration needs a longer run (snapshots every minute)")
+        raise NothingToCalibrate(f"run {run_id}: no engine snapshot inside its window to cut"
+                                 " it at; calibration needs a longer run (snapshots every"
+                                 " minute)")
     middle = (start_ms + end_ms) / 2
     cut = min(inside, key=lambda t: abs(t - middle))
     return Window(start_ms, cut), Window(cut, end_ms)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from daemons.validation.report_html import (
     page,
     table,
 )
+from daemons.validation.report_json import money
 from daemons.validation.report_md import VERDICT, divergence_text, iso, verdict_table
 
 #: What the report calls a run whose live engine decided differently from a replay.
@@ -70,9 +72,9 @@ class NightlyFrames:
         rows = self.results[self.results["comparison_id"] == comparison_id]
         by_model = {row["fill_model"]: row for _, row in rows.iterrows()}
         return [{"model": m, "passed": bool(by_model[m]["passed"]),
-                 "metrics": by_model[m]["metrics"], "pnl": by_model[m]["pnl"],
-                 "live_pnl": by_model[m]["live_pnl"], "divergence": by_model[m]["divergence"]}
-                for m in MODELS if m in by_model]
+                 "metrics": by_model[m]["metrics"], "pnl": money(Decimal(by_model[m]["pnl"])),
+                 "live_pnl": money(Decimal(by_model[m]["live_pnl"])),
+                 "divergence": by_model[m]["divergence"]} for m in MODELS if m in by_model]
 
     def divergent_fills(self, comparison_id: object) -> dict[str, int]:
         """Per model, the unmatched fills explained by engine divergence."""
@@ -187,9 +189,9 @@ def _run_section(frames: NightlyFrames, run: pd.Series) -> str:
     head = (f'<h3 id="run-{escape(str(run["run_id"]))}" class="run">{escape(who)}: '
             f"{escape(_verdict(run))}</h3>")
     if pd.isna(run["comparison_id"]):
-        return head + (f"<p>Run {escape(str(run['run_id']))}: not compared (nothing to "
-                       "replay, or its comparison failed: see <code>daily_comparisons</code>"
-                       " in Dagster).</p>")
+        return (f'<section class="run">{head}<p>Run {escape(str(run["run_id"]))}: not '
+                "compared (nothing to replay, or its comparison failed: see "
+                "<code>daily_comparisons</code> in Dagster).</p></section>")
     models = frames.models(run["comparison_id"])
     parts = [head, f"<p>Run {escape(str(run['run_id']))}, window {iso(run['start_ms'])} to "
              f"{iso(run['end_ms'])}.</p>",

@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -28,8 +29,9 @@ import psycopg
 import pytest
 
 from daemons.dagster_env import DAGSTER_DATABASE, PG_URL_ENV, with_database
+from daemons.db import runs
 from daemons.db.session import Database
-from tests.daemons.validation.browser import ensure_chromium, run_chromium
+from tests.daemons.validation.browser import dom_and_screenshot, ensure_chromium
 from tests.fixtures.leak_guard import scan_output
 from tests.fixtures.ports import free_port
 from tests.fixtures.postgres import PgTestServer
@@ -42,8 +44,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "dagster"
 DAY = "2026-09-14"
 ASSETS = ("captured_market_data", "reconciled_account_data", "daily_backtests",
-          "strategy_backtests", "bundled_month_replay", "event_table_partitions")
-GROUPS = ("market_data", "accounts", "backtests", "maintenance")
+          "strategy_backtests", "bundled_month_replay", "event_table_partitions",
+          "live_run_comparison", "daily_comparisons", "queue_calibrations",
+          "nightly_validation_report")
+GROUPS = ("market_data", "accounts", "backtests", "maintenance", "validation")
+NIGHTLY = ("daily_comparisons", "queue_calibrations", "nightly_validation_report")
 
 
 @dataclass
@@ -105,13 +110,29 @@ def _dagster(command: list[str], env: dict[str, str], output: Path) -> Iterator[
         scan_output(output.read_bytes(), " ".join(command[:3]))
 
 
+def _stopped_at_start(db: Database, strategy_id: int) -> None:
+    """A live run during DAY that stopped before its engine saw the market (the nightly
+    report lists it, not compared: nothing to replay)."""
+    with db.admin() as conn:
+        user_id, account_id = conn.execute(
+            "SELECT user_id, account_id FROM strategies WHERE strategy_id = %s",
+            [strategy_id]).fetchone()
+    with db.unit_of_work(user_id) as conn:
+        run = runs.start_run(conn, "live", {"symbol": "BTCUSDT", "tick_size": "0.1"},
+                             account_id=account_id, strategy_id=strategy_id)
+    start = datetime.fromisoformat(f"{DAY}T02:00:00+00:00")
+    with db.admin() as conn:
+        conn.execute("UPDATE runs SET start_ts = %s, end_ts = %s, status = 'stopped'"
+                     " WHERE run_id = %s", [start, start + timedelta(minutes=1), run.run_id])
+
+
 @pytest.fixture(scope="module")
 def database(pg_server: PgTestServer) -> Iterator[dict[str, str]]:
     """A captured day and a strategy; the environment that points gridbot at them."""
     name = pg_server.create_database()
     db = Database(pg_server.admin_url(name), pg_server.app_url(name))
     store_market_day(db, "BTCUSDT", DAY, seed=4)
-    add_strategy(db, "ursula", "BTCUSDT")
+    _stopped_at_start(db, add_strategy(db, "ursula", "BTCUSDT"))
     db.close()
     home = Path(tempfile.mkdtemp(prefix="gridbot-ui-"))
     yield {**{k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", PG_URL_ENV)},
@@ -135,20 +156,9 @@ def chromium() -> str:
     return ensure_chromium()
 
 
-def _page(chromium: str, url: str, shot: str) -> str:
+def _page(chromium: str, url: str, shot: str, **options: object) -> str:
     """The rendered DOM of ``url``, and a screenshot of it in test-artifacts."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    profile = Path(tempfile.mkdtemp(prefix="gridbot-chromium-"))
-    try:
-        dom = run_chromium(chromium, profile / "dom", "--dump-dom", url).stdout
-        path = ARTIFACTS / shot
-        path.unlink(missing_ok=True)
-        run_chromium(chromium, profile / "shot", "--window-size=1600,1000",
-                     f"--screenshot={path}", url)
-        assert path.stat().st_size > 20_000  # a blank page compresses to a few KB
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    return dom
+    return dom_and_screenshot(chromium, url, ARTIFACTS / shot, **options)
 
 
 def test_ui_asset_graph_shows_the_projects_assets(ui: DagsterUi, chromium: str) -> None:
@@ -180,12 +190,12 @@ query Latest($day: String!) {
 }"""
 
 
-def _materialise_day(ui: DagsterUi) -> str:
-    """Launch ``captured_market_data`` of DAY through GraphQL; its run id once it ended."""
+def _materialise_day(ui: DagsterUi, assets: tuple[str, ...] = ("captured_market_data",)) -> str:
+    """Launch ``assets`` of DAY through GraphQL; the run's id once it ended."""
     launched = ui.graphql(_LAUNCH, {"params": {
         "selector": {"repositoryLocationName": "gridbot", "repositoryName": "__repository__",
                      "jobName": "validation_job",
-                     "assetSelection": [{"path": ["captured_market_data"]}]},
+                     "assetSelection": [{"path": [name]} for name in assets]},
         "runConfigData": {},
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAY}]},
     }})["launchRun"]
@@ -209,6 +219,38 @@ def test_ui_graphql_launched_materialisation_completes(ui: DagsterUi, chromium: 
     assert entries["public_trades_rows"] == 3_000
     dom = _page(chromium, f"{ui.url}/runs/{run_id}", "run.png")
     assert re.search(r"captured_market_data", dom)
+
+
+_REPORT = """
+query Report($day: String!) {
+  assetNodeOrError(assetKey: {path: ["nightly_validation_report"]}) {
+    ... on AssetNode { assetMaterializations(partitions: [$day]) {
+      runId metadataEntries { label ... on UrlMetadataEntry { url }
+        ... on PathMetadataEntry { path } ... on MarkdownMetadataEntry { mdStr } } } }
+  }
+}"""
+
+
+def test_ui_nightly_report_opens_from_its_assets_metadata_with_charts(
+        ui: DagsterUi, database: dict[str, str], chromium: str) -> None:
+    """The nightly steps of DAY launched through the UI's API: the report's page is where
+    the asset's metadata says, its charts draw in Chromium, the UI shows the metadata."""
+    run_id = _materialise_day(ui, NIGHTLY)
+    found = ui.graphql(_REPORT, {"day": DAY})["assetNodeOrError"]
+    (latest,) = [m for m in found["assetMaterializations"] if m["runId"] == run_id]
+    entries = {e["label"]: e for e in latest["metadataEntries"]}
+    page = Path(database["GRIDBOT_HOME"]) / "reports" / "nightly" / f"{DAY}.html"
+    assert entries["report_path"]["path"] == str(page)
+    assert entries["report_url"]["url"] == page.resolve().as_uri()
+    assert f"# Nightly validation of {DAY}" in entries["summary"]["mdStr"]
+    dom = _page(chromium, entries["report_url"]["url"], "nightly-report.png",
+                size="1400,2400")
+    assert dom.count('class="main-svg"') >= 8  # plotly: two SVG layers for each chart
+    assert dom.count("js-plotly-plot") >= 4 and 'class="barlayer' in dom
+    assert "ursula / main / BTCUSDT / live: not compared" in dom  # its run: nothing to replay
+    asset_page = _page(chromium, f"{ui.url}/assets/nightly_validation_report?partition={DAY}",
+                       "nightly-report-asset.png")
+    assert "nightly_validation_report" in asset_page
 
 
 def test_plain_dagster_dev_stores_runs_in_gridbots_database(

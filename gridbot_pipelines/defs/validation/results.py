@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from daemons.db import tables as t
 from daemons.validation.nightly_report import NightlyFrames
@@ -49,7 +50,7 @@ def _comparisons(day: str) -> sa.Subquery:
                       epoch_ms(c.window_start).label("start_ms"),
                       epoch_ms(c.window_end).label("end_ms"))
             .where(c.origin == "pipeline", c.window_end > start, c.window_end <= end)
-            .distinct(c.run_id).order_by(c.run_id, c.created_at.desc()).subquery())
+            .ext(distinct_on(c.run_id)).order_by(c.run_id, c.created_at.desc()).subquery())
 
 
 def _runs(day: str, chosen: sa.Subquery) -> sa.Select:
@@ -77,7 +78,7 @@ def _calibrations(conn: sa.Connection, day: str) -> pd.DataFrame:
                        .label("queue_ahead"), c.latency_ms, c.in_sample, c.out_of_sample)
              .select_from(t.calibrations.join(t.users, c.user_id == user.user_id))
              .where(c.test_end > start, c.test_end <= end)
-             .distinct(c.user_id, c.symbol)
+             .ext(distinct_on(c.user_id, c.symbol))
              .order_by(c.user_id, c.symbol, c.created_at.desc()))
     found = pd.read_sql(query, conn).sort_values(["username", "symbol"], ignore_index=True)
     for sample, column in (("in", "in_sample"), ("out", "out_of_sample")):
