@@ -53,7 +53,8 @@ def shadow_run(db: Database, strategy_id: int, tape: MarketTape, instrument: Ins
     """``strategy_id`` in shadow over ``tape``'s ``[start_ms, end_ms)``; the run's id."""
     with db.admin() as conn:
         user_id, account_id, symbol, config = conn.execute(
-            "SELECT user_id, account_id, symbol, config FROM strategies WHERE strategy_id = %s",
+            "SELECT user_id, account_id, symbol, config_json FROM strategies"
+            " WHERE strategy_id = %s",
             [strategy_id]).fetchone()
     grid = GridConfig.from_mapping(config)
     rows = _Rows()

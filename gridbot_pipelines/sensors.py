@@ -17,6 +17,7 @@
 """
 
 import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -54,30 +55,40 @@ def _runs_since(database: DatabaseResource, column: str,
             f" ORDER BY {column}, run_id LIMIT %s", [since, since, LOOKBACK, BATCH]).fetchall()
 
 
-def _new_partitions(context: dg.SensorEvaluationContext, run_ids: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class _Seen:
+    """Runs found since the cursor: their ids, those without a partition, the next cursor."""
+
+    run_ids: list[str]
+    new: list[str]
+    cursor: str
+
+
+def _scan(context: dg.SensorEvaluationContext, database: DatabaseResource,
+          column: str) -> _Seen | None:
+    """Live and shadow runs whose ``column`` is new since the cursor (None: none)."""
+    since = _cursor_time(context.cursor)
+    rows = _runs_since(database, column, since)
+    if not rows:
+        return None
     known = set(context.instance.get_dynamic_partitions(LIVE_RUNS.name))
-    return [run_id for run_id in run_ids if run_id not in known]
-
-
-def _next_cursor(rows: list[tuple[str, datetime]], since: datetime | None) -> str:
-    return max(rows[-1][1], since or rows[-1][1]).isoformat()
+    run_ids = [run_id for run_id, _ in rows]
+    return _Seen(run_ids, [r for r in run_ids if r not in known],
+                 max(rows[-1][1], since or rows[-1][1]).isoformat())
 
 
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def live_run_sensor(context: dg.SensorEvaluationContext,
                     database: DatabaseResource) -> dg.SensorResult | dg.SkipReason:
     """A partition per new live or shadow run (see the module docstring)."""
-    since = _cursor_time(context.cursor)
-    rows = _runs_since(database, "start_ts", since)
-    if not rows:
+    seen = _scan(context, database, "start_ts")
+    if seen is None:
         return dg.SkipReason("no live or shadow run yet")
-    new = _new_partitions(context, [run_id for run_id, _ in rows])
-    cursor = _next_cursor(rows, since)
-    if not new:
-        return dg.SensorResult(skip_reason="no new run", cursor=cursor)
-    context.log.info(f"{len(new)} new live run(s)")
-    return dg.SensorResult(cursor=cursor,
-                           dynamic_partitions_requests=[LIVE_RUNS.build_add_request(new)])
+    if not seen.new:
+        return dg.SensorResult(skip_reason="no new run", cursor=seen.cursor)
+    context.log.info(f"{len(seen.new)} new live run(s)")
+    return dg.SensorResult(cursor=seen.cursor,
+                           dynamic_partitions_requests=[LIVE_RUNS.build_add_request(seen.new)])
 
 
 @dg.sensor(job=live_run_comparison_job, minimum_interval_seconds=60,
@@ -85,16 +96,14 @@ def live_run_sensor(context: dg.SensorEvaluationContext,
 def ended_run_sensor(context: dg.SensorEvaluationContext,
                      database: DatabaseResource) -> dg.SensorResult | dg.SkipReason:
     """``live_run_comparison`` of each live or shadow run that ended (module docstring)."""
-    since = _cursor_time(context.cursor)
-    rows = _runs_since(database, "end_ts", since)
-    if not rows:
+    seen = _scan(context, database, "end_ts")
+    if seen is None:
         return dg.SkipReason("no live or shadow run has ended yet")
-    ended = [run_id for run_id, _ in rows]
-    new = _new_partitions(context, ended)
     return dg.SensorResult(
-        cursor=_next_cursor(rows, since),
-        run_requests=[dg.RunRequest(run_key=run_id, partition_key=run_id) for run_id in ended],
-        dynamic_partitions_requests=[LIVE_RUNS.build_add_request(new)] if new else [])
+        cursor=seen.cursor,
+        run_requests=[dg.RunRequest(run_key=r, partition_key=r) for r in seen.run_ids],
+        dynamic_partitions_requests=[LIVE_RUNS.build_add_request(seen.new)] if seen.new
+        else [])
 
 
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)

@@ -9,7 +9,6 @@ from uuid import UUID
 import dagster as dg
 import pytest
 
-from daemons.db import runs
 from daemons.db.session import Database
 from gridbot_pipelines.partitions import LIVE_RUNS, STRATEGIES
 from gridbot_pipelines.resources import DatabaseResource
@@ -21,7 +20,7 @@ from gridbot_pipelines.sensors import (
     strategy_sensor,
 )
 from tests.daemons.trading.test_alerts import Receiver
-from tests.gridbot_pipelines.data import add_strategy
+from tests.gridbot_pipelines.data import add_run, add_strategy
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -38,17 +37,7 @@ def test_validation_job_schedule_selects_the_day_that_ended(tick: datetime, day:
 
 
 def _live_run(db: Database, username: str, start: datetime, kind: str = "live") -> str:
-    strategy_id = add_strategy(db, username, "BTCUSDT")
-    with db.admin() as conn:
-        user_id, account_id = conn.execute(
-            "SELECT user_id, account_id FROM strategies WHERE strategy_id = %s",
-            [strategy_id]).fetchone()
-    with db.unit_of_work(user_id) as conn:
-        run = runs.start_run(conn, kind, {"grid_count": 10}, account_id=account_id,
-                             strategy_id=strategy_id)
-    with db.admin() as conn:  # as if its transaction had begun at ``start``
-        conn.execute("UPDATE runs SET start_ts = %s WHERE run_id = %s", [start, run.run_id])
-    return str(run.run_id)
+    return str(add_run(db, username, start, kind=kind))
 
 
 def _evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance,

@@ -29,14 +29,13 @@ import psycopg
 import pytest
 
 from daemons.dagster_env import DAGSTER_DATABASE, PG_URL_ENV, with_database
-from daemons.db import runs
 from daemons.db.session import Database
 from tests.daemons.validation.browser import dom_and_screenshot, ensure_chromium
 from tests.fixtures.leak_guard import scan_output
 from tests.fixtures.ports import free_port
 from tests.fixtures.postgres import PgTestServer
 from tests.fixtures.waiting import wait_until
-from tests.gridbot_pipelines.data import add_strategy, store_market_day
+from tests.gridbot_pipelines.data import add_run, store_market_day
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("dagster_ui")]
 
@@ -110,29 +109,14 @@ def _dagster(command: list[str], env: dict[str, str], output: Path) -> Iterator[
         scan_output(output.read_bytes(), " ".join(command[:3]))
 
 
-def _stopped_at_start(db: Database, strategy_id: int) -> None:
-    """A live run during DAY that stopped before its engine saw the market (the nightly
-    report lists it, not compared: nothing to replay)."""
-    with db.admin() as conn:
-        user_id, account_id = conn.execute(
-            "SELECT user_id, account_id FROM strategies WHERE strategy_id = %s",
-            [strategy_id]).fetchone()
-    with db.unit_of_work(user_id) as conn:
-        run = runs.start_run(conn, "live", {"symbol": "BTCUSDT", "tick_size": "0.1"},
-                             account_id=account_id, strategy_id=strategy_id)
-    start = datetime.fromisoformat(f"{DAY}T02:00:00+00:00")
-    with db.admin() as conn:
-        conn.execute("UPDATE runs SET start_ts = %s, end_ts = %s, status = 'stopped'"
-                     " WHERE run_id = %s", [start, start + timedelta(minutes=1), run.run_id])
-
-
 @pytest.fixture(scope="module")
 def database(pg_server: PgTestServer) -> Iterator[dict[str, str]]:
     """A captured day and a strategy; the environment that points gridbot at them."""
     name = pg_server.create_database()
     db = Database(pg_server.admin_url(name), pg_server.app_url(name))
     store_market_day(db, "BTCUSDT", DAY, seed=4)
-    _stopped_at_start(db, add_strategy(db, "ursula", "BTCUSDT"))
+    start = datetime.fromisoformat(f"{DAY}T02:00:00+00:00")  # ursula's strategy, and a run
+    add_run(db, "ursula", start, start + timedelta(minutes=1))  # stopped at once
     db.close()
     home = Path(tempfile.mkdtemp(prefix="gridbot-ui-"))
     yield {**{k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", PG_URL_ENV)},

@@ -12,14 +12,13 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
 import dagster as dg
 import pytest
 
-from daemons.db import runs
 from daemons.db.session import Database
 from daemons.secrets.keys import load_keyring
 from gridbot_pipelines.defs.validation.assets import (
@@ -32,7 +31,7 @@ from gridbot_pipelines.partitions import LIVE_RUNS
 from gridbot_pipelines.resources import DatabaseResource
 from tests.daemons.validation.browser import dom_and_screenshot, ensure_chromium
 from tests.daemons.validation.session import Session, assume_grid_step, record_session
-from tests.gridbot_pipelines.data import add_strategy
+from tests.gridbot_pipelines.data import add_run
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("validation-session")]
 
@@ -60,20 +59,6 @@ class Night:
         return self.home / "reports" / "nightly" / f"{self.day}.html"
 
 
-def _nothing_to_replay(db: Database) -> UUID:
-    """A live run that stopped before its engine saw the market: no snapshot to seed from."""
-    strategy_id = add_strategy(db, "idle", "BTCUSDT")
-    with db.admin() as conn:
-        user_id, account_id = conn.execute(
-            "SELECT user_id, account_id FROM strategies WHERE strategy_id = %s",
-            [strategy_id]).fetchone()
-    with db.unit_of_work(user_id) as conn:
-        run = runs.start_run(conn, "live", {"symbol": "BTCUSDT", "tick_size": "0.1"},
-                             account_id=account_id, strategy_id=strategy_id)
-        runs.finish_run(conn, run.run_id, "stopped")
-    return run.run_id
-
-
 @pytest.fixture(scope="module")
 def night(pipeline_db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Night]:
     db = pipeline_db
@@ -81,8 +66,9 @@ def night(pipeline_db: Database, tmp_path_factory: pytest.TempPathFactory) -> It
     session = record_session(db, load_keyring(home / "keys", create=True), home,
                              db.app_login_url)
     assume_grid_step(db, session.runs["trader3"], 0.03)  # it traded with 0.02 %
-    empty = _nothing_to_replay(db)
-    day = datetime.fromtimestamp(session.end_ms / 1000, UTC).date().isoformat()
+    ended = datetime.fromtimestamp(session.end_ms / 1000, UTC)
+    empty = add_run(db, "idle", ended, ended + timedelta(seconds=1))  # stopped at once
+    day = ended.date().isoformat()
     with dg.instance_for_test() as instance:
         result = dg.materialize([daily_comparisons, queue_calibrations,
                                  nightly_validation_report], partition_key=day,
