@@ -188,20 +188,30 @@ def test_validation_nightly_report_charts_render_in_headless_chromium(night: Nig
     assert 'class="boxlayer' in dom
 
 
-def test_validation_live_run_comparison_materialises_one_run_with_configured_models(
-        night: Night) -> None:
-    session, db = night.session, night.db
-    run_id = session.runs["trader1"]
+def _compare_run(run_id: UUID, models: list[str]) -> dict:
+    """``live_run_comparison`` of ``run_id`` as the UI launches it; its metadata."""
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(LIVE_RUNS.name, [str(run_id)])
         result = dg.materialize(
             [live_run_comparison], partition_key=str(run_id), instance=instance,
             resources={"database": DatabaseResource()},
-            run_config={"ops": {"live_run_comparison": {"config": {
-                "fill_models": ["conservative"]}}}})
+            run_config={"ops": {"live_run_comparison": {"config": {"fill_models": models}}}})
     assert result.success
     (found,) = result.asset_materializations_for_node("live_run_comparison")
-    meta = {key: value.value for key, value in found.metadata.items()}
+    return {key: value.value for key, value in found.metadata.items()}
+
+
+def test_validation_live_run_comparison_of_a_run_with_nothing_to_replay_is_skipped(
+        night: Night) -> None:
+    meta = _compare_run(night.empty_run, ["queue"])
+    assert "snapshot" in meta["skipped"] and "report_path" not in meta
+
+
+def test_validation_live_run_comparison_materialises_one_run_with_configured_models(
+        night: Night) -> None:
+    session, db = night.session, night.db
+    run_id = session.runs["trader1"]
+    meta = _compare_run(run_id, ["conservative"])
     report = night.home / "reports" / str(run_id) / "pipeline" / "comparison.html"
     assert meta["report_path"] == str(report) and report.exists()
     assert meta["report_url"] == report.resolve().as_uri()
