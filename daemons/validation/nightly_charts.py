@@ -11,13 +11,12 @@ from plotly.subplots import make_subplots
 
 from daemons.validation import targets
 from daemons.validation.charts import LAYOUT, colour
-from gridcore.sim.models import FillModelName
+from daemons.validation.check import ALL_MODELS as MODELS
+from daemons.validation.reasons import Reason
 
-#: The fill models, in the comparison report's order.
-MODELS = tuple(m.value for m in FillModelName)
 #: The reasons of docs/validation.md, each its colour.
-REASONS = {"data gap": "#7f7f7f", "latency": "#17becf", "queue": "#bcbd22",
-           "engine divergence": "#d62728"}
+REASONS = {Reason.DATA_GAP.value: "#7f7f7f", Reason.LATENCY.value: "#17becf",
+           Reason.QUEUE.value: "#bcbd22", Reason.DIVERGENCE.value: "#d62728"}
 
 
 def model_colour(model: str) -> str:
