@@ -21,6 +21,7 @@ import pytest
 
 from daemons.db.session import Database
 from daemons.secrets.keys import load_keyring
+from daemons.validation import nightly
 from gridbot_pipelines.defs.validation.assets import (
     daily_comparisons,
     live_run_comparison,
@@ -74,6 +75,34 @@ def night(pipeline_db: Database, tmp_path_factory: pytest.TempPathFactory) -> It
                                  nightly_validation_report], partition_key=day,
                                 resources={"database": DatabaseResource()}, instance=instance)
     yield Night(db, session, day, empty, result, Path(os.environ["GRIDBOT_HOME"]))
+
+
+def test_validation_day_runs_cut_each_run_to_its_part_of_the_day(
+        pipeline_db: Database) -> None:
+    midnight = datetime(2026, 7, 2, tzinfo=UTC)
+
+    def ms(hours: float) -> int:
+        return int((midnight + timedelta(hours=hours)).timestamp() * 1000)
+
+    def at(hours: float) -> datetime:
+        return midnight + timedelta(hours=hours)
+
+    spans = add_run(pipeline_db, "nia", at(-2), at(3))  # began the day before
+    inside = add_run(pipeline_db, "noa", at(5), at(6), kind="shadow")
+    running = add_run(pipeline_db, "nel", at(20))  # still running
+    made = [spans, inside, running, add_run(pipeline_db, "ned", at(-5), at(-1)),  # over before
+            add_run(pipeline_db, "nic", at(25), at(26))]  # the next day's
+    try:
+        found = {r.run.run_id: r for r in nightly.day_runs(pipeline_db, ms(0), ms(24),
+                                                            now_ms=ms(22))}
+    finally:  # the running one would be active on every later day of the module's tests
+        with pipeline_db.admin() as conn:
+            conn.execute("DELETE FROM runs WHERE run_id = ANY(%s)", [made])
+    assert set(found) == {spans, inside, running}
+    assert (found[spans].start_ms, found[spans].end_ms) == (ms(0), ms(3))
+    assert (found[inside].start_ms, found[inside].end_ms) == (None, ms(6))  # first snapshot
+    assert (found[running].start_ms, found[running].end_ms) == (None, ms(22))  # until now
+    assert found[spans].length_ms == 3 * 3_600_000
 
 
 def _section(page: str, run_id: UUID) -> str:
