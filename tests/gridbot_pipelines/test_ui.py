@@ -149,7 +149,7 @@ def test_ui_asset_graph_shows_the_projects_assets(ui: DagsterUi, chromium: str) 
     shown: set[str] = set()
     for group in GROUPS:  # each group's lineage graph, its neighbours included
         dom = _page(chromium, f"{ui.url}/locations/gridbot/asset-groups/{group}",
-                    f"asset-graph-{group}.png")
+                    f"asset-graph-{group}.png", size="2400,1400")
         assert group in dom
         shown |= {name for name in ASSETS if name in dom}
     assert shown == set(ASSETS), f"missing from the asset graph: {set(ASSETS) - shown}"
@@ -235,6 +235,33 @@ def test_ui_nightly_report_opens_from_its_assets_metadata_with_charts(
     asset_page = _page(chromium, f"{ui.url}/assets/nightly_validation_report?partition={DAY}",
                        "nightly-report-asset.png")
     assert "nightly_validation_report" in asset_page
+
+
+_COMPARED = """
+query Compared {
+  assetNodeOrError(assetKey: {path: ["live_run_comparison"]}) {
+    ... on AssetNode { assetMaterializations {
+      partition metadataEntries { label ... on TextMetadataEntry { text } } } }
+  }
+}"""
+
+
+def test_ui_ended_run_sensor_has_the_daemon_compare_the_ended_run(
+        ui: DagsterUi, database: dict[str, str]) -> None:
+    """The Dagster daemon of `gridbot dagster` evaluates ``ended_run_sensor``: ursula's
+    ended run gets its ``live_run_comparison`` (skipped, with the reason: it stopped before
+    its engine saw the market)."""
+    with psycopg.connect(database["DATABASE_URL"]) as conn:
+        (run_id,) = conn.execute("SELECT run_id::text FROM runs WHERE run_type = 'live'"
+                                 ).fetchone()
+
+    def compared() -> list[dict]:
+        found = ui.graphql(_COMPARED)["assetNodeOrError"]["assetMaterializations"]
+        return [m for m in found if m["partition"] == run_id]
+
+    (materialised, *_) = wait_until(compared, 240, "the ended run's comparison")
+    entries = {e["label"]: e.get("text") for e in materialised["metadataEntries"]}
+    assert "snapshot" in entries["skipped"]
 
 
 def test_plain_dagster_dev_stores_runs_in_gridbots_database(

@@ -36,7 +36,8 @@ def dom_and_screenshot(binary: str, url: str, shot: Path, *, size: str = "1600,1
     shot.parent.mkdir(parents=True, exist_ok=True)
     profile = Path(tempfile.mkdtemp(prefix="gridbot-chromium-"))
     try:
-        dom = run_chromium(binary, profile / "dom", "--dump-dom", url).stdout
+        dom = run_chromium(binary, profile / "dom", f"--window-size={size}", "--dump-dom",
+                           url).stdout
         shot.unlink(missing_ok=True)
         run_chromium(binary, profile / "shot", f"--window-size={size}",
                      f"--screenshot={shot}", url)
