@@ -119,9 +119,10 @@ _RUN_HEADER = ["user", "account", "symbol", "type", "run"]
 
 
 def headline(frames: NightlyFrames) -> str:
-    compared = frames.compared
+    """The day in one sentence (the page's first line, the asset's log)."""
+    compared, users = frames.compared, frames.runs["username"].nunique()
     return (f"{len(compared)} of {len(frames.runs)} live or shadow runs active that day "
-            f"compared ({frames.runs['username'].nunique()} users); "
+            f"compared ({users} user{'' if users == 1 else 's'}); "
             f"{len(frames.runs) - len(compared)} not compared; "
             f"{len(frames.calibrations)} QUEUE calibration(s).")
 
