@@ -13,7 +13,6 @@ from __future__ import annotations
 import dagster as dg
 
 from gridbot_pipelines.constants import MAINTENANCE, NIGHTLY
-from gridbot_pipelines.partitions import LIVE_RUNS
 
 validation_job = dg.define_asset_job(
     "validation_job", selection=dg.AssetSelection.tag(*next(iter(NIGHTLY.items()))),
@@ -29,5 +28,4 @@ backtests_job = dg.define_asset_job(
 
 live_run_comparison_job = dg.define_asset_job(
     "live_run_comparison_job", selection=dg.AssetSelection.assets("live_run_comparison"),
-    partitions_def=LIVE_RUNS,
     description="A live or shadow run against its replays, per fill model, once it ended.")
