@@ -23,13 +23,14 @@ def epoch_ms(column: sa.ColumnElement) -> sa.ColumnElement:
     return sa.cast(sa.func.round(sa.extract("epoch", column) * 1000), sa.BigInteger)
 
 
-def _bounds(day: str) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+def day_bounds(day: str) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    """The UTC day's start and end as SQL timestamps."""
     start, end = day_window_ms(day)
     return (sa.func.to_timestamp(start / 1000.0), sa.func.to_timestamp(end / 1000.0))
 
 
 def _in_day(column: sa.ColumnElement, day: str) -> sa.ColumnElement:
-    start, end = _bounds(day)
+    start, end = day_bounds(day)
     return sa.and_(column >= start, column < end)
 
 
@@ -68,7 +69,7 @@ def gaps(conn: sa.Connection, day: str, account_id: UUID | None = None) -> pd.Da
     """Capture gaps overlapping ``day``: the public ones, or one account's (its owner's
     unit of work shows them)."""
     c = t.capture_gaps.c
-    start, end = _bounds(day)
+    start, end = day_bounds(day)
     owner = c.account_id.is_(None) if account_id is None else c.account_id == account_id
     query = sa.select(
         c.gap_id, c.stream, c.symbol, epoch_ms(c.window_start).label("start_ms"),

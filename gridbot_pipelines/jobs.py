@@ -1,9 +1,11 @@
-"""Jobs, named ``<group>_job``.
+"""Jobs, named ``<group>_job`` (or after their one asset).
 
 ``validation_job`` is the nightly validation of one UTC day: every asset tagged
 :data:`~gridbot_pipelines.constants.NIGHTLY` with its checks, in lineage order (capture
-observed and checked, accounts reconciled, replays; the comparison and the report join by
-the same tag). Its blocking checks stop the replays of a day whose data is bad.
+observed and checked, accounts reconciled, replays, the day's comparisons, the QUEUE
+calibration, the report across users). Its blocking checks stop the replays of a day
+whose data is bad. ``live_run_comparison_job`` compares one live or shadow run (a
+``live_runs`` partition); ``ended_run_sensor`` launches it when the run ends.
 """
 
 from __future__ import annotations
@@ -23,3 +25,7 @@ maintenance_job = dg.define_asset_job(
 backtests_job = dg.define_asset_job(
     "backtests_job", selection=dg.AssetSelection.assets("strategy_backtests"),
     description="Stored strategies replayed over captured days, on demand.")
+
+live_run_comparison_job = dg.define_asset_job(
+    "live_run_comparison_job", selection=dg.AssetSelection.assets("live_run_comparison"),
+    description="A live or shadow run against its replays, per fill model, once it ended.")

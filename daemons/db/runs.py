@@ -88,3 +88,14 @@ def running(conn: psycopg.Connection, run_type: str = "live") -> list[Run]:
         return cur.execute(f"SELECT {_COLUMNS} FROM runs WHERE run_type = %s AND end_ts IS NULL"
                            " AND status = 'running' ORDER BY start_ts, run_id",
                            [run_type]).fetchall()
+
+
+def active_between(conn: psycopg.Connection, start: datetime, end: datetime,
+                   run_types: tuple[str, ...] = ("live", "shadow")) -> list[Run]:
+    """Runs of ``run_types`` active at some time in [start, end): started before its end,
+    not ended before its start; oldest first (every user's in the admin context)."""
+    with conn.cursor(row_factory=class_row(Run)) as cur:
+        return cur.execute(f"SELECT {_COLUMNS} FROM runs WHERE run_type = ANY(%s)"
+                           " AND start_ts < %s AND (end_ts IS NULL OR end_ts >= %s)"
+                           " ORDER BY start_ts, run_id",
+                           [list(run_types), end, start]).fetchall()

@@ -23,16 +23,23 @@ from gridcore.sim.tape import TRADE
 MODEL = "QUEUE"
 
 
+class NothingToCalibrate(ValueError):
+    """The run's window gives nothing to fit on (no public trade, no snapshot to cut at)."""
+
+
 def calibrate_run(db: Database, run_id: UUID, *, user_id: UUID | None = None,
-                  end_ms: int | None = None, store: bool = True) -> Calibration:
-    """Fit and judge QUEUE's queue size on ``run_id``; store it for the run's owner."""
+                  start_ms: int | None = None, end_ms: int | None = None,
+                  store: bool = True) -> Calibration:
+    """Fit and judge QUEUE's queue size on ``run_id`` (from its newest snapshot at or
+    before ``start_ms``, default its first usable one, to ``end_ms``); store it for the
+    run's owner."""
     owner = owner_of_run(db, run_id, user_id)
-    whole = check_run(db, run_id, [MODEL], user_id=owner, end_ms=end_ms)
+    whole = check_run(db, run_id, [MODEL], user_id=owner, start_ms=start_ms, end_ms=end_ms)
     inp = whole.comparison.input
     fit, test = _halves(db, owner, run_id, inp.start_ms, inp.end_ms)
     trades = inp.tape.size[inp.tape.kind == TRADE]
     if not len(trades):
-        raise ValueError(f"run {run_id}: no public trade captured in its window")
+        raise NothingToCalibrate(f"run {run_id}: no public trade captured in its window")
     median = float(statistics.median(trades.tolist()))
 
     def evaluate(window: Window, queue_ahead: float) -> Score:
@@ -62,8 +69,9 @@ def _halves(db: Database, owner: UUID, run_id: UUID, start_ms: int,
         times = captured.snapshot_times(conn, run_id, start_ms, 10_000)
     inside = [t for t in times if start_ms < t < end_ms]
     if not inside:
-        raise ValueError(f"run {run_id}: no engine snapshot inside its window to cut it at; "
-                         "calibration needs a longer run (snapshots every minute)")
+        raise NothingToCalibrate(f"run {run_id}: no engine snapshot inside its window to cut"
+                                 " it at; calibration needs a longer run (snapshots every"
+                                 " minute)")
     middle = (start_ms + end_ms) / 2
     cut = min(inside, key=lambda t: abs(t - middle))
     return Window(start_ms, cut), Window(cut, end_ms)

@@ -14,11 +14,11 @@ from daemons.validation.matching import OrderFill
 #: The price chart draws the tape as a low-high band of at most this many buckets.
 PRICE_BUCKETS = 3_000
 _COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"]
-_LAYOUT = {"template": "plotly_white", "height": 420, "margin": {"l": 60, "r": 20, "t": 50,
+LAYOUT = {"template": "plotly_white", "height": 420, "margin": {"l": 60, "r": 20, "t": 50,
                                                                   "b": 40}}
 
 
-def _colour(n: int, name: str) -> str:
+def colour(n: int, name: str) -> str:
     """Black for live, then one colour per model (sources are listed live first)."""
     return "#000" if name == "live" else _COLOURS[(n - 1) % len(_COLOURS)]
 
@@ -47,9 +47,9 @@ def price_chart(comparison: Comparison) -> go.Figure:
     for level in comparison.input.grid_levels:
         fig.add_hline(y=level, line={"width": 0.5, "dash": "dot", "color": "#bbb"})
     for n, name in enumerate(comparison.orders):
-        _fills(fig, comparison.orders[name], name, _colour(n, name), 9 if name == "live" else 6)
+        _fills(fig, comparison.orders[name], name, colour(n, name), 9 if name == "live" else 6)
     fig.update_layout(title="Price, grid levels, live and simulated fills",
-                      yaxis_title=comparison.input.symbol, **_LAYOUT)
+                      yaxis_title=comparison.input.symbol, **LAYOUT)
     return fig
 
 
@@ -68,11 +68,11 @@ def equity_chart(comparison: Comparison) -> go.Figure:
     fig = go.Figure()
     when = _when(comparison.equity_times)
     for n, (name, values) in enumerate(comparison.equity.items()):
-        colour = _colour(n, name)
+        shade = colour(n, name)
         fig.add_trace(go.Scatter(x=when, y=values, mode="lines", name=name,
-                                 line={"color": colour, "width": 2.5 if name == "live" else 1.5}))
+                                 line={"color": shade, "width": 2.5 if name == "live" else 1.5}))
     fig.update_layout(title="Equity (PnL since the start, USDT): live against each model",
-                      yaxis_title="USDT", **_LAYOUT)
+                      yaxis_title="USDT", **LAYOUT)
     return fig
 
 
@@ -82,12 +82,12 @@ def levels_chart(comparison: Comparison) -> go.Figure:
     labels = [f"{r.price} {r.side}" for r in rows]
     fig = go.Figure()
     for n, name in enumerate(comparison.orders):
-        colour = _colour(n, name)
+        shade = colour(n, name)
         fig.add_trace(go.Bar(y=labels, x=[r.fills.get(name, 0) for r in rows], name=name,
-                             orientation="h", marker={"color": colour}))
+                             orientation="h", marker={"color": shade}))
     height = max(420, 7 * len(rows) * len(comparison.orders))
     fig.update_layout(title="Fills per grid level", barmode="group", xaxis_title="orders filled",
-                      **{**_LAYOUT, "height": height})
+                      **{**LAYOUT, "height": height})
     return fig
 
 
@@ -96,19 +96,19 @@ def position_chart(comparison: Comparison) -> go.Figure:
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=("size", "entry price"))
     for n, (name, books) in enumerate(comparison.books.items()):
-        colour = _colour(n, name)
+        shade = colour(n, name)
         when = _when([p.ts for p in books.points])
         for label, size, entry, dash in (
                 ("long", [float(p.long_size) for p in books.points],
                  [float(p.long_entry) or None for p in books.points], "solid"),
                 ("short", [-float(p.short_size) for p in books.points],
                  [float(p.short_entry) or None for p in books.points], "dot")):
-            style = {"color": colour, "dash": dash, "shape": "hv"}
+            style = {"color": shade, "dash": dash, "shape": "hv"}
             fig.add_trace(go.Scatter(x=when, y=size, mode="lines", line=style,
                                      name=f"{name} {label}"), row=1, col=1)
             fig.add_trace(go.Scatter(x=when, y=entry, mode="lines", line=style,
                                      name=f"{name} {label} entry", showlegend=False),
                           row=2, col=1)
     fig.update_layout(title="Position over time (short side negative)",
-                      **{**_LAYOUT, "height": 560})
+                      **{**LAYOUT, "height": 560})
     return fig

@@ -11,6 +11,7 @@ import json
 from html import escape
 from typing import Any
 
+import plotly.graph_objects as go
 import plotly.io as pio
 
 from daemons.validation import charts
@@ -36,11 +37,8 @@ pre { margin: 0; white-space: pre-wrap; font-size: 0.85em; }
 def render(comparison: Comparison, parity: Parity | None = None) -> str:
     """The page for ``comparison`` (and the live run's accounting parity, if checked)."""
     doc = document(comparison, parity)
-    figures = [charts.price_chart(comparison), charts.equity_chart(comparison),
-               charts.levels_chart(comparison), charts.position_chart(comparison)]
-    plots = [pio.to_html(fig, full_html=False, include_plotlyjs=(n == 0),
-                         div_id=f"chart-{n}", config={"displaylogo": False})
-             for n, fig in enumerate(figures)]
+    plots = embed([charts.price_chart(comparison), charts.equity_chart(comparison),
+                   charts.levels_chart(comparison), charts.position_chart(comparison)])
     run = doc["run"]
     title = f"Comparison of run {run['run_id']} ({run['symbol']})"
     body = [f"<h1>{escape(title)}</h1>",
@@ -48,30 +46,50 @@ def render(comparison: Comparison, parity: Parity | None = None) -> str:
             f"{run['latency_ms']['p50']} ms, p99 {run['latency_ms']['p99']} ms; "
             f"{len(run['gaps'])} capture gap(s). Live PnL {escape(str(doc['live']['pnl']))} "
             "USDT.</p>",
-            "<h2>Verdicts</h2>", _metric_table(doc["models"]),
-            "<h2>Charts</h2>", *[f'<div class="chart">{plot}</div>' for plot in plots],
+            "<h2>Verdicts</h2>", metric_table(doc["models"], _money_rows(doc["models"])),
+            "<h2>Charts</h2>", *plots,
             "<h2>Long / short</h2>", _directions_table(doc["directions"]),
-            "<h2>First diverging decision</h2>", *[_divergence(m) for m in doc["models"]],
+            "<h2>First diverging decision</h2>", *[divergence_section(m) for m in doc["models"]],
             "<h2>Unmatched and far-off fills</h2>", *[_unmatched(m) for m in doc["models"]]]
     if doc["parity"] is not None:
         body += ["<h2>Accounting parity (gridcore against the exchange)</h2>",
                  _parity_table(doc["parity"])]
+    return page(title, body)
+
+
+def page(title: str, body: list[str]) -> str:
+    """A whole self-contained page: ``body`` is HTML already (escape what you put in)."""
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
-    """An HTML table; cells are escaped here, ``classes`` style whole rows."""
+def embed(figures: list[go.Figure]) -> list[str]:
+    """Each figure as a ``<div class="chart">`` with id ``chart-<n>``; plotly.js is
+    inlined once, with the first, so the page opens with no network."""
+    return ['<div class="chart">' + pio.to_html(
+        fig, full_html=False, include_plotlyjs=(n == 0), div_id=f"chart-{n}",
+        config={"displaylogo": False}) + "</div>" for n, fig in enumerate(figures)]
+
+
+class Html(str):
+    """Markup a :func:`table` cell holds as it is (a link made with escaped parts)."""
+
+
+def table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+    """An HTML table; cells are escaped here (but :class:`Html`), ``classes`` style rows."""
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = "".join(
         f'<tr class="{classes[i] if classes else ""}">'
-        + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
+        + "".join(f"<td>{cell if isinstance(cell, Html) else escape(cell)}</td>"
+                  for cell in row) + "</tr>"
         for i, row in enumerate(rows))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _metric_table(models: list[dict[str, Any]]) -> str:
+def metric_table(models: list[dict[str, Any]], extra: list[list[str]] | None = None) -> str:
+    """Each metric with its target, each model's value and verdict, the overall verdict
+    (``models``: the JSON document's, or stored rows shaped alike), then ``extra`` rows."""
     if not models:
         return "<p>No replay to compare with.</p>"
     header = ["metric", "target", *[m["model"] for m in models]]
@@ -79,19 +97,23 @@ def _metric_table(models: list[dict[str, Any]]) -> str:
              *[f"{metric_value(m['metrics'][i])}: {VERDICT[m['metrics'][i]['passed']]}"
                for m in models]] for i, first in enumerate(models[0]["metrics"])]
     rows.append(["overall", "every target", *[VERDICT[m["passed"]] for m in models]])
-    rows.append(["PnL (USDT)", "", *[str(m["pnl"]) for m in models]])
-    rows.append(["fee delta / funding delta (live - model)", "",
-                 *[f"{m['fee_delta']} / {m['funding_delta']}" for m in models]])
-    return _table(header, rows)
+    return table(header, rows + (extra or []))
+
+
+def _money_rows(models: list[dict[str, Any]]) -> list[list[str]]:
+    return [["PnL (USDT)", "", *[str(m["pnl"]) for m in models]],
+            ["fee delta / funding delta (live - model)", "",
+             *[f"{m['fee_delta']} / {m['funding_delta']}" for m in models]]]
 
 
 def _directions_table(rows: list[dict[str, Any]]) -> str:
-    return _table(["direction", "source", "fills", "realised", "fees", "funding", "PnL"],
+    return table(["direction", "source", "fills", "realised", "fees", "funding", "PnL"],
                   [[r["direction"], r["source"], str(r["fills"]), str(r["realised"]),
                     str(r["fees"]), str(r["funding"]), str(r["pnl"])] for r in rows])
 
 
-def _divergence(model: dict[str, Any]) -> str:
+def divergence_section(model: dict[str, Any]) -> str:
+    """A model's first diverging decision, live beside replay (its JSON document's)."""
     div = model["divergence"]
     if div is None:
         return f"<h3>{escape(model['model'])}</h3><p>None: the decisions are the same.</p>"
@@ -101,7 +123,7 @@ def _divergence(model: dict[str, Any]) -> str:
             ["trigger", _trigger_text(live), _trigger_text(replay)]]
     return (f"<h3>{escape(model['model'])}: decision #{div['index']} at {iso(div['ts'])}, on a "
             f"{escape(trigger['trigger_kind'])}</h3>"
-            + _table(["", "live", f"replay ({model['model']})"], rows))
+            + table(["", "live", f"replay ({model['model']})"], rows))
 
 
 def _trigger_text(decision: dict[str, Any] | None) -> str:
@@ -119,7 +141,7 @@ def _unmatched(model: dict[str, Any]) -> str:
     more = (f"<p>{len(items) - MAX_UNMATCHED_ROWS} more in the JSON document.</p>"
             if len(items) > MAX_UNMATCHED_ROWS else "")
     header = ["kind", "reason", "order", "time", "side", "price", "qty", "twin", "why"]
-    return (f"<h3>{escape(model['model'])}: {len(items)}</h3>" + _table(header, rows) + more)
+    return (f"<h3>{escape(model['model'])}: {len(items)}</h3>" + table(header, rows) + more)
 
 
 def _parity_table(parity: dict[str, Any]) -> str:
@@ -127,5 +149,5 @@ def _parity_table(parity: dict[str, Any]) -> str:
              str(line["exchange"]), str(line["worst_difference"]), str(line["reports"]),
              "pass" if line["ok"] else "FAIL"] for line in parity["lines"]]
     classes = ["pass" if line["ok"] else "FAIL" for line in parity["lines"]]
-    return _table(["quantity", "side", "gridcore", "exchange", "worst difference", "reports",
+    return table(["quantity", "side", "gridcore", "exchange", "worst difference", "reports",
                    "verdict"], rows, classes)

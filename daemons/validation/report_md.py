@@ -35,15 +35,7 @@ def render(doc: dict[str, Any]) -> str:
              f"Live: {doc['live']['orders_filled']} orders filled, PnL {doc['live']['pnl']} "
              f"USDT (realised {doc['live']['realised']}, fees {doc['live']['fees']}, funding "
              f"{doc['live']['funding']}, unrealised {doc['live']['unrealised']}).", "",
-             "## Verdicts", "",
-             "| metric | target | " + " | ".join(m["model"] for m in models) + " |",
-             "|---|---|" + "---|" * len(models)]
-    for i, first in enumerate(models[0]["metrics"] if models else []):
-        cells = [f"{metric_value(m['metrics'][i])} ({VERDICT[m['metrics'][i]['passed']]})"
-                 for m in models]
-        lines.append(f"| {first['name']} | {first['target']} | " + " | ".join(cells) + " |")
-    lines.append("| **overall** | every target | "
-                 + " | ".join("**pass**" if m["passed"] else "**FAIL**" for m in models) + " |")
+             "## Verdicts", "", verdict_table(models)]
     lines += ["", "## Money", "", "| source | PnL | fees | funding | PnL delta (live - it) |",
               "|---|---|---|---|---|",
               f"| live | {doc['live']['pnl']} | {doc['live']['fees']} | {doc['live']['funding']} "
@@ -58,10 +50,23 @@ def render(doc: dict[str, Any]) -> str:
         lines.append(f"- {m['model']}: {summary or 'none'}")
     lines += ["", "## First diverging decision", ""]
     for m in models:
-        lines.append(f"- {m['model']}: {_divergence_text(m['divergence'])}")
+        lines.append(f"- {m['model']}: {divergence_text(m['divergence'])}")
     if doc["parity"] is not None:
         lines += ["", "## Accounting parity", "", _parity_text(doc["parity"])]
     return "\n".join(lines) + "\n"
+
+
+def verdict_table(models: list[dict[str, Any]]) -> str:
+    """Each metric per model (value and verdict) and the overall verdict, as a table."""
+    lines = ["| metric | target | " + " | ".join(m["model"] for m in models) + " |",
+             "|---|---|" + "---|" * len(models)]
+    for i, first in enumerate(models[0]["metrics"] if models else []):
+        cells = [f"{metric_value(m['metrics'][i])} ({VERDICT[m['metrics'][i]['passed']]})"
+                 for m in models]
+        lines.append(f"| {first['name']} | {first['target']} | " + " | ".join(cells) + " |")
+    lines.append("| **overall** | every target | "
+                 + " | ".join("**pass**" if m["passed"] else "**FAIL**" for m in models) + " |")
+    return "\n".join(lines)
 
 
 def decision_text(decision: dict[str, Any] | None) -> str:
@@ -74,7 +79,8 @@ def decision_text(decision: dict[str, Any] | None) -> str:
     return f"{decision['intent_kind']} {decision['order_link_id']}"
 
 
-def _divergence_text(div: dict[str, Any] | None) -> str:
+def divergence_text(div: dict[str, Any] | None) -> str:
+    """The first diverging decision in a line (its JSON document's)."""
     if div is None:
         return "none: the decisions are the same"
     trigger = (div["live"] or div["replay"])

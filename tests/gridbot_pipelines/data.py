@@ -8,9 +8,10 @@ is what a capture of that market would hold.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from uuid import UUID
 
 from daemons.backtest.sources import tape_from_trades
-from daemons.db import accounts, strategies, users
+from daemons.db import accounts, runs, strategies, users
 from daemons.db.session import Database
 from daemons.marketdata.generator import bundled_calibration, generate_arrays
 from gridcore.sim.tape import MarketTape
@@ -55,3 +56,22 @@ def add_strategy(db: Database, username: str, symbol: str, config: dict | None =
             conn, user_id, "main", environment).account_id
         return strategies.add_strategy(conn, account_id, symbol,
                                        config or GRID).strategy_id
+
+
+def add_run(db: Database, username: str, start: datetime, end: datetime | None = None,
+            kind: str = "live", symbol: str = "BTCUSDT") -> UUID:
+    """A ``kind`` run of a new strategy of ``username``, begun at ``start`` (its transaction,
+    as if) and ended at ``end`` if given; no engine snapshot: nothing to replay."""
+    strategy_id = add_strategy(db, username, symbol)
+    with db.admin() as conn:
+        user_id, account_id = conn.execute(
+            "SELECT user_id, account_id FROM strategies WHERE strategy_id = %s",
+            [strategy_id]).fetchone()
+    with db.unit_of_work(user_id) as conn:
+        run = runs.start_run(conn, kind, {"symbol": symbol, "tick_size": "0.1"},
+                             account_id=account_id, strategy_id=strategy_id)
+    with db.admin() as conn:
+        conn.execute("UPDATE runs SET start_ts = %s, end_ts = %s, status = CASE WHEN"
+                     " %s::timestamptz IS NULL THEN status ELSE 'stopped' END"
+                     " WHERE run_id = %s", [start, end, end, run.run_id])
+    return run.run_id

@@ -10,6 +10,7 @@ import dagster as dg
 
 from gridbot_pipelines.definitions import defs
 from gridbot_pipelines.defs.backtests.assets import bundled_month_replay
+from gridbot_pipelines.partitions import LIVE_RUNS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,24 +33,29 @@ def test_definitions_resolve_every_asset_in_its_group() -> None:
     assert groups == {
         "bundled_month_replay": "backtests", "strategy_backtests": "backtests",
         "daily_backtests": "backtests", "captured_market_data": "market_data",
-        "reconciled_account_data": "accounts", "event_table_partitions": "maintenance"}
+        "reconciled_account_data": "accounts", "event_table_partitions": "maintenance",
+        "live_run_comparison": "validation", "daily_comparisons": "validation",
+        "queue_calibrations": "validation", "nightly_validation_report": "validation"}
 
 
 def test_definitions_jobs_schedules_and_sensors_resolve() -> None:
     nightly = defs.resolve_job_def("validation_job")
     assert {key.to_user_string() for key in nightly.asset_layer.executable_asset_keys} == {
-        "captured_market_data", "reconciled_account_data", "daily_backtests"}
+        "captured_market_data", "reconciled_account_data", "daily_backtests",
+        "daily_comparisons", "queue_calibrations", "nightly_validation_report"}
     assert {key.name for key in nightly.asset_layer.asset_graph.asset_check_keys} == {
         "trades_valid", "tickers_in_order", "funding_rates_sane", "capture_gaps_short",
         "receipt_times_plausible", "executions_valid"}
     assert defs.resolve_job_def("backtests_job").partitions_def is not None
     assert defs.resolve_job_def("maintenance_job").partitions_def is None
+    assert defs.resolve_job_def("live_run_comparison_job").partitions_def == LIVE_RUNS
     repository = defs.get_repository_def()
     assert {s.name: s.job_name for s in repository.schedule_defs} == {
         "validation_job_schedule": "validation_job",
         "maintenance_job_schedule": "maintenance_job"}
     assert {s.name for s in repository.sensor_defs} == {
-        "live_run_sensor", "strategy_sensor", "run_failure_alert_sensor"}
+        "live_run_sensor", "ended_run_sensor", "strategy_sensor", "run_failure_alert_sensor"}
+    assert repository.get_sensor_def("ended_run_sensor").job_name == "live_run_comparison_job"
 
 
 def test_bundled_month_replay_materialises_with_summary_metadata() -> None:

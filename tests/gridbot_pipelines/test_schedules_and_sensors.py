@@ -9,18 +9,18 @@ from uuid import UUID
 import dagster as dg
 import pytest
 
-from daemons.db import runs
 from daemons.db.session import Database
 from gridbot_pipelines.partitions import LIVE_RUNS, STRATEGIES
 from gridbot_pipelines.resources import DatabaseResource
 from gridbot_pipelines.schedules import validation_job_schedule
 from gridbot_pipelines.sensors import (
+    ended_run_sensor,
     live_run_sensor,
     run_failure_alert_sensor,
     strategy_sensor,
 )
 from tests.daemons.trading.test_alerts import Receiver
-from tests.gridbot_pipelines.data import add_strategy
+from tests.gridbot_pipelines.data import add_run, add_strategy
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -37,17 +37,7 @@ def test_validation_job_schedule_selects_the_day_that_ended(tick: datetime, day:
 
 
 def _live_run(db: Database, username: str, start: datetime, kind: str = "live") -> str:
-    strategy_id = add_strategy(db, username, "BTCUSDT")
-    with db.admin() as conn:
-        user_id, account_id = conn.execute(
-            "SELECT user_id, account_id FROM strategies WHERE strategy_id = %s",
-            [strategy_id]).fetchone()
-    with db.unit_of_work(user_id) as conn:
-        run = runs.start_run(conn, kind, {"grid_count": 10}, account_id=account_id,
-                             strategy_id=strategy_id)
-    with db.admin() as conn:  # as if its transaction had begun at ``start``
-        conn.execute("UPDATE runs SET start_ts = %s WHERE run_id = %s", [start, run.run_id])
-    return str(run.run_id)
+    return str(add_run(db, username, start, kind=kind))
 
 
 def _evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance,
@@ -91,6 +81,41 @@ def test_live_run_sensor_cursor_cases(pipeline_db: Database) -> None:
         garbled = _evaluate(live_run_sensor, instance, "not a time")  # start over
         assert _added(garbled) == [late, later]
         assert all(UUID(key) for key in _added(garbled))
+
+
+def _end(db: Database, run_id: str, at: datetime) -> None:
+    with db.admin() as conn:
+        conn.execute("UPDATE runs SET end_ts = %s, status = 'completed' WHERE run_id = %s",
+                     [at, run_id])
+
+
+def _requested(result: dg.SensorResult) -> list[tuple[str | None, str | None]]:
+    return [(r.run_key, r.partition_key) for r in result.run_requests or []]
+
+
+def test_ended_run_sensor_requests_each_ended_runs_comparison_and_partition(
+        pipeline_db: Database) -> None:
+    with dg.instance_for_test() as instance:
+        t0 = datetime(2026, 12, 3, 10, tzinfo=UTC)
+        _live_run(pipeline_db, "fay", t0)  # still running: nothing to compare yet
+        assert _requested(_evaluate(ended_run_sensor, instance)) == []
+
+        first = _live_run(pipeline_db, "gus", t0)
+        _end(pipeline_db, first, t0 + timedelta(hours=1))
+        ended = _evaluate(ended_run_sensor, instance)
+        assert _requested(ended) == [(first, first)]  # the run's id: requested once
+        assert _added(ended) == [first]  # its partition, before live_run_sensor adds it
+        assert datetime.fromisoformat(ended.cursor) == t0 + timedelta(hours=1)
+        instance.add_dynamic_partitions(LIVE_RUNS.name, _added(ended))
+
+        old = _live_run(pipeline_db, "hal", t0 - timedelta(hours=3))
+        _end(pipeline_db, old, t0 - timedelta(hours=2))  # ended long before the cursor
+        shadow = _live_run(pipeline_db, "ida", t0, "shadow")
+        _end(pipeline_db, shadow, t0 + timedelta(hours=2))
+        later = _evaluate(ended_run_sensor, instance, ended.cursor)
+        assert _requested(later) == [(first, first), (shadow, shadow)]
+        assert _added(later) == [shadow]
+        assert datetime.fromisoformat(later.cursor) == t0 + timedelta(hours=2)
 
 
 def test_strategy_sensor_adds_only_strategies_without_a_partition(

@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -29,12 +30,12 @@ import pytest
 
 from daemons.dagster_env import DAGSTER_DATABASE, PG_URL_ENV, with_database
 from daemons.db.session import Database
-from tests.daemons.validation.browser import ensure_chromium, run_chromium
+from tests.daemons.validation.browser import dom_and_screenshot, ensure_chromium
 from tests.fixtures.leak_guard import scan_output
 from tests.fixtures.ports import free_port
 from tests.fixtures.postgres import PgTestServer
 from tests.fixtures.waiting import wait_until
-from tests.gridbot_pipelines.data import add_strategy, store_market_day
+from tests.gridbot_pipelines.data import add_run, store_market_day
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.xdist_group("dagster_ui")]
 
@@ -42,8 +43,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "dagster"
 DAY = "2026-09-14"
 ASSETS = ("captured_market_data", "reconciled_account_data", "daily_backtests",
-          "strategy_backtests", "bundled_month_replay", "event_table_partitions")
-GROUPS = ("market_data", "accounts", "backtests", "maintenance")
+          "strategy_backtests", "bundled_month_replay", "event_table_partitions",
+          "live_run_comparison", "daily_comparisons", "queue_calibrations",
+          "nightly_validation_report")
+GROUPS = ("market_data", "accounts", "backtests", "maintenance", "validation")
+NIGHTLY = ("daily_comparisons", "queue_calibrations", "nightly_validation_report")
 
 
 @dataclass
@@ -111,7 +115,8 @@ def database(pg_server: PgTestServer) -> Iterator[dict[str, str]]:
     name = pg_server.create_database()
     db = Database(pg_server.admin_url(name), pg_server.app_url(name))
     store_market_day(db, "BTCUSDT", DAY, seed=4)
-    add_strategy(db, "ursula", "BTCUSDT")
+    start = datetime.fromisoformat(f"{DAY}T02:00:00+00:00")  # ursula's strategy, and a run
+    add_run(db, "ursula", start, start + timedelta(minutes=1))  # stopped at once
     db.close()
     home = Path(tempfile.mkdtemp(prefix="gridbot-ui-"))
     yield {**{k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", PG_URL_ENV)},
@@ -135,27 +140,16 @@ def chromium() -> str:
     return ensure_chromium()
 
 
-def _page(chromium: str, url: str, shot: str) -> str:
+def _page(chromium: str, url: str, shot: str, **options: object) -> str:
     """The rendered DOM of ``url``, and a screenshot of it in test-artifacts."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    profile = Path(tempfile.mkdtemp(prefix="gridbot-chromium-"))
-    try:
-        dom = run_chromium(chromium, profile / "dom", "--dump-dom", url).stdout
-        path = ARTIFACTS / shot
-        path.unlink(missing_ok=True)
-        run_chromium(chromium, profile / "shot", "--window-size=1600,1000",
-                     f"--screenshot={path}", url)
-        assert path.stat().st_size > 20_000  # a blank page compresses to a few KB
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    return dom
+    return dom_and_screenshot(chromium, url, ARTIFACTS / shot, **options)
 
 
 def test_ui_asset_graph_shows_the_projects_assets(ui: DagsterUi, chromium: str) -> None:
     shown: set[str] = set()
     for group in GROUPS:  # each group's lineage graph, its neighbours included
         dom = _page(chromium, f"{ui.url}/locations/gridbot/asset-groups/{group}",
-                    f"asset-graph-{group}.png")
+                    f"asset-graph-{group}.png", size="2400,1400")
         assert group in dom
         shown |= {name for name in ASSETS if name in dom}
     assert shown == set(ASSETS), f"missing from the asset graph: {set(ASSETS) - shown}"
@@ -180,12 +174,12 @@ query Latest($day: String!) {
 }"""
 
 
-def _materialise_day(ui: DagsterUi) -> str:
-    """Launch ``captured_market_data`` of DAY through GraphQL; its run id once it ended."""
+def _materialise_day(ui: DagsterUi, assets: tuple[str, ...] = ("captured_market_data",)) -> str:
+    """Launch ``assets`` of DAY through GraphQL; the run's id once it ended."""
     launched = ui.graphql(_LAUNCH, {"params": {
         "selector": {"repositoryLocationName": "gridbot", "repositoryName": "__repository__",
                      "jobName": "validation_job",
-                     "assetSelection": [{"path": ["captured_market_data"]}]},
+                     "assetSelection": [{"path": [name]} for name in assets]},
         "runConfigData": {},
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": DAY}]},
     }})["launchRun"]
@@ -209,6 +203,65 @@ def test_ui_graphql_launched_materialisation_completes(ui: DagsterUi, chromium: 
     assert entries["public_trades_rows"] == 3_000
     dom = _page(chromium, f"{ui.url}/runs/{run_id}", "run.png")
     assert re.search(r"captured_market_data", dom)
+
+
+_REPORT = """
+query Report($day: String!) {
+  assetNodeOrError(assetKey: {path: ["nightly_validation_report"]}) {
+    ... on AssetNode { assetMaterializations(partitions: [$day]) {
+      runId metadataEntries { label ... on UrlMetadataEntry { url }
+        ... on PathMetadataEntry { path } ... on MarkdownMetadataEntry { mdStr } } } }
+  }
+}"""
+
+
+def test_ui_nightly_report_opens_from_its_assets_metadata_with_charts(
+        ui: DagsterUi, database: dict[str, str], chromium: str) -> None:
+    """The nightly steps of DAY launched through the UI's API: the report's page is where
+    the asset's metadata says, its charts draw in Chromium, the UI shows the metadata."""
+    run_id = _materialise_day(ui, NIGHTLY)
+    found = ui.graphql(_REPORT, {"day": DAY})["assetNodeOrError"]
+    (latest,) = [m for m in found["assetMaterializations"] if m["runId"] == run_id]
+    entries = {e["label"]: e for e in latest["metadataEntries"]}
+    page = Path(database["GRIDBOT_HOME"]) / "reports" / "nightly" / f"{DAY}.html"
+    assert entries["report_path"]["path"] == str(page)
+    assert entries["report_url"]["url"] == page.resolve().as_uri()
+    assert f"# Nightly validation of {DAY}" in entries["summary"]["mdStr"]
+    dom = _page(chromium, entries["report_url"]["url"], "nightly-report.png",
+                size="1400,2400")
+    assert dom.count('class="main-svg"') >= 8  # plotly: two SVG layers for each chart
+    assert dom.count("js-plotly-plot") >= 4 and 'class="barlayer' in dom
+    assert "ursula / main / BTCUSDT / live: not compared" in dom  # its run: nothing to replay
+    asset_page = _page(chromium, f"{ui.url}/assets/nightly_validation_report?partition={DAY}",
+                       "nightly-report-asset.png")
+    assert "nightly_validation_report" in asset_page
+
+
+_COMPARED = """
+query Compared {
+  assetNodeOrError(assetKey: {path: ["live_run_comparison"]}) {
+    ... on AssetNode { assetMaterializations {
+      partition metadataEntries { label ... on TextMetadataEntry { text } } } }
+  }
+}"""
+
+
+def test_ui_ended_run_sensor_has_the_daemon_compare_the_ended_run(
+        ui: DagsterUi, database: dict[str, str]) -> None:
+    """The Dagster daemon of `gridbot dagster` evaluates ``ended_run_sensor``: ursula's
+    ended run gets its ``live_run_comparison`` (skipped, with the reason: it stopped before
+    its engine saw the market)."""
+    with psycopg.connect(database["DATABASE_URL"]) as conn:
+        (run_id,) = conn.execute("SELECT run_id::text FROM runs WHERE run_type = 'live'"
+                                 ).fetchone()
+
+    def compared() -> list[dict]:
+        found = ui.graphql(_COMPARED)["assetNodeOrError"]["assetMaterializations"]
+        return [m for m in found if m["partition"] == run_id]
+
+    (materialised, *_) = wait_until(compared, 240, "the ended run's comparison")
+    entries = {e["label"]: e.get("text") for e in materialised["metadataEntries"]}
+    assert "snapshot" in entries["skipped"]
 
 
 def test_plain_dagster_dev_stores_runs_in_gridbots_database(

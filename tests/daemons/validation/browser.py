@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from tests.fixtures.debian import ensure_program
@@ -25,3 +27,21 @@ def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.Completed
     return subprocess.run([binary, *FLAGS, f"--user-data-dir={profile}",
                            "--virtual-time-budget=15000", *args],
                           capture_output=True, text=True, timeout=180, check=True)
+
+
+def dom_and_screenshot(binary: str, url: str, shot: Path, *, size: str = "1600,1000",
+                       min_bytes: int = 20_000) -> str:
+    """The rendered DOM of ``url``, and a screenshot of it at ``shot`` (a test artifact;
+    at least ``min_bytes``: a blank page compresses to a few KB)."""
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    profile = Path(tempfile.mkdtemp(prefix="gridbot-chromium-"))
+    try:
+        dom = run_chromium(binary, profile / "dom", f"--window-size={size}", "--dump-dom",
+                           url).stdout
+        shot.unlink(missing_ok=True)
+        run_chromium(binary, profile / "shot", f"--window-size={size}",
+                     f"--screenshot={shot}", url)
+        assert shot.stat().st_size > min_bytes
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    return dom

@@ -104,6 +104,16 @@ def record_session(db: Database, keyring: Keyring, home: Path, app_url: str) -> 
                    gap_start, gap_end, end)
 
 
+def assume_grid_step(db: Database, run_id: UUID, grid_step: float) -> None:
+    """A fault for the comparison to find: the replay reads the engine's parameters from
+    the run's snapshots; they now say another grid step than the live engine traded with
+    (its replay decides differently: engine divergence)."""
+    with db.admin() as conn:
+        conn.execute("UPDATE engine_snapshots SET state = jsonb_set(state, '{config,"
+                     "grid_step_pct}', to_jsonb(%s::float8)) WHERE run_id = %s",
+                     [grid_step, run_id])
+
+
 def _fault(venue: RunningVenue, kind: str, account: str, **options: str) -> None:
     requests.post(f"{venue.base_url}/admin/faults/{kind}",
                   params={"account": account, "seconds": "3600", **options},

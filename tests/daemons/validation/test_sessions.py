@@ -29,7 +29,12 @@ from daemons.validation.compare import ModelComparison
 from daemons.validation.reasons import Kind, Reason
 from daemons.validation.watch import ALERT_KIND, WatchConfig, watch
 from tests.daemons.trading.test_alerts import Receiver
-from tests.daemons.validation.session import ACK_DELAY_MS, Session, record_session
+from tests.daemons.validation.session import (
+    ACK_DELAY_MS,
+    Session,
+    assume_grid_step,
+    record_session,
+)
 from tests.fixtures.cli import gridbot, operator_stderr_lines
 from tests.fixtures.postgres import PgTestServer
 
@@ -56,7 +61,7 @@ def recorded(pg_server: PgTestServer, tmp_path_factory: pytest.TempPathFactory,
     keyring: Keyring = load_keyring(home / "keys", create=True)
     try:
         session = record_session(db, keyring, home, pg_server.app_url(name))
-        _assume_another_grid_step(db, session.runs["trader3"])
+        assume_grid_step(db, session.runs["trader3"], ASSUMED_GRID_STEP)
         env = {"DATABASE_URL": pg_server.admin_url(name),
                "GRIDBOT_APP_DATABASE_URL": pg_server.app_url(name),
                "GRIDBOT_HOME": str(home / "gridbot")}
@@ -64,15 +69,6 @@ def recorded(pg_server: PgTestServer, tmp_path_factory: pytest.TempPathFactory,
     finally:
         db.close()
         pg_server.drop_database(name)
-
-
-def _assume_another_grid_step(db: Database, run_id: UUID) -> None:
-    """The fault: the replay reads the engine's parameters from the run's snapshots; they now
-    say another grid step than the live engine traded with."""
-    with db.admin() as conn:
-        conn.execute("UPDATE engine_snapshots SET state = jsonb_set(state, '{config,"
-                     "grid_step_pct}', to_jsonb(%s::float8)) WHERE run_id = %s",
-                     [ASSUMED_GRID_STEP, run_id])
 
 
 def _clean(rec: Recorded, name: str, **kwargs) -> CheckResult:

@@ -1,0 +1,1 @@
+"""Validation: live runs compared with their replays, QUEUE calibrated, the nightly report."""
