@@ -119,6 +119,12 @@ class ShadowGateway:
         answers += self.broker.on_market(event)
         return self._store(answers)
 
+    def release(self) -> list[Event]:
+        """The updates the simulated account holds back from its last millisecond's fills
+        (``SimBroker.release``): due before a snapshot, which cuts between milliseconds, so
+        that the engine state it stores has seen them, as a replay's engine will have."""
+        return self._store(self.broker.release())
+
     def _store(self, answers: list[Event]) -> list[Event]:
         fills = self.broker.fills
         if len(fills) > self._stored:

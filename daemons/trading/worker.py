@@ -246,6 +246,9 @@ class AccountWorker:
         due = time.monotonic() >= self._next_snapshot
         for runtime in self.by_symbol.get(event.symbol, ()):
             if due and runtime.snapshot_ready(event.exchange_ts):
+                if runtime.mode == SHADOW:
+                    for answer in runtime.gateway.release():  # type: ignore[attr-defined]
+                        runtime.feed(answer, received_ns)
                 self._snapshot(runtime)
             runtime.note_market(event.exchange_ts, seen)
             if runtime.mode == SHADOW:
