@@ -21,10 +21,12 @@ import pytest
 
 from daemons.demo import cast
 from daemons.demo.home import FOREIGN_DATABASE
+from tests.daemons.validation.browser import dom_and_screenshot, ensure_chromium
 from tests.fixtures.leak_guard import scan_output
 
 pytestmark = [pytest.mark.timeout(1500), pytest.mark.xdist_group("demo")]
 
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "demo"
 GRIDBOT = [sys.executable, "-c", "from daemons.cli.main import app; app(prog_name='gridbot')"]
 
 
@@ -79,6 +81,9 @@ def test_demo_short_mode_conservative_meets_targets_and_names_the_injected_diver
     divergent = verdicts[cast.DIVERGENT.label]["run_id"]
     assert divergent in page
     assert "engine divergence" in output and "PASS" in output and "FAIL" in output
+    dom = dom_and_screenshot(ensure_chromium(), reports[0].as_uri(),
+                             ARTIFACTS / "nightly-report.png", size="1400,2400")
+    assert "engine divergence" in dom and "<svg" in dom  # the charts were drawn
 
 
 def test_demo_interrupted_while_trading_stops_every_process(tmp_path: Path) -> None:
