@@ -44,6 +44,10 @@ SNAPSHOT_INTERVAL_S = 5.0
 #: draws, the more often a print lands between the two arrivals (a fill one side has and
 #: the other has not, the grids parting from there on).
 VENUE_LATENCY_MS = 2.0
+# The venue's book holds no hidden size ahead of a new order (``--depth-median-qty 0``):
+# a print at an order's price fills it, the market CONSERVATIVE models. On the venue's
+# default book a touch fills only once the queue ahead is traded, later than CONSERVATIVE
+# assumes: that market is what QUEUE, calibrated each night, is for (docs/demo.md).
 _VENUE_URL = re.compile(r"^venue REST\s+(http://\S+)$")
 _STRATEGY_ID = re.compile(r"^strategy (\d+) added")
 
@@ -143,7 +147,7 @@ class Demo:
             "venue", ["venue", "--accounts", str(self.home / "venue-accounts.json"),
                       "--port", "0", "--tape", "bars", "--symbols", SYMBOLS,
                       "--speed", f"{self.options.speed:g}", "--latency-ms",
-                      f"{VENUE_LATENCY_MS:g}"], readable=True)
+                      f"{VENUE_LATENCY_MS:g}", "--depth-median-qty", "0"], readable=True)
         for line in venue.follow(timeout_s=60):
             if match := _VENUE_URL.match(line):
                 self.venue_url = match.group(1)
