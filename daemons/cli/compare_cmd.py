@@ -117,10 +117,27 @@ def _compare(db: Database, user: str, run_id: UUID, models: tuple[str, ...],
                             end_ms=window[1], latency_ms=latency_ms, queue_ahead=queue_ahead,
                             out_dir=directory, store=store)
     print_verdicts(result)
+    _echo_parity(result)
     for kind, path in sorted((result.reports or {}).items()):
         typer.echo(f"report ({kind}): {path}")
     if result.comparison_id is not None:
         typer.echo(f"stored as comparison {result.comparison_id}")
+
+
+def _echo_parity(result: CheckResult) -> None:
+    """One line on gridcore's books against the exchange's reports, and each failure."""
+    parity = result.parity
+    if parity is None:
+        typer.echo("accounting parity: not checked (a shadow run, or no position report "
+                   "before the window)")
+        return
+    verdict = "ok" if parity.ok else f"FAIL ({len(parity.failures)} quantities)"
+    typer.echo(f"accounting parity: {verdict}, {len(parity.lines)} quantities against the "
+               "exchange's reports")
+    for line in parity.failures:
+        side = "" if line.position_idx is None else f" (side {line.position_idx})"
+        typer.echo(f"  {line.quantity}{side}: gridcore {line.gridcore}, exchange "
+                   f"{line.exchange}, worst difference {line.worst_difference}")
 
 
 def print_verdicts(result: CheckResult) -> None:

@@ -179,6 +179,54 @@ def run_executions(conn: psycopg.Connection, run_id: UUID, account_id: UUID, sym
     ).fetchall()
 
 
+_POSITION_REPORT = (
+    f"{_MS.format('exchange_ts')}, position_idx, size, coalesce(avg_price, 0), mark_price,"
+    " position_value, unrealised_pnl, cum_realised_pnl"
+)
+
+
+def position_reports(conn: psycopg.Connection, account_id: UUID, symbol: str, start_ms: int,
+                     end_ms: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The account's position reports of ``symbol`` (hedge sides 1 and 2): the newest of
+    each side at or before ``start_ms``, and those after it, before ``end_ms``, in the
+    order captured. Rows: (exchange ms, side index, size, entry, mark, value, unrealised,
+    cumulative realised)."""
+    where = "account_id = %s AND symbol = %s AND position_idx IN (1, 2)"
+    baseline = conn.execute(
+        f"SELECT DISTINCT ON (position_idx) {_POSITION_REPORT} FROM positions WHERE {where}"
+        " AND exchange_ts <= %s ORDER BY position_idx, exchange_ts DESC, seq DESC",
+        [account_id, symbol, datetime_of_ms(start_ms)]).fetchall()
+    after = conn.execute(
+        f"SELECT {_POSITION_REPORT} FROM positions WHERE {where}"
+        " AND exchange_ts > %s AND exchange_ts < %s ORDER BY exchange_ts, seq",
+        [account_id, symbol, datetime_of_ms(start_ms), datetime_of_ms(end_ms)]).fetchall()
+    return baseline, after
+
+
+def wallet_reports(conn: psycopg.Connection, account_id: UUID, start_ms: int, end_ms: int,
+                   ) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
+    """The account's USDT wallet reports: the newest at or before ``start_ms`` (None if
+    none) and those after it, before ``end_ms``. Rows: (exchange ms, wallet balance)."""
+    columns = f"SELECT {_MS.format('exchange_ts')}, wallet_balance FROM wallets"
+    where = " WHERE account_id = %s AND coin = 'USDT'"
+    baseline = conn.execute(
+        columns + where + " AND exchange_ts <= %s ORDER BY exchange_ts DESC LIMIT 1",
+        [account_id, datetime_of_ms(start_ms)]).fetchone()
+    after = conn.execute(
+        columns + where + " AND exchange_ts > %s AND exchange_ts < %s ORDER BY exchange_ts",
+        [account_id, datetime_of_ms(start_ms), datetime_of_ms(end_ms)]).fetchall()
+    return baseline, after
+
+
+def traded_other_symbols(conn: psycopg.Connection, account_id: UUID, symbol: str,
+                         start_ms: int, end_ms: int) -> bool:
+    """Whether the account has executions of another symbol in ``[start_ms, end_ms)``."""
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM private_executions WHERE account_id = %s"
+        " AND symbol <> %s AND exchange_ts >= %s AND exchange_ts < %s)",
+        [account_id, symbol, datetime_of_ms(start_ms), datetime_of_ms(end_ms)]).fetchone()[0]
+
+
 def sim_executions_of(conn: psycopg.Connection, run_id: UUID, start_ms: int, end_ms: int,
                       ) -> list[tuple[Any, ...]]:
     """A shadow (or backtest) run's simulated executions of ``[start_ms, end_ms)`` in the

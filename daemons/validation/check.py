@@ -37,7 +37,8 @@ from daemons.db.session import Database
 from daemons.db.times import ms_of_datetime
 from daemons.validation.compare import Comparison, compare_run
 from daemons.validation.inputs import ComparisonInput, RunSide
-from daemons.validation.load import LiveRun, load_live
+from daemons.validation.load import LiveRun, load_exchange_reports, load_live
+from daemons.validation.parity import Parity, check_parity
 from daemons.validation.records import model_records
 from daemons.validation.replay import SeededWindow, replay_model, seeded_window
 from daemons.validation.report_files import write_reports
@@ -61,6 +62,9 @@ class CheckResult:
     queue_ahead: float
     comparison_id: UUID | None = None
     reports: dict[str, Path] | None = None
+    #: gridcore's books of the live run against the exchange's reports (None for a shadow
+    #: run, or without a position report before the window).
+    parity: Parity | None = None
 
     @property
     def passed(self) -> bool:
@@ -137,10 +141,13 @@ def check_run(db: Database, run_id: UUID, models: Sequence[str] = ALL_MODELS, *,
         window = seeded_window(db, run_id, start_ms, end_ms)
     with db.unit_of_work(owner) as conn:
         live = load_live(conn, run, window.start_ms, end_ms)
+        reports = load_exchange_reports(conn, run, live.symbol, live.tick_size,
+                                        window.start_ms, end_ms)
     used = live.latency.p50_ms if latency_ms is None else latency_ms
     replays = [replay_model(window, name, latency_ms=used, queue_ahead=queue_ahead)[0]
                for name in names]
-    return CheckResult(compare_run(_input(live, window, replays)), owner, used, queue_ahead)
+    return CheckResult(compare_run(_input(live, window, replays)), owner, used, queue_ahead,
+                       parity=None if reports is None else check_parity(reports))
 
 
 def first_window(db: Database, owner: UUID, run_id: UUID, end_ms: int) -> SeededWindow:
@@ -167,7 +174,8 @@ def save_check(db: Database, result: CheckResult, *, out_dir: Path | None = None
     """Write the reports into ``out_dir`` (if given); store the results for the run's
     owner (if ``store``), with the JSON report's directory and SHA-256."""
     comparison = result.comparison
-    paths = write_reports(comparison, out_dir) if out_dir is not None else {}
+    paths = write_reports(comparison, out_dir, parity=result.parity) if out_dir is not None \
+        else {}
     comparison_id = None
     if store:
         inp, latency = comparison.input, comparison.input.latency
@@ -182,7 +190,7 @@ def save_check(db: Database, result: CheckResult, *, out_dir: Path | None = None
                          "queue_ahead": result.queue_ahead},
                 report_dir=None if out_dir is None else str(out_dir), report_digest=digest)
     return CheckResult(comparison, result.owner, result.replay_latency_ms, result.queue_ahead,
-                       comparison_id, paths)
+                       comparison_id, paths, result.parity)
 
 
 def _input(live: LiveRun, window: SeededWindow, replays: list[RunSide]) -> ComparisonInput:

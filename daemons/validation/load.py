@@ -33,6 +33,7 @@ from daemons.db import captured
 from daemons.db.runs import Run
 from daemons.validation.inputs import FUNDING, TRADE, CaptureGap, Decision, Fill, RunSide
 from daemons.validation.latency import LatencyStats, measure_latency
+from daemons.validation.parity import ExchangePosition, ExchangeReports, ExchangeWallet
 from gridcore import order_ids
 
 #: Acknowledgements are looked for this long after the window (an order placed at its
@@ -89,17 +90,56 @@ def load_live(conn: psycopg.Connection, run: Run, start_ms: int, end_ms: int) ->
 def live_fills(rows: Sequence[tuple], run_id: UUID, strategy: str) -> list[Fill]:
     """The run's executions among the account's (see the module docstring)."""
     fills = []
-    for (ts, price, qty, side, link, fee, order_id, exec_id, fee_rate, closed_pnl, exec_type,
-         row_run) in rows:
-        funding = exec_type == FUNDING
-        if row_run != run_id and not funding:
+    for row in rows:
+        link, exec_type, row_run = row[4], row[10], row[11]
+        if row_run != run_id and exec_type != FUNDING:
             key = order_ids.decode(link)
             if key is None or key.strategy_id != strategy:
                 continue
-        fills.append(Fill(ts=int(ts), price=price, qty=qty, side=side, order_link_id=link,
-                          fee=fee, order_id=order_id, exec_id=exec_id, fee_rate=fee_rate,
-                          closed_pnl=closed_pnl, exec_type=FUNDING if funding else TRADE))
+        fills.append(_execution(row))
     return fills
+
+
+def load_exchange_reports(conn: psycopg.Connection, run: Run, symbol: str, tick_size: Decimal,
+                          start_ms: int, end_ms: int) -> ExchangeReports | None:
+    """What the exchange reported over a live run's window, for accounting parity: the
+    account's executions of the symbol, its position reports and, when it traded nothing
+    else in the window, its wallet reports. None for a shadow run (its account is
+    simulated) or when no position report precedes the window (nothing to start from)."""
+    if run.run_type != "live" or run.account_id is None:
+        return None
+    baseline, positions = captured.position_reports(conn, run.account_id, symbol, start_ms,
+                                                    end_ms)
+    if not baseline:
+        return None
+    wallet_base, wallets = captured.wallet_reports(conn, run.account_id, start_ms, end_ms)
+    if wallet_base is None or captured.traded_other_symbols(conn, run.account_id, symbol,
+                                                            start_ms, end_ms):
+        wallet_base, wallets = (start_ms, Decimal(0)), []  # the wallet is not this symbol's
+    executions = [_execution(row) for row in captured.run_executions(
+        conn, run.run_id, run.account_id, symbol, start_ms + 1, end_ms)]
+    return ExchangeReports(
+        executions=executions, positions=[_position(row) for row in positions],
+        wallets=[ExchangeWallet(int(ts), balance) for ts, balance in wallets],
+        baseline_positions={int(row[1]): _position(row) for row in baseline},
+        baseline_wallet=ExchangeWallet(int(wallet_base[0]), wallet_base[1]),
+        tick_size=tick_size)
+
+
+def _execution(row: tuple) -> Fill:
+    """A ``captured.run_executions`` row (a trade or a funding settlement)."""
+    (ts, price, qty, side, link, fee, order_id, exec_id, fee_rate, closed_pnl, exec_type,
+     _run) = row
+    return Fill(ts=int(ts), price=price, qty=qty, side=side, order_link_id=link, fee=fee,
+                order_id=order_id, exec_id=exec_id, fee_rate=fee_rate, closed_pnl=closed_pnl,
+                exec_type=FUNDING if exec_type == FUNDING else TRADE)
+
+
+def _position(row: tuple) -> ExchangePosition:
+    ts, idx, size, entry, mark, value, unrealised, realised = row
+    return ExchangePosition(ts=int(ts), position_idx=int(idx), size=size, avg_price=entry,
+                            mark_price=mark, position_value=value,
+                            unrealised_pnl=unrealised, cum_realised_pnl=realised)
 
 
 def _sim_fill(row: tuple) -> Fill:

@@ -6,8 +6,8 @@ the simulated broker uses), starting from the positions the exchange reported at
 start, and every quantity is compared with the exchange's own numbers: each captured
 position report (size, entry price, position value at entry, unrealised PnL at the
 report's mark, realised PnL since the start as Bybit's ``cumRealisedPnl`` counts it: closed
-PnL less fees and funding) and, over the window, fees, funding, closed PnL and the wallet
-balance's change. Money must agree within
+PnL less fees and funding) and, over the window, fees, funding, closed PnL and (at the
+window's last wallet report) the wallet balance's change. Money must agree within
 :data:`~daemons.validation.targets.PARITY_TOLERANCE_USDT`; sizes exactly.
 
 Inputs mirror the captured rows: ``private_executions`` (trades and funding) as
@@ -67,12 +67,16 @@ class ExchangeReports:
     wallets: Sequence[ExchangeWallet]
     baseline_positions: Mapping[int, ExchangePosition]
     baseline_wallet: ExchangeWallet
+    #: The symbol's tick size when known: the exchange reports entry prices rounded to it,
+    #: so half a tick is within parity whatever the position's size.
+    tick_size: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ParityLine:
     """One quantity: gridcore's value and the exchange's at the last report, and the worst
-    difference over all reports (``ok`` judges the worst)."""
+    difference over all reports, with the tolerance in force at that report (an entry
+    price's depends on the position's size then); ``ok`` judges the worst."""
 
     quantity: str
     position_idx: int | None
@@ -117,9 +121,11 @@ class _Tracker:
         key = (quantity, idx)
         previous = self.lines.get(key)
         diff = gridcore - exchange
-        worst = diff if previous is None or abs(diff) > abs(previous.worst_difference) else (
-            previous.worst_difference)
-        self.lines[key] = ParityLine(quantity, idx, gridcore, exchange, worst, tolerance,
+        worse = previous is None or (abs(diff) - tolerance >
+                                     abs(previous.worst_difference) - previous.tolerance)
+        worst, worst_tolerance = (diff, tolerance) if worse else (
+            previous.worst_difference, previous.tolerance)
+        self.lines[key] = ParityLine(quantity, idx, gridcore, exchange, worst, worst_tolerance,
                                      1 if previous is None else previous.reports + 1)
 
 
@@ -136,13 +142,15 @@ def check_parity(reports: ExchangeReports, *,
         if f.exec_type in (TRADE, FUNDING)]
     timeline += [(p.ts, 1, n, p) for n, p in enumerate(_last_per_ms(
         reports.positions, lambda p: (p.ts, p.position_idx)))]
-    timeline += [(w.ts, 2, n, w) for n, w in enumerate(_last_per_ms(
-        reports.wallets, lambda w: w.ts))]
+    # Only the window's last wallet report is judged: a wallet report is stamped when the
+    # exchange sends it, an execution when it matched, so one sent while a match was being
+    # booked can predate an execution it does not count yet.
+    timeline += [(w.ts, 2, n, w) for n, w in enumerate(reports.wallets[-1:])]
     for _, _, _, item in sorted(timeline, key=lambda e: e[:3]):
         if isinstance(item, Fill):
             books.apply(item)
         elif isinstance(item, ExchangePosition):
-            _check_position(tracker, books, item, base, tolerance)
+            _check_position(tracker, books, item, base, tolerance, reports.tick_size)
         elif isinstance(item, ExchangeWallet):
             mine = sum((books.realised[i] - books.fees[i] - books.funding[i] for i in IDXS),
                        ZERO)
@@ -160,11 +168,14 @@ def _last_per_ms(reports: Sequence[_R], key: Callable[[_R], object]) -> list[_R]
 
 
 def _check_position(tracker: _Tracker, books: Books, report: ExchangePosition,
-                    base: Mapping[int, ExchangePosition], tolerance: Decimal) -> None:
+                    base: Mapping[int, ExchangePosition], tolerance: Decimal,
+                    tick_size: Decimal | None) -> None:
     idx = report.position_idx
     book = books.positions[idx]
     tracker.add("size", idx, book.size, report.size, ZERO)
     entry_tolerance = tolerance / book.size if book.size else tolerance
+    if tick_size is not None:
+        entry_tolerance = max(entry_tolerance, tick_size / 2)
     tracker.add("entry price", idx, book.avg_entry, report.avg_price if report.size else ZERO,
                 entry_tolerance)
     if report.position_value is not None:

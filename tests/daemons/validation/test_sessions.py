@@ -114,6 +114,24 @@ def test_session_clean_run_conservative_meets_every_seed_target(recorded: Record
     assert all(e.reason is not Reason.DATA_GAP for e in conservative.explained)
 
 
+def test_session_clean_run_books_agree_with_the_venues_reports(recorded: Recorded) -> None:
+    """Accounting parity of a live run, loaded from what capture and the trading daemon
+    stored: sizes, entry prices, values, unrealised and realised PnL at every position
+    report, fees, funding and closed PnL over the window, the wallet's change at its last
+    report, within a cent."""
+    parity = _clean(recorded, "trader1").parity
+    assert parity is not None
+    quantities = {line.quantity for line in parity.lines}
+    assert {"size", "entry price", "position value", "unrealised PnL", "fees", "funding",
+            "closed PnL", "wallet change"} <= quantities
+    assert parity.ok, [(f.quantity, f.position_idx, f.worst_difference) for f in
+                       parity.failures]
+
+
+def test_session_shadow_run_has_no_exchange_reports_to_check(recorded: Recorded) -> None:
+    assert _clean(recorded, "trader4").parity is None
+
+
 def test_session_live_fills_include_the_rows_capture_stored_first(recorded: Recorded) -> None:
     """Executions capture stored before the trading daemon carry no run id; they are the
     run's by their client id, and every execution of the account in the window is read."""
@@ -192,6 +210,7 @@ def test_session_cli_compare_prints_writes_and_stores_for_the_owner_only(
                      "--to", str(session.clean_end_ms), "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output + result.stderr
     assert "CONSERVATIVE" in result.stdout and "FAIL" in result.stdout
+    assert "accounting parity: ok" in result.stdout
     assert {p.name for p in (tmp_path / "out").iterdir()} == {
         "comparison.html", "comparison.md", "comparison.json"}
     markdown = (tmp_path / "out" / "comparison.md").read_text()
