@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -81,7 +82,11 @@ def open_tape(kind: str, seed: int, ratio: float = 1.0, rate: float = 1.0) -> It
     try:
         with open_text(path) as handle:
             header = set(next(csv.reader(handle), []))
-        if BAR_COLUMNS <= header:
+        is_bars = BAR_COLUMNS <= header
+        # Every row is checked before the venue serves (a bad row found while playing would
+        # stop the tape mid-session); then the rows are read again as they are due.
+        deque(iter_bars(path) if is_bars else iter_trades_csv(path), maxlen=0)
+        if is_bars:
             return trades_from_bars(scaled_bars(iter_bars(path), ratio, rate), seed,
                                     scaled_calibration(bundled_calibration(), ratio, 1.0))
         # the header now; rows as they are due (a newest-first file is read whole here)

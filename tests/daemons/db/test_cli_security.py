@@ -257,7 +257,7 @@ def test_cli_backtest_unreadable_source_is_one_line(db_env: dict[str, str], tmp_
     ("credentials", "rotate", "--account", "main", "--api-key", "K", "--grace-hours", "inf"),
     ("credentials", "rotate", "--account", "main", "--api-key", "K", "--grace-hours", "1e300"),
     ("backtest", "--balance", "nan"), ("backtest", "--tick-size", "1e999"),
-    ("backtest", "--qty-step", "inf"), ("demo", "--balance", "inf"),
+    ("backtest", "--qty-step", "inf"), ("demo", "--minutes", "inf"),
     ("backtest", "--latency-ms", "1" + "0" * 30), ("backtest", "--seed", "-1"),
     ("backtest", "--maker-fee", "-inf"),
 ])

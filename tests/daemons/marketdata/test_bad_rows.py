@@ -167,13 +167,15 @@ def test_file_that_is_not_csv_text_is_refused_in_one_line(
 
 @pytest.mark.parametrize(("content", "message"), [
     ((BARS_HEADER + bar_row() + bar_row(o="-5", ts="1700000060")).encode(),
-     "error: bars.csv, line 3: price must be a finite number > 0, got -5.0"),
-    (b"\xff\xfe\x00\x81binary", "error: bars.csv: not a UTF-8 CSV text file"),
+     "error: tape: bars.csv, line 3: price must be a finite number > 0, got -5.0"),
+    (b"\xff\xfe\x00\x81binary", "error: tape: bars.csv: not a UTF-8 CSV text file"),
 ])
-def test_demo_bars_file_that_cannot_be_replayed_fails_in_one_line(
+def test_venue_tape_file_that_cannot_be_replayed_fails_in_one_line_before_serving(
     tmp_path: Path, content: bytes, message: str,
 ) -> None:
-    """``gridbot demo --bars``: one ``error:`` line and exit 1, not a traceback."""
+    """``gridbot venue --tape FILE``: the whole file is checked before the venue serves,
+    so a bad row deep in it is one ``error:`` line at start, not a tape that stops
+    mid-session (it used to be found only when the tape reached it)."""
     from typer.testing import CliRunner
 
     from daemons.cli.main import app
@@ -181,8 +183,11 @@ def test_demo_bars_file_that_cannot_be_replayed_fails_in_one_line(
 
     path = tmp_path / "bars.csv"
     path.write_bytes(content)
-    for extra in ([], ["--max-bars", "5"]):
-        result = CliRunner().invoke(app, ["demo", "--bars", str(path), *extra])
-        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
-        lines = operator_stderr_lines(result.stderr)
-        assert len(lines) == 1 and lines[0].startswith(message), lines
+    accounts = tmp_path / "accounts.yaml"
+    accounts.write_text("- {name: a, api_key: k1, api_secret: not-a-real-secret-1, usdt: '5'}\n")
+    accounts.chmod(0o600)
+    result = CliRunner().invoke(app, ["venue", "--accounts", str(accounts), "--tape",
+                                      str(path), "--port", "0"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    lines = operator_stderr_lines(result.stderr)
+    assert len(lines) == 1 and lines[0].startswith(message), lines

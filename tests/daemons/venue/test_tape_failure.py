@@ -1,6 +1,7 @@
-"""A file tape with a bad row after the first must stop loudly, not silently.
+"""A file tape with a bad row is refused before the venue serves; one that turns bad while
+it plays (a row appended after the check) stops loudly, never silently.
 
-Bars files and oldest-first trade files are streamed, so the bad row is met mid-run.
+Bars files and oldest-first trade files are checked whole at start, then streamed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from daemons.venue.config import VenueConfig
+from daemons.venue.config import ConfigError, VenueConfig
 from daemons.venue.server import start_venue
 from daemons.venue.testing import make_accounts, wait_for
 
@@ -38,22 +39,43 @@ BAD_FILES = {  # name: (content, what the status must say)
 }
 
 
+def _path(tmp_path: Path, name: str) -> Path:
+    return tmp_path / name.replace("negative_", "").replace("nan_", "").replace("zero_size_", "")
+
+
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
-def test_bad_row_mid_tape_shows_failed_with_its_line_and_is_never_played(
+def test_bad_row_in_tape_file_is_refused_with_its_line_before_serving(
+    name: str, tmp_path: Path,
+) -> None:
+    content, reason = BAD_FILES[name]
+    path = _path(tmp_path, name)
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=rf"^tape: {path.name}, {reason}"):
+        start_venue(VenueConfig(accounts=make_accounts(1), tape=str(path), speed=1000.0))
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_row_appended_while_playing_shows_failed_with_its_line_and_is_never_played(
     name: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
     content, reason = BAD_FILES[name]
-    path = tmp_path / name.replace("negative_", "").replace("nan_", "").replace("zero_size_", "")
-    path.write_text(content)
-    venue = start_venue(VenueConfig(accounts=make_accounts(1), tape=str(path), speed=1000.0))
+    path = _path(tmp_path, name)
+    good, bad = content.rsplit("\n", 2)[0] + "\n", content.rsplit("\n", 2)[1] + "\n"
+    path.write_text(good)
+    venue = start_venue(VenueConfig(accounts=make_accounts(1), tape=str(path), speed=1000.0,
+                                    start_paused=True))
     try:
+        with path.open("a") as handle:
+            handle.write(bad)
+        requests.post(f"{venue.base_url}/admin/tape/resume", timeout=5).raise_for_status()
+
         def tape_state() -> str:
             return requests.get(f"{venue.base_url}/admin/status", timeout=5).json()["tape"]
 
         state = wait_for(lambda: tape_state().startswith("failed") and tape_state(),
                          what="tape failure reported")
         assert re.search(rf"failed: BadRowError: {path.name}, {reason}", state), state
-        assert venue.call(lambda: venue.server.driver.fed) > 0  # the good bars were played
+        assert venue.call(lambda: venue.server.driver.fed) > 0  # the good rows were played
         last = requests.get(f"{venue.base_url}/admin/status", timeout=5).json()["last_price"]
         assert float(last) > 0  # a trade at -50,000 or NaN would have become the last price
         assert requests.get(f"{venue.base_url}/v5/market/time", timeout=5).status_code == 200
