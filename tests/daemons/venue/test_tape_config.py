@@ -42,11 +42,12 @@ def test_open_tape_detects_bybit_dump_and_bars_files(tmp_path: Path) -> None:
     assert prices[0] == 10 and prices[-1] == 11 and min(prices) == 9 and max(prices) == 12
 
 
-def test_open_tape_trades_file_checks_the_header_and_a_newest_first_file_up_front(
+def test_open_tape_trades_file_checks_the_header_and_every_row_up_front(
     tmp_path: Path,
 ) -> None:
-    """A newest-first file is read whole at start (it cannot be streamed oldest first), so
-    its bad rows are refused there; an oldest-first file streams and starts at once."""
+    """Every row of a trades file is checked at start, newest-first (read whole: it cannot
+    be streamed oldest first) or oldest-first (streamed afterwards); a good oldest-first
+    file then plays from its first row."""
     header = ("timestamp,symbol,side,size,price,tickDirection,trdMatchID,grossValue,"
               "homeNotional,foreignNotional\n")
     bad = "1700000000.5,BTCUSDT,Buy,0.1,oops,PlusTick,x,1,0.1,1\n"
@@ -58,6 +59,9 @@ def test_open_tape_trades_file_checks_the_header_and_a_newest_first_file_up_fron
         open_tape(str(newest), seed=1)
     oldest = tmp_path / "oldest.csv"
     oldest.write_text(header + "".join(rows) + bad)
+    with pytest.raises(ConfigError, match="tape: oldest.csv, line 5: .*oops"):
+        open_tape(str(oldest), seed=1)
+    oldest.write_text(header + "".join(rows))
     assert [next(open_tape(str(oldest), seed=1)).trade_id] == ["t0"]
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("a,b\n1,2\n")
