@@ -92,12 +92,12 @@ def _reasons(model: ModelComparison) -> Counter:
 def test_session_clean_run_conservative_meets_every_seed_target(recorded: Recorded) -> None:
     """CONSERVATIVE against the venue over about six minutes of market (about 60 orders).
 
-    Measured in seven sessions: trade count match 0.975 to 0.983, slippage 0 to 1.1 ticks,
-    timing drift 28 to 30 ms, PnL delta 0.9 to 2.4 %, missed 1.7 to 2.4 %. What is left is
-    about one order in 60 decided differently: a live engine learns of a fill through the
-    private stream a few milliseconds after the fill's exchange time, a replay's engine at
-    once, and a ticker arriving in between is stepped knowing different things
-    (docs/validation.md, "What the local venue shows").
+    Measured at the last change: trade count match 1.0, slippage 1.08 ticks, timing drift
+    0.27 ms, PnL delta 1.5 %, missed 0 (docs/validation.md, "What the local venue shows";
+    before the simulated broker answered a millisecond's fills as one message: match 0.975
+    to 0.983, drift 28 to 30 ms, missed 1.7 to 2.4 % over seven sessions: one order in 60
+    was decided differently because the replay's engine split such a message's fills into
+    two batches of the same-order latch).
     """
     result = _clean(recorded, "trader1")
     values = {m.model: _values(m) for m in result.comparison.models}
