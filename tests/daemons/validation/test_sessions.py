@@ -190,14 +190,24 @@ def test_session_venue_holding_acks_measures_the_latency_and_marks_fills_latency
     assert {e.kind for e in latency} & {Kind.MISSED, Kind.FAR_OFF}
 
 
-def test_session_shadow_run_replayed_with_its_own_model_is_exact(recorded: Recorded) -> None:
+def test_session_shadow_run_replayed_with_its_own_model_agrees_fill_for_fill(
+        recorded: Recorded) -> None:
     """A shadow run's live side is its simulated fills; the replay seeded from its snapshot
-    with its own model (CONSERVATIVE, no latency) makes exactly the same ones."""
+    with its own model (CONSERVATIVE, no latency) makes the same ones, but for a fill
+    raced by arrival order. The daemon steps events in the order they arrive, a replay in
+    exchange-time order, and the venue pushes trades every few milliseconds: a trade
+    printed just after a ticker can arrive before it, and the order that ticker placed
+    then misses it live and not in the replay (seen once in several full-suite runs). On a
+    feed stepped in exchange order the replay is exact
+    (``tests/gridbot_pipelines/test_bench_shadow_runs.py``)."""
     result = _clean(recorded, "trader4", models=["CONSERVATIVE"])
     model = _model(result)
     assert len(result.comparison.input.live.fills) >= 10
-    assert not model.explained and model.divergence is None
-    assert _values(model)["trade count match"] == 1.0 and _values(model)["PnL delta"] == 0.0
+    assert len(model.explained) <= 1, model.explained
+    assert all(e.reason in (Reason.DIVERGENCE, Reason.LATENCY) for e in model.explained)
+    values = _values(model)
+    assert values["trade count match"] > targets.TRADE_COUNT_MATCH_MIN
+    assert values["price slippage"] == 0.0
 
 
 def test_session_cli_compare_prints_writes_and_stores_for_the_owner_only(
