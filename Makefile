@@ -30,8 +30,9 @@ setup: $(STAMP) ## create .venv and install the locked dependencies
 demo: $(STAMP) ## run the demo on the embedded defaults
 	$(BIN)/gridbot demo
 
-test: $(STAMP) ## run the whole test suite
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+test: $(STAMP) ## run the whole test suite (the solo tests alone, after the others)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m "not solo"
+	$(BIN)/python -m pytest -q -m solo
 
 bench: $(STAMP) ## print one JSON line per benchmark
 	$(BIN)/python -m benchmarks

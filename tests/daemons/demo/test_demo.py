@@ -24,7 +24,11 @@ from daemons.demo.home import FOREIGN_DATABASE
 from tests.daemons.validation.browser import dom_and_screenshot, ensure_chromium
 from tests.fixtures.leak_guard import scan_output
 
-pytestmark = [pytest.mark.timeout(1500), pytest.mark.xdist_group("demo")]
+#: Alone (``make test`` runs the solo tests after the parallel suite): on a loaded machine a
+#: live engine learns of a fill later than its exchange time by more, a ticker falls in
+#: between more often, and a one-minute run's twenty fills then miss the PnL target for
+#: a reason the demo is not about (docs/validation.md, "What the local venue shows").
+pytestmark = [pytest.mark.timeout(1500), pytest.mark.solo]
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "demo"
 GRIDBOT = [sys.executable, "-c", "from daemons.cli.main import app; app(prog_name='gridbot')"]
