@@ -1,8 +1,9 @@
 """`gridbot demo` end to end, in a short mode: the whole system in real processes.
 
 The demo runs as a user runs it (a child process on the embedded defaults, its own
-directory). Its comparison of the clean live runs meets the seed targets for
-CONSERVATIVE; the injected divergence (bob/main's replay assumes another grid step than
+directory). The shadow run and most clean live runs meet the seed targets for
+CONSERVATIVE (a seeded replay can still miss orders resting at its seed: open work); the
+injected divergence (bob/main's replay assumes another grid step than
 its live engine traded with) fails and is named "engine divergence" in the nightly
 report; whether it ends on its own or by Ctrl-C, no process it started is left.
 """
