@@ -98,9 +98,10 @@ async def _answer(
 async def handle(request: web.Request) -> web.Response:
     """Answer one ``/v5/...`` request.
 
-    Every enveloped answer carries ``X-Bapi-Limit*`` headers (bybit-v5.md: "Headers on
-    every response"): the account's endpoint limit once the request is authenticated,
-    else the address limit that counted it (public endpoints, refused credentials).
+    Every enveloped answer carries ``X-Bapi-Limit*`` headers (Bybit's v5 rate-limit
+    documentation, "Headers on every response"): the account's endpoint limit once the
+    request is authenticated, else the address limit that counted it (public endpoints,
+    refused credentials).
     """
     server: VenueState = request.app[VENUE_KEY]
     handler = PUBLIC.get((request.method, request.path)) or PRIVATE.get(
