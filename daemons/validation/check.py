@@ -141,8 +141,7 @@ def check_run(db: Database, run_id: UUID, models: Sequence[str] = ALL_MODELS, *,
         window = seeded_window(db, run_id, start_ms, end_ms)
     with db.unit_of_work(owner) as conn:
         live = load_live(conn, run, window.start_ms, end_ms)
-        reports = load_exchange_reports(conn, run, live.symbol, live.tick_size,
-                                        window.start_ms, end_ms)
+        reports = load_exchange_reports(conn, live)
     used = live.latency.p50_ms if latency_ms is None else latency_ms
     replays = [replay_model(window, name, latency_ms=used, queue_ahead=queue_ahead)[0]
                for name in names]

@@ -53,6 +53,9 @@ class LiveRun:
     side: RunSide
     latency: LatencyStats
     gaps: tuple[CaptureGap, ...]
+    #: Every execution of the account's symbol in the window, the run's and any other's
+    #: (what the exchange's position reports count; empty for a shadow run).
+    account_fills: tuple[Fill, ...] = ()
 
 
 def load_live(conn: psycopg.Connection, run: Run, start_ms: int, end_ms: int) -> LiveRun:
@@ -70,21 +73,24 @@ def load_live(conn: psycopg.Connection, run: Run, start_ms: int, end_ms: int) ->
     after = start_ms + 1
     decisions = [_decision(row) for row in
                  captured.run_decisions(conn, run.run_id, after, end_ms)]
+    account_fills: tuple[Fill, ...] = ()
     if run.run_type == "shadow":
         fills = [_sim_fill(row) for row in
                  captured.sim_executions_of(conn, run.run_id, after, end_ms)]
         latency = LatencyStats.fixed(0)  # a shadow run's simulated broker acts at once
     else:
-        fills = live_fills(captured.run_executions(conn, run.run_id, run.account_id, symbol,
-                                                   after, end_ms),
-                           run.run_id, str(run.strategy_id))
+        rows = captured.run_executions(conn, run.run_id, run.account_id, symbol, after,
+                                       end_ms)
+        fills = live_fills(rows, run.run_id, str(run.strategy_id))
+        account_fills = tuple(_execution(row) for row in rows)
         acks = captured.order_acks(conn, run.account_id, symbol, start_ms,
                                    end_ms + ACK_MARGIN_MS)
         latency = order_latency(decisions, acks)
     gaps = tuple(CaptureGap(int(s), int(e), stream, reason) for s, e, stream, reason in
                  captured.unfilled_gaps(conn, run.account_id, symbol, start_ms, end_ms))
     return LiveRun(run, symbol, tick_size, start_ms, end_ms,
-                   RunSide("live", tuple(fills), tuple(decisions)), latency, gaps)
+                   RunSide("live", tuple(fills), tuple(decisions)), latency, gaps,
+                   account_fills)
 
 
 def live_fills(rows: Sequence[tuple], run_id: UUID, strategy: str) -> list[Fill]:
@@ -100,30 +106,29 @@ def live_fills(rows: Sequence[tuple], run_id: UUID, strategy: str) -> list[Fill]
     return fills
 
 
-def load_exchange_reports(conn: psycopg.Connection, run: Run, symbol: str, tick_size: Decimal,
-                          start_ms: int, end_ms: int) -> ExchangeReports | None:
+def load_exchange_reports(conn: psycopg.Connection, live: LiveRun) -> ExchangeReports | None:
     """What the exchange reported over a live run's window, for accounting parity: the
-    account's executions of the symbol, its position reports and, when it traded nothing
-    else in the window, its wallet reports. None for a shadow run (its account is
-    simulated) or when no position report precedes the window (nothing to start from)."""
+    account's executions of the symbol (read with the run), its position reports and, when
+    it traded nothing else in the window, its wallet reports. None for a shadow run (its
+    account is simulated) or when no position report precedes the window (nothing to
+    start from)."""
+    run, start_ms, end_ms = live.run, live.start_ms, live.end_ms
     if run.run_type != "live" or run.account_id is None:
         return None
-    baseline, positions = captured.position_reports(conn, run.account_id, symbol, start_ms,
-                                                    end_ms)
+    baseline, positions = captured.position_reports(conn, run.account_id, live.symbol,
+                                                    start_ms, end_ms)
     if not baseline:
         return None
     wallet_base, wallets = captured.wallet_reports(conn, run.account_id, start_ms, end_ms)
-    if wallet_base is None or captured.traded_other_symbols(conn, run.account_id, symbol,
-                                                            start_ms, end_ms):
-        wallet_base, wallets = (start_ms, Decimal(0)), []  # the wallet is not this symbol's
-    executions = [_execution(row) for row in captured.run_executions(
-        conn, run.run_id, run.account_id, symbol, start_ms + 1, end_ms)]
+    if captured.traded_other_symbols(conn, run.account_id, live.symbol, start_ms, end_ms):
+        wallet_base = None  # the wallet is not this symbol's alone
     return ExchangeReports(
-        executions=executions, positions=[_position(row) for row in positions],
+        executions=live.account_fills, positions=[_position(row) for row in positions],
         wallets=[ExchangeWallet(int(ts), balance) for ts, balance in wallets],
         baseline_positions={int(row[1]): _position(row) for row in baseline},
-        baseline_wallet=ExchangeWallet(int(wallet_base[0]), wallet_base[1]),
-        tick_size=tick_size)
+        baseline_wallet=None if wallet_base is None else ExchangeWallet(int(wallet_base[0]),
+                                                                        wallet_base[1]),
+        tick_size=live.tick_size)
 
 
 def _execution(row: tuple) -> Fill:

@@ -59,14 +59,15 @@ class ExchangeReports:
 
     ``baseline_positions`` (per position index) and ``baseline_wallet`` are the newest
     reports at or before the start; ``positions`` and ``wallets`` the reports after it, in
-    the order captured (exchange time, then Bybit's position ``seq``).
+    the order captured (exchange time, then Bybit's position ``seq``). Without a baseline
+    wallet (none captured, or the wallet is not this symbol's alone) no wallet is judged.
     """
 
     executions: Sequence[Fill]
     positions: Sequence[ExchangePosition]
     wallets: Sequence[ExchangeWallet]
     baseline_positions: Mapping[int, ExchangePosition]
-    baseline_wallet: ExchangeWallet
+    baseline_wallet: ExchangeWallet | None
     #: The symbol's tick size when known: the exchange reports entry prices rounded to it,
     #: so half a tick is within parity whatever the position's size.
     tick_size: Decimal | None = None
@@ -145,17 +146,19 @@ def check_parity(reports: ExchangeReports, *,
     # Only the window's last wallet report is judged: a wallet report is stamped when the
     # exchange sends it, an execution when it matched, so one sent while a match was being
     # booked can predate an execution it does not count yet.
-    timeline += [(w.ts, 2, n, w) for n, w in enumerate(reports.wallets[-1:])]
+    start_wallet = reports.baseline_wallet
+    if start_wallet is not None:
+        timeline += [(w.ts, 2, n, w) for n, w in enumerate(reports.wallets[-1:])]
     for _, _, _, item in sorted(timeline, key=lambda e: e[:3]):
         if isinstance(item, Fill):
             books.apply(item)
         elif isinstance(item, ExchangePosition):
             _check_position(tracker, books, item, base, tolerance, reports.tick_size)
-        elif isinstance(item, ExchangeWallet):
+        elif isinstance(item, ExchangeWallet) and start_wallet is not None:
             mine = sum((books.realised[i] - books.fees[i] - books.funding[i] for i in IDXS),
                        ZERO)
             tracker.add("wallet change", None, mine,
-                        item.wallet_balance - reports.baseline_wallet.wallet_balance, tolerance)
+                        item.wallet_balance - start_wallet.wallet_balance, tolerance)
     _check_totals(tracker, books, reports, tolerance)
     return Parity(list(tracker.lines.values()))
 
