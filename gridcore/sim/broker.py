@@ -282,6 +282,7 @@ class SimBroker:
         if not self.reaches_book(price_f) or (size is None and not self.fill_model.uses_tickers):
             return answers
         remaining = size
+        filled = False
         for order in sorted(
             (o for o in self.orders.values() if o.active_ts <= ts),
             key=lambda o: (-o.price_f if o.side == BUY else o.price_f, o.active_ts),
@@ -295,8 +296,8 @@ class SimBroker:
                     answers.append(execution)
                     self._held_sides.append(order.position_idx)
                 self._held_updates.append((order, _status(order, execution is not None)))
-                self._held_ts = ts
-        if self._held_ts == ts:
+                self._held_ts, filled = ts, True
+        if filled:
             self._refresh_best()
         return answers if size is not None else answers + self.release()
 
