@@ -64,18 +64,12 @@ class Child:
 
 
 class Children:
-    """Every process the demo started (a context manager that stops them all)."""
+    """Every process the demo started; :meth:`stop_all` stops them all."""
 
     def __init__(self, log_dir: Path, env: Mapping[str, str]) -> None:
         self.log_dir = log_dir
         self.env = dict(env)
         self.children: list[Child] = []
-
-    def __enter__(self) -> Children:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop_all()
 
     def _log_path(self, name: str) -> Path:
         self.log_dir.mkdir(parents=True, exist_ok=True)
