@@ -18,8 +18,6 @@ from pathlib import Path
 
 import yaml
 
-from daemons.dagster_env import dagster_environment
-from daemons.db.session import Database
 from daemons.demo.children import ChildFailed, Children
 from gridcore.sim.models import FillModelName
 
@@ -31,11 +29,6 @@ RUN_CONFIG = {"ops": {"daily_backtests": {"ops": {"replay_symbol": {"config": {
 _STEP_EVENT = re.compile(r" - ([\w.\[\]-]+) - (STEP_START|STEP_SUCCESS|STEP_FAILURE) - ")
 _RUN_FAILED = re.compile(r" - (RUN_FAILURE|PIPELINE_FAILURE) - ")
 TIMEOUT_S = 1800.0
-
-
-def dagster_env(db: Database, dagster_home: Path) -> dict[str, str]:
-    """The variables every Dagster process of the demo needs (its instance, its storage)."""
-    return dagster_environment(db, dagster_home)
 
 
 def run_validation_job(children: Children, day: str,

@@ -26,13 +26,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
+from daemons.dagster_env import dagster_environment
 from daemons.db.session import Database
 from daemons.db.settings import DbSettings
 from daemons.demo import cast as demo_cast
 from daemons.demo.children import Child, ChildFailed, Children
 from daemons.demo.divergence import assume_another_grid_step
 from daemons.demo.home import demo_environment, fresh_home, stop_server
-from daemons.demo.pipeline import dagster_env, run_validation_job
+from daemons.demo.pipeline import run_validation_job
 from daemons.demo.verdict import RunVerdict, load_verdicts, report_paths, write_verdicts
 
 SYMBOLS = ",".join(dict.fromkeys(a.symbol for a in demo_cast.CAST))
@@ -214,7 +215,7 @@ class Demo:
     def _validate(self, day: str) -> None:
         self.report.stage(f"Dagster: validation_job for {day} (reconcile, backtests, "
                           "calibration, comparison, report)")
-        env = dagster_env(self._db(), self.home / "dagster")
+        env = dagster_environment(self._db(), self.home / "dagster")
         self.children.env.update(env)
         run_validation_job(self.children, day, on_step=self.report.update)
 
