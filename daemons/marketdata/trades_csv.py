@@ -265,6 +265,13 @@ def _iter_columns(columns: dict[str, np.ndarray]) -> Iterator[Trade]:
             yield Trade(ts, trade_id.decode(), "Buy" if is_buy else "Sell", price, size)
 
 
+def streams_rows(path: Path | str) -> bool:
+    """Whether :func:`iter_trades_csv` streams ``path`` row by row (an oldest-first file)
+    rather than reading and checking it whole at once (a newest-first one)."""
+    source = Path(path)
+    return not _is_newest_first(source, read_layout(source))
+
+
 def iter_trades_csv(path: Path | str | None = None) -> Iterator[Trade]:
     """The trades of a CSV (plain or ``.gz``), oldest first, for a live consumer.
 

@@ -30,7 +30,7 @@ from daemons.marketdata.generator import (
     trades_from_bars,
 )
 from daemons.marketdata.trade import Trade
-from daemons.marketdata.trades_csv import iter_trades_csv
+from daemons.marketdata.trades_csv import iter_trades_csv, streams_rows
 from daemons.venue.clock import TapeClock, wall_ms
 from daemons.venue.config import ConfigError, VenueConfig
 from daemons.venue.core import Listing, VenueCore
@@ -84,8 +84,10 @@ def open_tape(kind: str, seed: int, ratio: float = 1.0, rate: float = 1.0) -> It
             header = set(next(csv.reader(handle), []))
         is_bars = BAR_COLUMNS <= header
         # Every row is checked before the venue serves (a bad row found while playing would
-        # stop the tape mid-session); then the rows are read again as they are due.
-        deque(iter_bars(path) if is_bars else iter_trades_csv(path), maxlen=0)
+        # stop the tape mid-session); a streamed file is then read again as rows are due
+        # (a newest-first trades file is read and checked whole by iter_trades_csv itself).
+        if is_bars or streams_rows(path):
+            deque(iter_bars(path) if is_bars else iter_trades_csv(path), maxlen=0)
         if is_bars:
             return trades_from_bars(scaled_bars(iter_bars(path), ratio, rate), seed,
                                     scaled_calibration(bundled_calibration(), ratio, 1.0))
