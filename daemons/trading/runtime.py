@@ -4,7 +4,8 @@ The runtime is the only place an engine is fed, so everything fed is journaled i
 order, every intent is recorded with its trigger, and every answer the gateway gives
 back (a refusal, a simulated fill) is fed like any other event. It also keeps what a
 snapshot needs beyond the engine's state: the requests still in flight with the event
-time each was sent at, and how many market events of the current millisecond were seen.
+time each was sent at, how many market events of the current millisecond were seen, and
+where the next exact cut is (:meth:`StrategyRuntime.cut_due`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from daemons.backtest.live_seed import snapshot_document
+from daemons.trading.market import MarketEvent
 from daemons.trading.records import RunRecorder
 from gridcore.engine import GridEngine
 from gridcore.events import Event, OrderUpdateEvent, PositionEvent, TickerEvent
@@ -104,6 +106,9 @@ class StrategyRuntime:
         self._sent: dict[str, tuple[int, Intent]] = {}
         self._market_ms = -1
         self._market_seen = 0
+        self._fed_ms = -1
+        #: Set by the worker's timer; the next exact cut takes the snapshot (see cut_due).
+        self.snapshot_wanted = False
         self._realised_base: dict[int, Decimal] = {}
         self._pnl: dict[int, tuple[Decimal, Decimal]] = {}
         self.decisions = 0
@@ -124,16 +129,37 @@ class StrategyRuntime:
 
     # -- feeding ---------------------------------------------------------------------------
 
-    def note_market(self, exchange_ts: int, seen: int) -> None:
-        """Where the market stands: ``seen`` market events of millisecond ``exchange_ts``
-        have been received (the snapshot's cut within a millisecond)."""
-        self._market_ms, self._market_seen = exchange_ts, seen
+    def on_market(self, event: MarketEvent, seen: int, receipt_ns: int, *,
+                  step: bool) -> None:
+        """A market event of this strategy's symbol, the ``seen``-th of its millisecond: a
+        wanted snapshot first when it is an exact cut, then the shadow broker's fills, then
+        the engine (a ticker, when ``step``: the account's breaker allows trading)."""
+        if self.cut_due(event.exchange_ts):
+            if self.mode == SHADOW:  # what the simulated exchange answered is part of it
+                for answer in self.gateway.release():  # type: ignore[attr-defined]
+                    self.feed(answer, receipt_ns)
+            self.try_snapshot()
+        self._market_ms, self._market_seen = event.exchange_ts, seen
+        if self.mode == SHADOW:
+            for answer in self.gateway.on_market(event):  # type: ignore[attr-defined]
+                self.feed(answer, receipt_ns)
+        if step and isinstance(event, TickerEvent):
+            self.feed(event, receipt_ns)
+
+    def on_private(self, event: Event, receipt_ns: int) -> None:
+        """An event of the account's private stream: a wanted snapshot first when it is an
+        exact cut (an acknowledgement or a fill is often stamped later than the market the
+        engine has seen: it may arrive before the trade that caused it)."""
+        if self.cut_due(event.exchange_ts):
+            self.try_snapshot()
+        self.feed(event, receipt_ns)
 
     def feed(self, event: Event, receipt_ns: int) -> None:
         """Journal ``event``, step the engine, carry its intents out, feed the answers."""
         if self.latched is not None and isinstance(event, TickerEvent):
             return  # a latched strategy is not stepped until an operator clears it
         self.last_event_ms = event.exchange_ts
+        self._fed_ms = max(self._fed_ms, event.exchange_ts)
         self.recorder.journal(event)
         if isinstance(event, PositionEvent):
             self._track_pnl(event)
@@ -225,13 +251,30 @@ class StrategyRuntime:
 
     # -- snapshots -------------------------------------------------------------------------
 
-    def snapshot_ready(self, next_market_ms: int) -> bool:
-        """A snapshot cut is exact only between milliseconds: before the first event of a
-        later one than the last seen."""
-        return next_market_ms > self._market_ms >= 0
+    def cut_due(self, exchange_ts: int) -> bool:
+        """Whether a wanted snapshot is taken before an event of ``exchange_ts`` is fed.
+
+        A snapshot is stamped with the last market event's time and its replay resumes
+        right after that event, so the state must hold nothing stamped later. It is taken
+        only between milliseconds (before an event of a later one than the last market
+        event) and only while nothing fed so far is stamped later than that event. Taken
+        after a fill stamped later, it would lack an order whose fill the replay's market
+        has yet to make, and the replay would never hold that order.
+        """
+        return (self.snapshot_wanted and exchange_ts > self._market_ms >= 0
+                and self._fed_ms <= self._market_ms)
+
+    def try_snapshot(self) -> None:
+        """:meth:`snapshot`, or a warning: the database may be down, the next one will do."""
+        try:
+            self.snapshot()
+        except Exception as e:
+            log.warning("snapshot of strategy %s skipped (%s)", self.strategy_id,
+                        type(e).__name__)
 
     def snapshot(self) -> None:
         """Store the engine's state with its replay cut and requests in flight."""
+        self.snapshot_wanted = False
         in_flight = [(ts, intent) for key, (ts, intent) in self._sent.items()
                      if self._still_in_flight(key, intent)]
         self._sent = {("P" if isinstance(i, PlaceLimitIntent) else "C") +

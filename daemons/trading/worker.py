@@ -43,7 +43,6 @@ from daemons.trading.runtime import SHADOW, StrategyRuntime
 from gridcore.events import (
     Event,
     ExecutionEvent,
-    TickerEvent,
     WalletEvent,
 )
 
@@ -196,7 +195,11 @@ class AccountWorker:
             self._duties()
 
     def _duties(self) -> None:
-        """Between events: the breaker's probe, and snapshot requests."""
+        """Between events: snapshot requests, and the breaker's probe."""
+        if self.state == "running" and time.monotonic() >= self._next_snapshot:
+            self._next_snapshot = time.monotonic() + self.config.snapshot_interval_s
+            for runtime in self.runtimes.values():
+                runtime.snapshot_wanted = True
         if self.breaker.state is BreakerState.OPEN and self.breaker.allows():
             self.state = "probing"
             if self.executor.probe():
@@ -243,28 +246,9 @@ class AccountWorker:
     def _market(self, event: MarketEvent, received_ns: int, seen: int) -> None:
         self.events += 1
         self.last_event_ms = event.exchange_ts
-        due = time.monotonic() >= self._next_snapshot
+        step = self.breaker.allows()
         for runtime in self.by_symbol.get(event.symbol, ()):
-            if due and runtime.snapshot_ready(event.exchange_ts):
-                if runtime.mode == SHADOW:
-                    for answer in runtime.gateway.release():  # type: ignore[attr-defined]
-                        runtime.feed(answer, received_ns)
-                self._snapshot(runtime)
-            runtime.note_market(event.exchange_ts, seen)
-            if runtime.mode == SHADOW:
-                for answer in runtime.gateway.on_market(event):  # type: ignore[attr-defined]
-                    runtime.feed(answer, received_ns)
-            if isinstance(event, TickerEvent) and self.breaker.allows():
-                runtime.feed(event, received_ns)
-        if due and all(r.snapshot_ready(10**15) for r in self.runtimes.values()):
-            self._next_snapshot = time.monotonic() + self.config.snapshot_interval_s
-
-    def _snapshot(self, runtime: StrategyRuntime) -> None:
-        try:
-            runtime.snapshot()
-        except Exception as e:  # the database may be down: the next one will do
-            log.warning("snapshot of strategy %s skipped (%s)", runtime.strategy_id,
-                        type(e).__name__)
+            runtime.on_market(event, seen, received_ns, step=step)
 
     def _private_message(self, message: dict[str, Any], local_ms: int, received_ns: int) -> None:
         self.events += 1
@@ -281,7 +265,7 @@ class AccountWorker:
                 continue
             self.last_event_ms = max(self.last_event_ms, event.exchange_ts)
             for runtime in runtimes:
-                runtime.feed(event, received_ns)
+                runtime.on_private(event, received_ns)
 
     def _live_runtimes_for(self, event: Event) -> list[StrategyRuntime]:
         if isinstance(event, WalletEvent):
