@@ -29,7 +29,7 @@ from daemons.trading.runtime import StrategyRuntime
 from daemons.venue.instruments import Instrument
 from gridcore.config import GridConfig
 from gridcore.engine import GridEngine
-from gridcore.events import FundingEvent, TickerEvent
+from gridcore.events import FundingEvent
 from gridcore.sim.tape import MarketTape
 
 #: Market time between two snapshots (the trading daemon's default interval).
@@ -73,7 +73,7 @@ def shadow_run(db: Database, strategy_id: int, tape: MarketTape, instrument: Ins
     for event in gateway.start(start_ms):
         runtime.feed(event, 0)
     runtime.snapshot()
-    _step(runtime, gateway, tape, start_ms, end_ms)
+    _step(runtime, tape, start_ms, end_ms)
     runtime.snapshot()
     recorder.finish("stopped")
     with db.unit_of_work(user_id) as conn:
@@ -85,9 +85,9 @@ def shadow_run(db: Database, strategy_id: int, tape: MarketTape, instrument: Ins
     return recorder.run_id
 
 
-def _step(runtime: StrategyRuntime, gateway: ShadowGateway, tape: MarketTape, start_ms: int,
-          end_ms: int) -> None:
-    """The market events of the window, as the worker hands them to a shadow strategy."""
+def _step(runtime: StrategyRuntime, tape: MarketTape, start_ms: int, end_ms: int) -> None:
+    """The market events of the window, as the worker hands them to a shadow strategy (its
+    timer asking for a snapshot every :data:`SNAPSHOT_MS` of market)."""
     lo, hi = (int(i) for i in np.searchsorted(tape.ts, [start_ms, end_ms]))
     next_snapshot, last_ms, seen = start_ms + SNAPSHOT_MS, -1, 0
     for i in range(lo, hi):
@@ -95,13 +95,9 @@ def _step(runtime: StrategyRuntime, gateway: ShadowGateway, tape: MarketTape, st
         if isinstance(event, FundingEvent):  # not a market stream's event
             continue
         ts = event.exchange_ts
-        if ts >= next_snapshot and runtime.snapshot_ready(ts):
-            runtime.snapshot()
+        if ts >= next_snapshot:
+            runtime.snapshot_wanted = True
             next_snapshot = ts + SNAPSHOT_MS
         seen = seen + 1 if ts == last_ms else 1
         last_ms = ts
-        runtime.note_market(ts, seen)
-        for answer in gateway.on_market(event):
-            runtime.feed(answer, 0)
-        if isinstance(event, TickerEvent):
-            runtime.feed(event, 0)
+        runtime.on_market(event, seen, 0, step=True)
