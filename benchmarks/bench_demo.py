@@ -41,5 +41,5 @@ def run() -> Iterator[dict]:
     yield {"bench": "demo_wall_s", "value": round(wall_s, 1), "unit": "s", "target": TARGET_S,
            "trade_s": TRADE_MINUTES * 60, "overhead_s": round(wall_s - TRADE_MINUTES * 60, 1),
            "runs": len(verdicts),
-           "conservative_passed": sum(next(m["passed"] for m in v["models"]
-                                           if m["model"] == "CONSERVATIVE") for v in verdicts)}
+           "conservative_failed": [v["label"] for v in verdicts if not next(
+               m["passed"] for m in v["models"] if m["model"] == "CONSERVATIVE")]}

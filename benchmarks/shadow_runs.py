@@ -96,7 +96,7 @@ def _step(runtime: StrategyRuntime, tape: MarketTape, start_ms: int, end_ms: int
             continue
         ts = event.exchange_ts
         if ts >= next_snapshot:
-            runtime.snapshot_wanted = True
+            runtime.want_snapshot()
             next_snapshot = ts + SNAPSHOT_MS
         seen = seen + 1 if ts == last_ms else 1
         last_ms = ts

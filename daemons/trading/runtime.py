@@ -107,8 +107,9 @@ class StrategyRuntime:
         self._market_ms = -1
         self._market_seen = 0
         self._fed_ms = -1
-        #: Set by the worker's timer; the next exact cut takes the snapshot (see cut_due).
+        #: Set by the worker's timer (:meth:`want_snapshot`); taken at the next cut.
         self.snapshot_wanted = False
+        self._rounds_waited = 0
         self._realised_base: dict[int, Decimal] = {}
         self._pnl: dict[int, tuple[Decimal, Decimal]] = {}
         self.decisions = 0
@@ -251,6 +252,12 @@ class StrategyRuntime:
 
     # -- snapshots -------------------------------------------------------------------------
 
+    def want_snapshot(self) -> None:
+        """The worker's timer: a snapshot at the next exact cut (:meth:`cut_due`)."""
+        if self.snapshot_wanted:
+            self._rounds_waited += 1
+        self.snapshot_wanted = True
+
     def cut_due(self, exchange_ts: int) -> bool:
         """Whether a wanted snapshot is taken before an event of ``exchange_ts`` is fed.
 
@@ -260,9 +267,21 @@ class StrategyRuntime:
         event) and only while nothing fed so far is stamped later than that event. Taken
         after a fill stamped later, it would lack an order whose fill the replay's market
         has yet to make, and the replay would never hold that order.
+
+        A state that stays ahead of its market for a whole timer round (a private message
+        stamped far ahead of the public streams) is cut anyway, with a warning: recovery
+        restores from snapshots, so a strategy must not go without them.
         """
-        return (self.snapshot_wanted and exchange_ts > self._market_ms >= 0
-                and self._fed_ms <= self._market_ms)
+        if not (self.snapshot_wanted and exchange_ts > self._market_ms >= 0):
+            return False
+        if self._fed_ms <= self._market_ms:
+            return True
+        if self._rounds_waited == 0:
+            return False
+        log.warning("strategy %s: snapshot cut inexactly: its state holds events stamped up"
+                    " to %d ms, its market is at %d ms", self.strategy_id, self._fed_ms,
+                    self._market_ms)
+        return True
 
     def try_snapshot(self) -> None:
         """:meth:`snapshot`, or a warning: the database may be down, the next one will do."""
@@ -274,7 +293,7 @@ class StrategyRuntime:
 
     def snapshot(self) -> None:
         """Store the engine's state with its replay cut and requests in flight."""
-        self.snapshot_wanted = False
+        self.snapshot_wanted, self._rounds_waited = False, 0
         in_flight = [(ts, intent) for key, (ts, intent) in self._sent.items()
                      if self._still_in_flight(key, intent)]
         self._sent = {("P" if isinstance(i, PlaceLimitIntent) else "C") +

@@ -199,7 +199,7 @@ class AccountWorker:
         if self.state == "running" and time.monotonic() >= self._next_snapshot:
             self._next_snapshot = time.monotonic() + self.config.snapshot_interval_s
             for runtime in self.runtimes.values():
-                runtime.snapshot_wanted = True
+                runtime.want_snapshot()
         if self.breaker.state is BreakerState.OPEN and self.breaker.allows():
             self.state = "probing"
             if self.executor.probe():

@@ -119,7 +119,7 @@ def test_a_snapshot_wanted_while_late_acks_and_fills_arrive_is_cut_before_them(d
     for n, intent in enumerate(grid[:10]):  # the budget's first second: acked at once
         runtime.on_private(_new(intent, T0 + 15 + n), 0)
     runtime.on_market(_ticker(T0 + 336), 1, 0, step=True)  # the market moves on, quietly
-    runtime.snapshot_wanted = True  # the worker's timer
+    runtime.want_snapshot()  # the worker's timer
     for n, intent in enumerate(grid[10:]):  # the rest waited a second for the budget
         runtime.on_private(_new(intent, T0 + 1061 + n), 0)
     for intent in grid[10:13]:  # a trade fills three of them: its private messages first
@@ -144,7 +144,7 @@ def test_a_snapshot_wanted_after_a_later_stamped_fill_waits_for_the_market_to_ca
         runtime.on_private(_new(intent, T0 + 15 + n), 0)
     for event in _filled(grid[10], T0 + 5000):
         runtime.on_private(event, 0)
-    runtime.snapshot_wanted = True
+    runtime.want_snapshot()
     runtime.on_private(_new(grid[0], T0 + 5001), 0)  # stamped later still
     for ts in (T0 + 5000, T0 + 5001):
         runtime.on_market(_ticker(ts), 1, 0, step=False)
@@ -155,3 +155,22 @@ def test_a_snapshot_wanted_after_a_later_stamped_fill_waits_for_the_market_to_ca
     stamp, seeded = _seeded_links(db, user, runtime.run_id, T0 + 6000)
     assert stamp == T0 + 5001
     assert grid[10].client_order_id not in seeded and len(seeded) == 19
+
+
+def test_a_state_ahead_of_its_market_for_a_whole_timer_round_is_cut_anyway(db, caplog) -> None:
+    """A private message stamped far ahead (another clock, a bad stamp) must not leave the
+    strategy without snapshots (recovery restores from them): after a second timer round
+    the next millisecond is cut, with a warning."""
+    runtime, exchange, user = _runtime(db)
+    runtime.on_market(_ticker(T0), 1, 0, step=True)
+    runtime.on_private(_new(exchange.placed[0], T0 + 3_600_000), 0)
+    runtime.want_snapshot()
+    runtime.on_market(_ticker(T0 + 100), 1, 0, step=False)
+    runtime.on_market(_ticker(T0 + 200), 1, 0, step=False)
+    assert runtime.snapshot_wanted
+    runtime.want_snapshot()  # a whole round later
+    runtime.on_market(_ticker(T0 + 300), 1, 0, step=False)
+    assert not runtime.snapshot_wanted
+    assert "snapshot cut inexactly" in caplog.text
+    stamp, _ = _seeded_links(db, user, runtime.run_id, T0 + 1000)
+    assert stamp == T0 + 200
