@@ -254,6 +254,19 @@ class GridEngine:
         """
         self.sequence = max(self.sequence, sequence)
 
+    def check_positions_at_next_step(self) -> None:
+        """Run the position check (rule 3, item 3) at the next step, as at a first step.
+
+        For an engine restored after a downtime. The legacy bot started with no check
+        behind it and checked at its first step, so a restarted bot sized and guarded its
+        orders (rule 3.5) with the positions of its start. A restored engine keeps its last
+        check (the next check reads its ratio), but that check's positions predate the
+        downtime: a side closed meanwhile would keep getting reduce-only orders, which the
+        exchange refuses, until the next regular check.
+        """
+        self.last_check_ts = None
+        self._quiet = None
+
     def clear_same_order_latch(self) -> None:
         """Operator action: resume a strategy stopped by the same-order latch (section 7)."""
         self.latch.clear()

@@ -272,7 +272,7 @@ class Reconciler:
                 ("execution", lambda: rest.executions(start, end)),
                 ("order", lambda: _recent_orders(rest, start - self.config.order_lookback_ms,
                                                  local)),
-                ("position", lambda: [rest.positions()]),
+                ("position", lambda: _positions(rest, target)),
                 ("wallet", lambda: [rest.wallet()])):
             fetched[topic], error = _walk(pages, lambda page, t=topic: account.page_rows(
                 t, page, local))
@@ -324,6 +324,15 @@ def _walk(pages: Callable[[], Iterable[Page]], convert: Callable[[Page], list[ro
     except Exception as e:  # a BybitError, or whatever a malformed answer raised
         return fetched, e
     return fetched, None
+
+
+def _positions(rest: BybitRest, target: AccountTarget) -> Iterator[Page]:
+    """Every open position (asked by settle coin), then both sides of each strategy's
+    symbol: by settle coin Bybit leaves flat sides out, so a position closed while the
+    private stream was down would stay open in the captured account."""
+    yield rest.positions()
+    for symbol in sorted({strategy.symbol for strategy in target.strategies}):
+        yield rest.positions(symbol)
 
 
 def _recent_orders(rest: BybitRest, oldest_ms: int, local_ms: int) -> Iterator[Page]:

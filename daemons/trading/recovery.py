@@ -138,10 +138,12 @@ def read_exchange(worker: Host) -> ExchangeState:
                 instrument = _instrument(row)
                 instruments[instrument.symbol] = instrument
         orders = [parsing.order(row, now) for row in rest.open_orders()]
-        page = rest.positions()
-        positions: list[Event] = [parsing.position(row, now, page.time_ms) for row in page.rows
-                                  if parsing.other_category(row, page.category or "linear",
-                                                            "position") is None]
+        positions: list[Event] = []
+        for symbol in sorted(instruments):  # by symbol: by settle coin, flat sides are left out
+            page = rest.positions(symbol)
+            positions += [parsing.position(row, now, page.time_ms) for row in page.rows
+                          if parsing.other_category(row, page.category or "linear",
+                                                    "position") is None]
         page = rest.wallet()
         wallet: list[Event] = [parsing.wallet(row, page.time_ms, now) for row in page.rows]
     except BybitError as e:
@@ -239,6 +241,7 @@ def _engine(worker: Host, spec: StrategyTarget, config: GridConfig,
         log.info("strategy %s: parameters changed since run %s; starting afresh",
                  spec.strategy_id, run_id)
         return fresh, None, None
+    engine.check_positions_at_next_step()  # as a restarted legacy bot (docs/trading.md)
     return engine, str(run_id), int(snapshot_ms)
 
 

@@ -178,22 +178,35 @@ class StrategyRuntime:
             self._remember(intent, sent_ts)
             answers = self.gateway.send(self, intent, sent_ts, receipt_ns)
             if isinstance(intent, PlaceLimitIntent):
-                self._count_refusals(answers)
+                self._count_refusals(intent, answers)
         for answer in answers:
             self.feed(answer, receipt_ns)
 
-    def _count_refusals(self, answers: list[Event]) -> None:
-        """Latch after :data:`REFUSALS_TO_LATCH` refusals in a row for one reason."""
+    def _count_refusals(self, intent: PlaceLimitIntent, answers: list[Event]) -> None:
+        """Latch after :data:`REFUSALS_TO_LATCH` refusals in a row for one reason.
+
+        A closing order refused for a side closed since the last position check does not
+        count: the legacy guard judges closing orders by the size that check read (rule
+        3.5), so such orders go out until the next check, which ends them by itself.
+        Latching would turn that short, legacy stretch into a stopped strategy.
+        """
         refused = next((a for a in answers if isinstance(a, OrderUpdateEvent)
                         and a.order_status == "Rejected"), None)
         if refused is None:
             self._refusals = ("", 0)
+            return
+        if intent.reduce_only and self._closed_since_check(intent.direction):
             return
         reason = refused.reject_reason[:120]
         last, count = self._refusals
         self._refusals = (reason, count + 1 if reason == last else 1)
         if self._refusals[1] >= REFUSALS_TO_LATCH and self.latched is None:
             self.latch(f"the exchange keeps refusing its orders ({reason})")
+
+    def _closed_since_check(self, direction: str) -> bool:
+        """Whether ``direction``'s position is smaller now than the last check read it."""
+        engine = self.engine
+        return engine.positions[direction].size < engine.check.position(direction).size
 
     def _refusal(self, intent: Intent, ts: int) -> list[Event] | None:
         """A refusal by the safety caps (as the exchange would refuse), or None."""

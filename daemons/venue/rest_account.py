@@ -9,13 +9,17 @@ from daemons.venue.payloads import num, position_item, wallet_item
 
 
 def positions(call: Call) -> dict:
-    """Both hedge-mode sides of the symbol, or (``settleCoin=USDT``) of every listed one."""
+    """Both hedge-mode sides of the symbol, open or not; or (``settleCoin=USDT`` without a
+    symbol) the open sides of every listed one: Bybit lists only positions of size > 0
+    then, so a client that needs a flat side must ask by symbol."""
     chosen = listed(call.server.core, call.params)
-    if not call.params.get("symbol") and call.params.get("settleCoin") != "USDT":
+    by_symbol = bool(call.params.get("symbol"))
+    if not by_symbol and call.params.get("settleCoin") != "USDT":
         raise bad_param("params error: symbol or settleCoin is required")
     acct = call.account
     rows = [position_item(p, acct, listing.market.last_ticks, ws=False)
-            for listing in chosen for p in acct.sides(listing.symbol)]
+            for listing in chosen for p in acct.sides(listing.symbol)
+            if by_symbol or p.size_lots > 0]
     return {"list": rows, "nextPageCursor": "", "category": "linear"}
 
 

@@ -69,6 +69,28 @@ def test_closing_guard_position_closed_after_check_still_allows_closing_orders()
     assert sorted(closing_sells(again)) == sorted(held)
 
 
+def test_closing_guard_restored_engine_checks_the_positions_of_its_restart() -> None:
+    """A restarted bot checks at its first step: an engine restored from a snapshot whose
+    check read a long of 1, the long closed during the downtime, places no closing SELL
+    (the exchange would refuse it) unless it is left to its old check."""
+    engine = make_engine(amount="0.1")
+    feed(engine, position(1, 1, 100), position(2, 0, 0), wallet(1000))
+    first = engine.on_event(ticker("100.0"))
+    assert closing_sells(first)
+    for intent in places(first):
+        engine.on_event(ack(intent))
+    state = engine.save_state()
+    for told in (False, True):
+        restored = type(engine).restore(state)
+        if told:
+            restored.check_positions_at_next_step()
+        feed(restored, position(1, 0, 0, ts=T0 + 5_000))
+        for intent in places(first):  # the grid was cancelled during the downtime
+            restored.on_event(ack(intent, status="Cancelled", ts=T0 + 5_000))
+        after = closing_sells(restored.on_event(ticker("100.0", ts=T0 + 6_000)))
+        assert (after == []) is told, f"told to check: {told}"
+
+
 # ---------------------------------------------------------------- rule 6.3: the ratio
 
 

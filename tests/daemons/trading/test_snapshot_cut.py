@@ -9,77 +9,26 @@ the replay starts at the stamp, never holds them, and misses their fills.
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from daemons.backtest.live_seed import load_live_seed
-from daemons.db import accounts, strategies, users
 from daemons.db.session import Database
-from daemons.trading.records import RunRecorder
 from daemons.trading.runtime import StrategyRuntime
-from gridcore.config import GridConfig
-from gridcore.engine import GridEngine
-from gridcore.events import (
-    CoinBalance,
-    Event,
-    ExecutionEvent,
-    OrderUpdateEvent,
-    TickerEvent,
-    WalletEvent,
+from gridcore.events import Event, ExecutionEvent, OrderUpdateEvent
+from gridcore.intents import PlaceLimitIntent
+from tests.daemons.trading.runtime_kit import (
+    SYMBOL,
+    T0,
+    ScriptedExchange,
+    make_runtime,
 )
-from gridcore.intents import Intent, PlaceLimitIntent
-
-SYMBOL = "ETHUSDT"
-CONFIG = GridConfig(amount="0.09", grid_count=20, grid_step_pct=0.02)
-T0 = 1_796_648_862_773
+from tests.daemons.trading.runtime_kit import ticker as _ticker
 
 
-class RowList:
-    """The batched writer's interface, keeping the journal and decision rows in memory."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[str, tuple[Any, ...]]] = []
-
-    def put(self, scope: UUID | None, table: str, rows: list[tuple[Any, ...]]) -> None:
-        self.rows += [(table, row) for row in rows]
-
-
-class SlowExchange:
-    """Takes every request and answers nothing at once, as Bybit's REST does for an order
-    it accepted: the acknowledgement comes later on the private stream (fed by the test)."""
-
-    def __init__(self) -> None:
-        self.placed: list[PlaceLimitIntent] = []
-
-    def send(self, runtime: StrategyRuntime, intent: Intent, sent_ts: int,
-             receipt_ns: int) -> list[Event]:
-        assert isinstance(intent, PlaceLimitIntent)
-        self.placed.append(intent)
-        return []
-
-
-def _runtime(db: Database) -> tuple[StrategyRuntime, SlowExchange, UUID]:
-    with db.admin() as conn:
-        user = users.add_user(conn, "alice").user_id
-    with db.unit_of_work(user) as conn:
-        account = accounts.add_account(conn, user, "side", "local").account_id
-        strategy = strategies.add_strategy(conn, account, SYMBOL, CONFIG.to_mapping())
-    recorder = RunRecorder.start(db, RowList(), user_id=user, account_id=account,
-                                 strategy_id=strategy.strategy_id, symbol=SYMBOL, run_type="live",
-                                 config_snapshot={"config": CONFIG.to_mapping()})
-    exchange = SlowExchange()
-    engine = GridEngine(CONFIG, "0.01", "0.01", "g1", symbol=SYMBOL)
-    runtime = StrategyRuntime(strategy_id=strategy.strategy_id, mode="live", engine=engine,
-                              recorder=recorder, gateway=exchange)
-    usdt = CoinBalance("USDT", Decimal(10_000), Decimal(10_000))
-    runtime.on_private(WalletEvent(symbol="", exchange_ts=T0 - 500, local_ts=T0 - 500,
-                                   coins=(usdt,)), 0)
+def _runtime(db: Database) -> tuple[StrategyRuntime, ScriptedExchange, UUID]:
+    exchange = ScriptedExchange()
+    runtime, user = make_runtime(db, exchange)
     return runtime, exchange, user
-
-
-def _ticker(ts: int) -> TickerEvent:
-    return TickerEvent(symbol=SYMBOL, exchange_ts=ts, local_ts=ts, last_price=Decimal("2319"))
 
 
 def _new(intent: PlaceLimitIntent, ts: int) -> OrderUpdateEvent:

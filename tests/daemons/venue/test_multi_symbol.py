@@ -187,7 +187,7 @@ def test_one_account_trades_two_symbols_positions_and_wallet_add_up(
     assert Decimal(eth[1]["unrealisedPnl"]) == Decimal("10")  # 2 ETH short, 5.00 lower
     everything = session.get_positions(category="linear", settleCoin="USDT")["result"]["list"]
     assert [(p["symbol"], p["positionIdx"]) for p in everything] == [
-        ("BTCUSDT", 1), ("BTCUSDT", 2), ("ETHUSDT", 1), ("ETHUSDT", 2)]
+        ("BTCUSDT", 1), ("ETHUSDT", 2)], "by settle coin, Bybit lists open positions only"
     wallet = session.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]
     btc_value, eth_value = btc_ask * Decimal("0.010"), eth_bid * 2
     fees = (btc_value + eth_value) * Decimal("0.00055")  # both filled as taker
