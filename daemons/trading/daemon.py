@@ -318,7 +318,8 @@ def worker_status(worker: AccountWorker) -> dict[str, Any]:
             "run_id": str(runtime.run_id), "decisions": runtime.decisions,
             "open_orders": len(runtime.engine.orders.orders),
             "last_event_ms": runtime.last_event_ms, "latched": runtime.latched,
-            "refused_by_caps": runtime.refused_by_caps})
+            "refused_by_caps": runtime.refused_by_caps,
+            "refused_flat_side": runtime.refused_flat_side})
     for strategy_id, reason in worker.strategy_errors.items():
         if strategy_id not in worker.runtimes:
             strategies.append({"strategy_id": strategy_id, "error": reason})

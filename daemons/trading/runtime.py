@@ -30,6 +30,9 @@ SHADOW = "shadow"
 #: Refusals in a row of this strategy's placements (for one reason) that latch it: the
 #: exchange will not take its orders, and the engine would retry on every ticker.
 REFUSALS_TO_LATCH = 20
+#: The reason a closing order of a flat side is refused with, without being sent.
+FLAT_SIDE = ("110017 current position is zero, cannot fix reduce-only order qty (refused"
+             " before sending: the side is flat)")
 
 
 class CapsError(ValueError):
@@ -114,6 +117,7 @@ class StrategyRuntime:
         self._pnl: dict[int, tuple[Decimal, Decimal]] = {}
         self.decisions = 0
         self.refused_by_caps = 0
+        self.refused_flat_side = 0
         self._refusals: tuple[str, int] = ("", 0)
         self.last_event_ms = 0
 
@@ -209,9 +213,20 @@ class StrategyRuntime:
         return engine.positions[direction].size < engine.check.position(direction).size
 
     def _refusal(self, intent: Intent, ts: int) -> list[Event] | None:
-        """A refusal by the safety caps (as the exchange would refuse), or None."""
+        """A refusal known without asking the exchange, answered as the exchange would
+        answer it; None when the request must go out.
+
+        A closing order of a side the engine knows is flat is refused as Bybit refuses it
+        (110017). The legacy guard sends such orders on every step until its next position
+        check (rule 3.5); sent, each would spend the account's order budget (10 a second)
+        and hold up the orders of every other strategy of the account. Then the safety
+        caps.
+        """
         if not isinstance(intent, PlaceLimitIntent):
             return None
+        if intent.reduce_only and not self.engine.positions[intent.direction].size > 0:
+            self.refused_flat_side += 1
+            return [rejected(intent, ts, FLAT_SIDE)]
         caps, reason = self.caps, None
         if caps.max_open_orders is not None and len(self.engine.orders.orders) > \
                 caps.max_open_orders:

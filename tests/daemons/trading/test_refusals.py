@@ -1,16 +1,18 @@
-"""Which refusals latch a strategy (docs/trading.md, "Executor").
+"""Refusals of a strategy's orders (docs/trading.md, "Executor").
 
 Twenty refusals in a row for one reason latch a strategy whose orders the exchange will
 not take. Not so the closing orders of a side closed since the last position check: the
-legacy guard judges them by the size that check read (docs/strategy.md, rule 3.5), Bybit
-refuses them (110017) and the next check ends them; latching there stopped strategies in
-the trading benchmark a few seconds after their long closed.
+legacy guard judges them by the size that check read (docs/strategy.md, rule 3.5) and the
+next check ends them. Latching there stopped strategies in the trading benchmark a few
+seconds after their long closed; sending them spent the account's order budget, so those
+of a side the engine knows is flat are refused as Bybit would (110017) without being sent.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from daemons.trading.runtime import FLAT_SIDE as REFUSED_HERE
 from daemons.trading.runtime import REFUSALS_TO_LATCH
 from gridcore.events import OrderUpdateEvent, PositionEvent
 from gridcore.intents import PlaceLimitIntent
@@ -53,9 +55,19 @@ def _closing_refused_after_long(db, closed_to: str) -> tuple[ScriptedExchange, o
     return exchange, runtime
 
 
-def test_closing_orders_of_a_side_closed_since_the_check_do_not_latch(db) -> None:
+def test_closing_orders_of_a_side_flat_since_the_check_are_refused_unsent_never_latch(
+        db) -> None:
     exchange, runtime = _closing_refused_after_long(db, closed_to="0")
-    assert len(exchange.refused) > REFUSALS_TO_LATCH, "the legacy guard keeps sending them"
+    assert exchange.refused == [], "nothing of the flat side was sent"
+    assert runtime.refused_flat_side > REFUSALS_TO_LATCH, "the legacy guard keeps deciding them"
+    assert runtime.latched is None
+    assert REFUSED_HERE.startswith("110017")
+
+
+def test_closing_orders_of_a_side_shrunk_since_the_check_do_not_latch(db) -> None:
+    """Partly closed: they go out, the exchange refuses them, the next check ends them."""
+    exchange, runtime = _closing_refused_after_long(db, closed_to="0.09")
+    assert len(exchange.refused) > REFUSALS_TO_LATCH
     assert runtime.latched is None
 
 
