@@ -216,15 +216,17 @@ class StrategyRuntime:
         """A refusal known without asking the exchange, answered as the exchange would
         answer it; None when the request must go out.
 
-        A closing order of a side the engine knows is flat is refused as Bybit refuses it
-        (110017). The legacy guard sends such orders on every step until its next position
-        check (rule 3.5); sent, each would spend the account's order budget (10 a second)
-        and hold up the orders of every other strategy of the account. Then the safety
-        caps.
+        A live strategy's closing order of a side the engine knows is flat is refused as
+        Bybit refuses it (110017). The legacy guard sends such orders on every step until
+        its next position check (rule 3.5); sent, each would spend the account's order
+        budget (10 a second) and hold up the orders of every other strategy of the
+        account. (A shadow strategy's simulated broker answers for itself, as in a
+        replay.) Then the safety caps.
         """
         if not isinstance(intent, PlaceLimitIntent):
             return None
-        if intent.reduce_only and not self.engine.positions[intent.direction].size > 0:
+        if (self.mode == LIVE and intent.reduce_only
+                and not self.engine.positions[intent.direction].size > 0):
             self.refused_flat_side += 1
             return [rejected(intent, ts, FLAT_SIDE)]
         caps, reason = self.caps, None
