@@ -53,6 +53,8 @@ from gridcore.sim.fills import FillModel
 from gridcore.sim.orders import SimOrder
 
 DEFAULT_MAKER_FEE = Decimal("0.0002")
+#: Bybit's answer to a reduce-only order for a side with no position.
+FLAT_SIDE_REFUSAL = "110017 current position is zero, cannot fix reduce-only order qty"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +130,28 @@ class SimBroker:
     # ------------------------------------------------------------------ intents
 
     def submit(self, intents: list[Intent], ts: int) -> list[object]:
-        """Take intents decided at event time ``ts``; return answers due at once."""
+        """Take intents decided at event time ``ts``; return answers due at once.
+
+        A closing (reduce-only) placement for a side with no position is refused at once,
+        as Bybit answers it (110017) and as the live runtime answers it without sending:
+        the legacy guard decides such orders until its next position check (rule 3.5).
+        """
         answers = self.release()
         for intent in intents:
-            self._schedule(ts, intent)
+            if (isinstance(intent, PlaceLimitIntent) and intent.reduce_only
+                    and self.positions[intent.position_idx].size == 0):
+                answers.append(self._flat_side_refusal(intent, ts))
+            else:
+                self._schedule(ts, intent)
         return answers + self.advance(ts)
+
+    def _flat_side_refusal(self, intent: PlaceLimitIntent, ts: int) -> OrderUpdateEvent:
+        return OrderUpdateEvent(
+            symbol=self.symbol, exchange_ts=ts, local_ts=ts, seq=self._bump(), order_id="",
+            order_link_id=intent.client_order_id, side=intent.side, price=intent.price,
+            qty=intent.qty, order_status="Rejected", reduce_only=True,
+            position_idx=intent.position_idx, leaves_qty=ZERO,
+            reject_reason=FLAT_SIDE_REFUSAL)
 
     @property
     def holding(self) -> int | None:

@@ -226,12 +226,27 @@ def test_broker_reduce_only_fill_is_trimmed_to_position() -> None:
     assert sim.positions[1].size == D(0) and sim.orders == {}
 
 
-def test_broker_reduce_only_without_position_is_cancelled() -> None:
+def test_broker_reduce_only_for_a_flat_side_is_refused_at_once() -> None:
+    """As Bybit answers it (110017): the legacy guard can decide such orders (rule 3.5)."""
     sim = broker()
-    sim.submit([intent(SELL, "101", "1", reduce_only=True)], T0)
-    answers = sim.on_market(ticker("101", ts=T0 + 1))
-    assert [(type(a), a.order_status) for a in answers] == [(OrderUpdateEvent, "Cancelled")]
-    assert sim.fills == []
+    answers = sim.submit([intent(SELL, "101", "1", reduce_only=True)], T0)
+    assert [(type(a), a.order_status, a.reject_reason[:6]) for a in answers] == [
+        (OrderUpdateEvent, "Rejected", "110017")]
+    assert sim.orders == {} and sim.in_flight() == []
+    assert sim.on_market(ticker("101", ts=T0 + 1)) == [] and sim.fills == []
+
+
+def test_broker_reduce_only_whose_position_closed_while_resting_is_cancelled() -> None:
+    sim = broker()
+    sim.submit([intent(BUY, "100", "1")], T0)
+    sim.on_market(ticker("100", ts=T0 + 1))  # long of 1
+    sim.submit([intent(SELL, "101", "1", reduce_only=True, link="c2"),
+                intent(SELL, "102", "1", reduce_only=True, link="c3")], T0 + 2)
+    answers = sim.on_market(ticker("102", ts=T0 + 3))
+    statuses = [(a.order_status, str(a.price)) for a in answers
+                if isinstance(a, OrderUpdateEvent)]
+    assert ("Filled", "101") in statuses and ("Cancelled", "102") in statuses
+    assert len(sim.fills) == 2 and sim.positions[1].size == 0
 
 
 # ---------------------------------------------------------------- funding
