@@ -17,8 +17,10 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +65,30 @@ class Child:
                           f"see {self.log_path}")
 
 
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then arrive as usual.
+
+    Between a child's start and its place on the list :meth:`Children.stop_all` reads, an
+    interrupt would leave that child running (seen: the trading daemon, started right as a
+    test sent Ctrl-C, outlived the demo and started its embedded server again). Python
+    handlers, not a signal mask: a child inherits the mask, not the handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived: list[int] = []
+    kept = {sig: signal.signal(sig, lambda sig, _frame: arrived.append(sig))
+            for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(arrived):
+            signal.raise_signal(sig)
+
+
 class Children:
     """Every process the demo started; :meth:`stop_all` stops them all."""
 
@@ -83,13 +109,13 @@ class Children:
         otherwise both go to its log file.
         """
         log_path = self._log_path(name)
-        with log_path.open("a") as out:
+        with _interrupts_deferred(), log_path.open("a") as out:
             process = subprocess.Popen(
                 [*(program or GRIDBOT), *args], env=self.env, start_new_session=True,
                 stdout=subprocess.PIPE if readable else out, stderr=subprocess.STDOUT,
                 text=True)
-        child = Child(name, process, log_path)
-        self.children.append(child)
+            child = Child(name, process, log_path)
+            self.children.append(child)
         return child
 
     def run(self, name: str, args: list[str], *, stdin: str | None = None,

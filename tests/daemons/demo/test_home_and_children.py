@@ -3,6 +3,8 @@ children see no secret, and stopping them reaches their whole process group."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import sys
 import time
 
@@ -78,3 +80,24 @@ def test_fresh_home_stops_what_a_killed_demo_left_running(tmp_path) -> None:
         for child in (orphan, stranger):
             child.process.kill()
             child.process.wait()
+
+
+def test_children_ctrl_c_while_a_child_starts_still_stops_it(tmp_path, monkeypatch) -> None:
+    """Ctrl-C right as a child is started (the interrupted-demo test hit this): the child
+    is on the list when the interrupt arrives, so stop_all still stops it."""
+    real_popen = subprocess.Popen
+
+    def popen_then_ctrl_c(*args, **kwargs):
+        process = real_popen(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)  # arrives before start() has recorded it
+        return process
+
+    monkeypatch.setattr(subprocess, "Popen", popen_then_ctrl_c)
+    children = Children(tmp_path / "logs", {"PATH": "/usr/bin"})
+    with pytest.raises(KeyboardInterrupt):
+        children.start("sleeper", ["-c", "import time; time.sleep(600)"],
+                       program=[sys.executable])
+    assert [c.name for c in children.children] == ["sleeper"]
+    process = children.children[0].process
+    children.stop_all()
+    assert process.poll() is not None and children.children == []
