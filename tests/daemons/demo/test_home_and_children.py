@@ -94,9 +94,13 @@ def test_children_ctrl_c_while_a_child_starts_still_stops_it(tmp_path, monkeypat
 
     monkeypatch.setattr(subprocess, "Popen", popen_then_ctrl_c)
     children = Children(tmp_path / "logs", {"PATH": "/usr/bin"})
-    with pytest.raises(KeyboardInterrupt):
-        children.start("sleeper", ["-c", "import time; time.sleep(600)"],
-                       program=[sys.executable])
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+    try:  # (a pytest-xdist worker ignores SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            children.start("sleeper", ["-c", "import time; time.sleep(600)"],
+                           program=[sys.executable])
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     assert [c.name for c in children.children] == ["sleeper"]
     process = children.children[0].process
     children.stop_all()
