@@ -22,6 +22,7 @@ from daemons.trading.records import RunRecorder
 from gridcore.engine import GridEngine
 from gridcore.events import Event, OrderUpdateEvent, PositionEvent, TickerEvent
 from gridcore.intents import Intent, PlaceLimitIntent
+from gridcore.sim.broker import FLAT_SIDE_REFUSAL
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,7 @@ SHADOW = "shadow"
 #: exchange will not take its orders, and the engine would retry on every ticker.
 REFUSALS_TO_LATCH = 20
 #: The reason a closing order of a flat side is refused with, without being sent.
-FLAT_SIDE = ("110017 current position is zero, cannot fix reduce-only order qty (refused"
-             " before sending: the side is flat)")
+FLAT_SIDE = f"{FLAT_SIDE_REFUSAL} (refused before sending: the side is flat)"
 
 
 class CapsError(ValueError):
