@@ -328,6 +328,7 @@ def worker_status(worker: AccountWorker) -> dict[str, Any]:
         "account": worker.account.name, "account_id": str(worker.account.account_id),
         "state": worker.state, "reason": worker.reason, "breaker": worker.breaker.state.value,
         "breaker_error": worker.breaker.last_error, "events": worker.events,
+        "backlog": worker.backlog,
         "last_event_ms": worker.last_event_ms,
         "orders": {"placed": stats.placed, "cancelled": stats.cancelled,
                    "rejected": stats.rejected, "rate_limited": stats.rate_limited,

@@ -43,6 +43,9 @@ class StatusCollector(Collector):
             labels=["account"])
         events = CounterMetricFamily("gridbot_trade_events", "Events handled per account.",
                                      labels=["account"])
+        backlog = GaugeMetricFamily("gridbot_trade_backlog",
+                                    "Events received but not handled yet, per account.",
+                                    labels=["account"])
         orders = CounterMetricFamily("gridbot_trade_orders",
                                      "Order requests per account and outcome.",
                                      labels=["account", "outcome"])
@@ -57,6 +60,7 @@ class StatusCollector(Collector):
             name = account["account"]
             breaker.add_metric([name], BREAKER_LEVEL.get(account["breaker"], 3))
             events.add_metric([name], account["events"])
+            backlog.add_metric([name], account.get("backlog", 0))
             for outcome, count in account["orders"].items():
                 orders.add_metric([name, outcome], count)
             for quantile, key in (("0.5", "p50"), ("0.99", "p99")):
@@ -67,7 +71,7 @@ class StatusCollector(Collector):
                 if "latched" in strategy:
                     latched.add_metric([name, str(strategy["strategy_id"])],
                                        1 if strategy["latched"] else 0)
-        yield from (breaker, events, orders, latency, latched)
+        yield from (breaker, events, backlog, orders, latency, latched)
 
 
 class HealthServer:

@@ -116,6 +116,12 @@ class AccountWorker:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def backlog(self) -> int:
+        """Events received but not handled yet: a worker falling behind its streams shows
+        here first, long before its decisions go stale."""
+        return self._queue.qsize()
+
     def _run(self) -> None:
         try:
             self.private.subscribe(list(private.TOPICS))

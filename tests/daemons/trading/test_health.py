@@ -32,6 +32,7 @@ def test_health_endpoint_reports_ok_metrics_and_a_lost_lease_session(
         metrics = requests.get(f"{base}/metrics", timeout=5).text
         assert "gridbot_trade_accounts 2.0" in metrics
         assert 'gridbot_trade_breaker_state{account="user-trader1/trader1"} 0.0' in metrics
+        assert 'gridbot_trade_backlog{account="user-trader1/trader1"}' in metrics
         assert 'gridbot_trade_orders_total{account="user-trader1/trader1",outcome="placed"}' \
             in metrics
         assert requests.get(f"{base}/nothing", timeout=5).status_code == 404
