@@ -18,6 +18,7 @@ REPLAY_ROWS = ["backtest_optimistic_events_per_s", "backtest_conservative_events
                "backtest_conservative_dense_events_per_s", "backtest_reference_events_per_s",
                "backtest_peak_rss_mb"]
 CSV_ROWS = ["backtest_csv_load_trades_per_s", "backtest_csv_load_peak_rss_mb"]
+GENERATOR_ROWS = ["backtest_generate_day_s"]
 
 
 def test_backtest_bench_runs_its_children_and_names_every_row(
@@ -26,7 +27,7 @@ def test_backtest_bench_runs_its_children_and_names_every_row(
     for name, value in (("TRADES", 20_000), ("REFERENCE_EVENTS", 2_000), ("CSV_TRADES", 3_000)):
         monkeypatch.setattr(bench_backtest, name, value)
     rows = list(bench_backtest.run())
-    assert [r["bench"] for r in rows] == REPLAY_ROWS + CSV_ROWS
+    assert [r["bench"] for r in rows] == REPLAY_ROWS + CSV_ROWS + GENERATOR_ROWS
     for row in rows:
         assert {"value", "unit"} <= set(row) and row["value"] > 0
     by_name = {r["bench"]: r for r in rows}
@@ -37,6 +38,7 @@ def test_backtest_bench_runs_its_children_and_names_every_row(
     for name in CSV_ROWS:
         assert by_name[name]["trades"] == 3_000 and by_name[name]["baseline"] > 0
     assert by_name["backtest_csv_load_trades_per_s"]["events"] > 3_000  # tickers added
+    assert by_name["backtest_generate_day_s"]["trades"] == 20_000
 
 
 def test_bybit_dump_is_newest_first_and_loads_every_trade(tmp_path: Path) -> None:
