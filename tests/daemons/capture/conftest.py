@@ -31,7 +31,7 @@ from daemons.secrets.envelope import Secret
 from daemons.secrets.keys import Keyring
 from daemons.venue.config import AccountSpec, VenueConfig
 from daemons.venue.server import RunningVenue, start_venue
-from daemons.venue.testing import pybit_http
+from daemons.venue.testing import pybit_http, wait_for, wait_subscribed
 from tests.fixtures.postgres import PgTestServer, start_throwaway_server
 from tests.fixtures.secrets import make_secret_text
 
@@ -86,6 +86,18 @@ def make_daemon(db: Database, keyring: Keyring, venue: RunningVenue, home: Path,
     return CaptureDaemon(db, endpoints, discover(db, keyring, "local"), home,
                          config or fast_config(),
                          discover=lambda known: discover(db, keyring, "local", known))
+
+
+def wait_capture_subscribed(venue: RunningVenue, accounts: int,
+                            symbols: tuple[str, ...] = (SYMBOL,)) -> None:
+    """Wait until the venue holds the capture's subscriptions: public trades of
+    ``symbols`` and ``accounts`` subscribed private connections. A connected stream is not
+    yet subscribed (pybit does not wait for the acknowledgement), and a print published
+    in between is never sent to it."""
+    wait_subscribed(venue, "public", {f"publicTrade.{s}" for s in symbols}, timeout_s=30)
+    hub = venue.server.private
+    wait_for(lambda: venue.call(lambda: sum(1 for c in hub.connections if c.topics))
+             >= accounts, 30, "private subscriptions")
 
 
 def record_prints(venue: RunningVenue) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from tests.daemons.capture.conftest import (
     store_tenants,
     venue_fills,
     venue_prints,
+    wait_capture_subscribed,
 )
 from tests.fixtures.cli import operator_stderr_lines
 from tests.fixtures.leak_guard import scan_output
@@ -96,7 +97,7 @@ def test_capture_cli_sigterm_flushes_everything_and_status_shows_streams(
         prints = record_prints(venue)
         with capture_process(venue, log) as proc:
             status_path = wait_streaming(home)
-            time.sleep(0.5)
+            wait_capture_subscribed(venue, len(ids))
             venue.call(venue.server.clock.resume)
             # one deterministic fill: a resting buy, then a print through its price
             spec = venue.server.config.accounts[0]
@@ -206,6 +207,7 @@ def test_capture_cli_database_stopped_past_the_spill_limit_loses_nothing(
         prints = record_prints(venue)
         with capture_process(venue, log, "--spill-after-rows", "300") as proc:
             status_path = wait_streaming(home)
+            wait_capture_subscribed(venue, 1)
             venue.call(venue.server.clock.resume)
             wait_until(lambda: len(captured_trades(db)) > 100, 20, "trades stored")
             own_server.stop()

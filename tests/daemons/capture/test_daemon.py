@@ -19,6 +19,7 @@ from tests.daemons.capture.conftest import (
     store_tenants,
     venue_fills,
     venue_prints,
+    wait_capture_subscribed,
 )
 from tests.fixtures.waiting import wait_until
 
@@ -30,16 +31,16 @@ def test_daemon_live_venue_captures_tape_and_fills_exactly(
     daemon = make_daemon(db, keyring, venue2, capture_home).start()
     flow = None
     try:
-        wait_until(lambda: daemon.public.stream.is_connected()
-                   and all(a.stream.is_connected() for a in daemon.accounts), 10, "streams")
-        time.sleep(0.5)
+        wait_capture_subscribed(venue2, len(ids))
         venue2.call(venue2.server.clock.resume)
         flow = OrderFlow(venue2).start()
         time.sleep(6)
         flow.stop()
         time.sleep(1)
         venue2.call(venue2.server.clock.pause)
-        time.sleep(0.5)
+        # the market is still: what is in flight arrives, then nothing more
+        expected = normalised(venue_prints(venue2, prints))
+        wait_until(lambda: set(captured_trades(db)) == expected, 30, "every print stored")
         assert daemon.writer.wait_idle(10)
     finally:
         if flow:

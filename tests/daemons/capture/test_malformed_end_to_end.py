@@ -25,6 +25,7 @@ from daemons.venue import rest as venue_rest
 from daemons.venue.server import RunningVenue
 from tests.daemons.capture.conftest import (
     SYMBOL,
+    fast_config,
     make_daemon,
     owner,
     start_capture_venue,
@@ -96,7 +97,10 @@ def test_capture_damaged_frames_and_rest_rows_from_venue_cost_only_themselves(
         ids = store_tenants(db, keyring, venue)
         account_id = next(iter(ids.values()))
         name = venue.server.config.accounts[0].name
-        daemon = make_daemon(db, keyring, venue, capture_home).start()
+        # The tape stays paused: only pongs keep the public stream fresh, so a late pong
+        # must not count as stale (the test asserts no reconnect).
+        daemon = make_daemon(db, keyring, venue, capture_home,
+                             fast_config(public_stale_after_s=30.0)).start()
         try:
             board = daemon.board
             label = daemon.accounts[0].label

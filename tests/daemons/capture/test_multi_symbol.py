@@ -18,6 +18,7 @@ from tests.daemons.capture.conftest import (
     owner,
     start_capture_venue,
     store_tenants,
+    wait_capture_subscribed,
 )
 from tests.fixtures.waiting import wait_until
 
@@ -44,12 +45,13 @@ def test_capture_of_a_multi_symbol_venue_stores_each_symbols_tape_exactly(
         prints = record_prints(venue)
         daemon = make_daemon(db, keyring, venue, capture_home).start()
         try:
-            wait_until(lambda: daemon.public.stream.is_connected(), 10, "public stream")
-            time.sleep(0.5)
+            wait_capture_subscribed(venue, len(ids), SYMBOLS)
             venue.call(venue.server.clock.resume)
             time.sleep(6)
             venue.call(venue.server.clock.pause)
-            time.sleep(0.5)
+            total = venue.call(lambda: sum(len(prints[s]) for s in SYMBOLS))
+            wait_until(lambda: sum(len(_captured(db, s)) for s in SYMBOLS) >= total, 30,
+                       "every print stored")
             assert daemon.writer.wait_idle(10)
         finally:
             daemon.stop()

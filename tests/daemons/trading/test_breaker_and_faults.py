@@ -42,7 +42,8 @@ def test_breaker_revoked_key_puts_one_account_in_error_while_the_other_trades(
     with trading(daemon):
         wait_for(lambda: account_status(db, tenants.accounts["trader1"]) == "error",
                  timeout_s=60, what="trader1 in error")
-        assert len(venue_open_orders(venue, "trader2")) >= 4, "the other account trades"
+        wait_for(lambda: len(venue_open_orders(venue, "trader2")) >= 4, timeout_s=30,
+                 what="the other account trading")
         alerts = receiver.wait_for(1)
         assert alerts[0]["kind"] == "account-error" and "trader1" in alerts[0]["subject"]
         assert "10003" in alerts[0]["message"]
@@ -130,10 +131,19 @@ def test_private_stream_dropping_again_and_again_catches_up_by_rest(
             stop.wait(0.7)
         wait_for(lambda: worker.catch_ups >= 5, timeout_s=30, what="catch-ups")
         requests.post(f"{venue.base_url}/admin/tape/pause", timeout=5).raise_for_status()
-        stop.wait(2)  # the market is still: every message in flight is handled
         runtime = next(iter(worker.runtimes.values()))
-        held = {o.order_link_id for o in runtime.engine.orders.all_orders()}
-        assert held == {o["orderLinkId"] for o in venue_open_orders(venue, "trader1")}
+
+        def held() -> set[str]:
+            return {o.order_link_id for o in runtime.engine.orders.all_orders()}
+
+        def venue_holds() -> set[str]:
+            return {o["orderLinkId"] for o in venue_open_orders(venue, "trader1")}
+
+        # The market is still: once the last reconnect's catch-up and every message in
+        # flight are handled, the engine holds what the venue holds.
+        wait_for(lambda: worker.private.is_connected() and worker.backlog == 0
+                 and held() == venue_holds(), timeout_s=30, what="the engine caught up")
+        assert held() == venue_holds()
         assert worker.private.stats.reconnects >= 5
     finally:
         stop.set()

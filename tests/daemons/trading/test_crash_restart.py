@@ -90,7 +90,9 @@ def test_trade_killed_ten_times_never_duplicates_or_orphans_an_order(
                  timeout_s=120, what="decisions of a restarted engine")
         time.sleep(3)
         requests.post(f"{venue.base_url}/admin/tape/pause", timeout=5).raise_for_status()
-        time.sleep(1.5)  # a still market: what is in flight arrives before the last snapshot
+        # A still market: what is in flight must arrive before the last snapshot.
+        wait_for(settled(home, venue, list(tenants.accounts)), timeout_s=60,
+                 what="the venue's orders and the daemon's backlog to settle")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
     output = scan_output(log.read_text(), "gridbot trade")
@@ -114,6 +116,22 @@ def test_trade_killed_ten_times_never_duplicates_or_orphans_an_order(
         assert sum(r is not None for r in restored) >= KILLS - 2, restored
         held = {row[1] for row in last_state["orders"]}
         assert open_now and open_now == held, "the engine holds exactly the venue's orders"
+
+
+def settled(home: Path, venue, names: list[str], quiet_s: float = 1.5):
+    """A predicate: true once the venue's open orders have not changed for ``quiet_s``
+    and the daemon's status shows nothing received and unhandled."""
+    seen: dict[str, object] = {"orders": None, "since": time.monotonic()}
+
+    def check() -> bool:
+        orders = {n: {o["orderLinkId"] for o in venue_open_orders(venue, n)} for n in names}
+        if orders != seen["orders"]:
+            seen.update(orders=orders, since=time.monotonic())
+            return False
+        documents = [read_status(p) or {} for p in (home / "trade").glob("*.json")]
+        idle = all(a.get("backlog", 1) == 0 for d in documents for a in d.get("accounts", []))
+        return idle and time.monotonic() - seen["since"] >= quiet_s
+    return check
 
 
 def owned_by(home: Path, daemon_id: str) -> int:

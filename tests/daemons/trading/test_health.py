@@ -20,7 +20,8 @@ from tests.daemons.trading.conftest import (
 def test_health_endpoint_reports_ok_metrics_and_a_lost_lease_session(
         db, keyring, venue, app_url, pg_server, db_name, tmp_path) -> None:
     store_tenants(db, keyring, venue)
-    config = dataclasses.replace(fast_config(), health_port=0)
+    # Leases taken at start only: a poll could reconnect before /healthz is asked.
+    config = dataclasses.replace(fast_config(), health_port=0, lease_poll_s=3600.0)
     daemon = make_daemon(db, keyring, venue, tmp_path / "home", app_url, config,
                          daemon_id="healthy")
     with trading(daemon):
@@ -39,6 +40,8 @@ def test_health_endpoint_reports_ok_metrics_and_a_lost_lease_session(
         with psycopg.connect(pg_server.admin_url(db_name), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                           " WHERE application_name = 'gridbot-trade:healthy'")
+        wait_for(lambda: requests.get(f"{base}/healthz", timeout=5).status_code == 503,
+                 timeout_s=10, what="the lost lease session noticed")
         unhealthy = requests.get(f"{base}/healthz", timeout=5)
         assert unhealthy.status_code == 503
         assert "lease connection lost" in unhealthy.json()["problems"]

@@ -12,6 +12,7 @@ from uuid import uuid4
 import psycopg
 
 from daemons.trading.leases import LeaseHolder, lease_owners, lock_key
+from daemons.venue.testing import wait_for
 
 
 def test_lease_one_account_is_held_by_one_daemon_only(pg_server, db_name) -> None:
@@ -71,7 +72,7 @@ def test_lease_connection_lost_loses_every_lease(pg_server, db_name) -> None:
         with psycopg.connect(pg_server.admin_url(db_name), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                           " WHERE application_name = 'gridbot-trade:fragile'")
-        assert not holder.check()
+        wait_for(lambda: not holder.check(), timeout_s=10, what="the lost session noticed")
         assert holder.held == frozenset()
         other = LeaseHolder(url, "other")
         assert other.try_acquire([account]) == {account}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 from daemons.db.event_codec import from_document
@@ -20,6 +19,16 @@ from tests.daemons.trading.conftest import (
 )
 
 
+def journal_so_far(db, user_id) -> bool:
+    """Whether the user's live run has stored > 20 tickers, > 4 order updates and a
+    snapshot."""
+    with db.unit_of_work(user_id) as conn:
+        tickers, orders, snapshots = conn.execute(
+            "SELECT count(*) FILTER (WHERE kind = 'ticker'), count(*) FILTER (WHERE kind ="
+            " 'order'), (SELECT count(*) FROM engine_snapshots) FROM engine_inputs").fetchone()
+    return tickers > 20 and orders > 4 and snapshots >= 1
+
+
 def test_trade_daemon_places_the_grid_and_records_a_replayable_run(
         db, keyring, venue, app_url, tmp_path) -> None:
     tenants = store_tenants(db, keyring, venue)
@@ -27,7 +36,10 @@ def test_trade_daemon_places_the_grid_and_records_a_replayable_run(
     with trading(daemon):
         wait_for(lambda: all(len(venue_open_orders(venue, n)) >= 4 for n in tenants.accounts),
                  timeout_s=30, what="every account's grid at the venue")
-        time.sleep(8)
+        # Trading goes on until every journal holds tickers, order updates and a
+        # periodic snapshot (the one at stop comes on top).
+        wait_for(lambda: all(journal_so_far(db, u) for u in tenants.users.values()),
+                 timeout_s=90, what="every run's journal and a periodic snapshot")
         held = {name: venue_open_orders(venue, name) for name in tenants.accounts}
     for name, orders in held.items():
         ids = [o["orderLinkId"] for o in orders]

@@ -80,6 +80,8 @@ def record_session(db: Database, keyring: Keyring, home: Path, app_url: str) -> 
         time.sleep(CLEAN_S)
         gap_start = _now_ms()
         capture.stop()
+        # On a loaded machine capture can lag: the gap starts at what it last stored.
+        gap_start = min(gap_start, _last_trade_ms(db))
         time.sleep(GAP_S)
         capture = make_capture(db, keyring, venue, home / "capture", capture_config()).start()
         gap_end = _now_ms()
@@ -123,6 +125,12 @@ def _fault(venue: RunningVenue, kind: str, account: str, **options: str) -> None
 def _captured_trades(db: Database) -> int:
     with db.market_data() as conn:
         return conn.execute("SELECT count(*) FROM public_trades").fetchone()[0]
+
+
+def _last_trade_ms(db: Database) -> int:
+    with db.market_data() as conn:
+        return conn.execute("SELECT (extract(epoch FROM max(exchange_ts)) * 1000)::bigint"
+                            " FROM public_trades").fetchone()[0]
 
 
 def _now_ms() -> int:
