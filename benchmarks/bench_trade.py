@@ -15,6 +15,12 @@ strategy per symbol on a fine grid (so that tickers keep causing decisions).
   decision p99 < 50 ms, raising the count step by step until it fails. Each step starts
   measuring once every account's grids are placed (the whole daemon sends at most 100
   requests per second, under Bybit's per-IP limit, so placing the grids takes a while).
+* ``trade_isolation_p99_ratio``: fault isolation, as a ratio to a baseline of the same run.
+  Ten fresh accounts trade while three of them are in trouble (a revoked key, a 10006
+  storm, a private stream dropped every 1.5 s); the seven healthy ones' pooled decision
+  p99 over the clean run's p99 of the same seven grid steps (the first ten accounts, the
+  first measurement). Near 1 when trouble stays with its accounts. A test cannot assert
+  this (a wall-time bound on a shared machine measures the machine), so the bench does.
 * ``trade_restart_s``: a ``gridbot trade`` process with 10 accounts is killed with SIGKILL;
   while it is dead an operator cancels one account's orders; the time from the kill to the
   first order the restarted daemon places.
@@ -29,9 +35,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -59,16 +66,19 @@ def grid(n: int) -> dict:
 QUICK = os.environ.get("GRIDBOT_BENCH_QUICK") == "1"
 WARMUP_S = 3.0 if QUICK else 8.0
 MEASURE_S = 4.0 if QUICK else 30.0
-STEPS = (2, 4) if QUICK else (10, 20, 40, 60, 80, 100, 120, 150)
+STEPS = (4, 8) if QUICK else (10, 20, 40, 60, 80, 100, 120, 150)
 ACCOUNTS = STEPS[0]
+#: The isolation measurement's accounts (fresh: never traded before) and its troubled three.
+ISOLATED = range(ACCOUNTS, 2 * ACCOUNTS)
+TROUBLED = {"auth_reject": ISOLATED[0], "rate_limit": ISOLATED[1], "ws_drop": ISOLATED[2]}
 P99_LIMIT_MS = 50.0
 #: A tape four times as fast as real time: enough decisions in the window for a p99.
 SPEED = 4.0
 
 
 def run() -> Iterator[dict]:
-    with Bench(max(STEPS)) as bench:
-        first = bench.latency(ACCOUNTS)
+    with Bench(max(max(STEPS), ISOLATED[-1] + 1)) as bench:
+        first = bench.latency(range(ACCOUNTS))
         context = {"accounts": ACCOUNTS, "symbols": bench.symbols,
                    "engines": ACCOUNTS * len(bench.symbols), "seconds": MEASURE_S,
                    "decisions": first.count, "tickers_per_s_per_symbol": 10,
@@ -77,9 +87,20 @@ def run() -> Iterator[dict]:
         yield {"bench": "trade_decision_p50_ms", "value": first.p50, "unit": "ms", **context}
         yield {"bench": "trade_decision_p99_ms", "value": first.p99, "unit": "ms",
                "target": 10, **context}
+        healthy = [n for n in ISOLATED if n not in TROUBLED.values()]
+        baseline = first.of([n - ISOLATED[0] for n in healthy])
+        bench.revoke_and_storm()
+        troubled = bench.latency(ISOLATED, healthy=healthy, trouble=bench.drop_stream)
+        yield {"bench": "trade_isolation_p99_ratio",
+               "value": round(troubled.p99 / baseline.p99, 2), "unit": "ratio",
+               "healthy_p99_ms": troubled.p99, "healthy_p50_ms": troubled.p50,
+               "baseline_p99_ms": baseline.p99, "baseline_p50_ms": baseline.p50,
+               "healthy_decisions": troubled.count, "baseline_decisions": baseline.count,
+               "troubled": {kind: f"b{n}" for kind, n in TROUBLED.items()},
+               "seconds": MEASURE_S}
         reached, tried = ACCOUNTS if first.p99 < P99_LIMIT_MS else 0, {}
         for count in STEPS[1:]:
-            result = bench.latency(count)
+            result = bench.latency(range(count))
             tried[count] = result.p99
             if result.p99 >= P99_LIMIT_MS or result.count == 0:
                 break
@@ -99,6 +120,22 @@ class Latency:
     count: int
     rest_p50: float
     requests_p99: float | None = None
+    #: Each measured account's samples (ms), by its position in the measured accounts.
+    by_account: list[list[float]] = field(default_factory=list)
+
+    @classmethod
+    def pooled(cls, samples: list[list[float]], rest_p50: float,
+               requests_p99: float | None = None) -> Latency:
+        window = np.array([ms for account in samples for ms in account], dtype=np.float64)
+        if not len(window):
+            return cls(float("nan"), float("nan"), 0, rest_p50, requests_p99, samples)
+        return cls(round(float(np.percentile(window, 50)), 2),
+                   round(float(np.percentile(window, 99)), 2), len(window), rest_p50,
+                   requests_p99, samples)
+
+    def of(self, positions: list[int]) -> Latency:
+        """The same window pooled over some of its accounts only."""
+        return Latency.pooled([self.by_account[i] for i in positions], self.rest_p50)
 
 
 class Bench:
@@ -159,45 +196,67 @@ class Bench:
         self.server.destroy()
         shutil.rmtree(self.home, ignore_errors=True)
 
-    def _enable_only(self, count: int) -> None:
+    def _enable_only(self, accounts: Sequence[int]) -> None:
         with self.db.admin() as conn:
             conn.execute("UPDATE bybit_accounts SET status = CASE WHEN account_id = ANY(%s)"
                          " THEN 'enabled' ELSE 'disabled' END",
-                         [self.account_ids[:count]])
+                         [[self.account_ids[n] for n in accounts]])
 
-    def latency(self, count: int) -> Latency:
-        """Decision latency of one in-process daemon trading ``count`` accounts."""
-        self._enable_only(count)
-        samples: list[float] = []
+    def latency(self, accounts: Sequence[int], healthy: Sequence[int] | None = None,
+                trouble: Callable[[threading.Event], None] | None = None) -> Latency:
+        """Decision latency of one in-process daemon trading ``accounts``, pooled over
+        ``healthy`` (default: all), while ``trouble`` (if any) runs in a thread."""
+        self._enable_only(accounts)
+        measured = list(accounts if healthy is None else healthy)
         config = TradeConfig(worker=WorkerConfig(snapshot_interval_s=30.0))
         daemon = TradeDaemon(self.db, endpoints_for("local", self.url),
                              lambda known: discover(self.db, self.keyring, "local", known),
-                             self.home / "gridbot", lease_url=self.app_url, config=config,
-                             observe_latency=samples.append)
+                             self.home / "gridbot", lease_url=self.app_url, config=config)
+        stop = threading.Event()
+        troublemaker = threading.Thread(target=trouble, args=(stop,), daemon=True) \
+            if trouble is not None else None
+        if troublemaker is not None:
+            troublemaker.start()
         daemon.start()
         try:
             # Steady state first: every account's grids placed (at the daemon's request rate,
             # 100 per second for every account together), then a short settle.
             _wait(lambda: all(_open_orders(self.url, n) >= 8 * len(self.symbols)
-                              for n in range(count)), 60 + count * 4, poll_s=2.0)
+                              for n in measured), 60 + len(measured) * 4, poll_s=2.0)
             time.sleep(WARMUP_S)
-            samples.clear()
+            workers = {w.account.account_id: w for w in daemon.workers.values()}
+            watched = [workers[self.account_ids[n]] for n in measured]
+            for worker in watched:
+                worker.latency.clear()
             time.sleep(MEASURE_S)
-            window = np.array(samples, dtype=np.float64)
-            workers = list(daemon.workers.values())
-            rest = _rest_round_trips(workers[0])
-            queued = [ms for w in workers for ms in w.gateway.queued.samples]
+            samples = [list(w.latency.samples) for w in watched]
+            rest = _rest_round_trips(watched[0])
+            queued = [ms for w in watched for ms in w.gateway.queued.samples]
         finally:
+            stop.set()
+            if troublemaker is not None:
+                troublemaker.join(30)
             daemon.stop()
-        if not len(window):
-            return Latency(float("nan"), float("nan"), 0, rest)
-        return Latency(round(float(np.percentile(window, 50)), 2),
-                       round(float(np.percentile(window, 99)), 2), len(window), rest,
-                       round(float(np.percentile(queued, 99)), 2) if queued else None)
+            requests.delete(f"{self.url}/admin/faults", timeout=5)
+        return Latency.pooled(samples, rest,
+                              round(float(np.percentile(queued, 99)), 2) if queued else None)
+
+    def revoke_and_storm(self) -> None:
+        """Two of the isolation measurement's faults, until ``latency`` clears them: a
+        revoked key, and a 10006 storm."""
+        for kind in ("auth_reject", "rate_limit"):
+            requests.post(f"{self.url}/admin/faults/{kind}", timeout=5, params={
+                "account": f"b{TROUBLED[kind]}", "seconds": "3600"}).raise_for_status()
+
+    def drop_stream(self, stop: threading.Event) -> None:
+        """The third: one account's private stream dropped every 1.5 s until ``stop``."""
+        while not stop.wait(1.5):
+            requests.post(f"{self.url}/admin/ws/drop", timeout=5, params={
+                "stream": "private", "account": f"b{TROUBLED['ws_drop']}"})
 
     def restart(self, count: int) -> float:
         """Seconds from SIGKILL of a trading process to its successor's first order."""
-        self._enable_only(count)
+        self._enable_only(range(count))
         env = {**os.environ, "DATABASE_URL": self.admin_url,
                "GRIDBOT_APP_DATABASE_URL": self.app_url, "GRIDBOT_HOME": str(self.home / "gridbot"),
                "PYTHONUNBUFFERED": "1"}
