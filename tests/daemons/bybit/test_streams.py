@@ -123,7 +123,7 @@ def test_stream_frame_that_is_not_json_goes_to_on_invalid_and_stream_continues(
 
 def test_stream_private_refused_auth_is_retried_until_accepted(venue: RunningVenue) -> None:
     spec = venue.server.config.accounts[0]
-    admin(venue, "/admin/faults/auth_reject?seconds=1.5")
+    admin(venue, "/admin/faults/auth_reject?seconds=30")  # cleared below, once refused
     inbox = Inbox()
     endpoints = endpoints_for("local", venue.base_url)
     stream = Stream("private:bob", endpoints.ws_private, inbox.on_message, api_key=spec.api_key,
@@ -133,6 +133,8 @@ def test_stream_private_refused_auth_is_retried_until_accepted(venue: RunningVen
     stream.start()
     try:
         wait_for(lambda: stream.stats.auth_failures >= 1, 10, "a refused auth")
+        urllib.request.urlopen(urllib.request.Request(
+            f"{venue.base_url}/admin/faults/auth_reject", method="DELETE"), timeout=5).close()
         wait_subscribed(venue, "private", {"order", "execution", "position", "wallet"}, 15)
     finally:
         stream.close()
