@@ -62,7 +62,7 @@ from daemons.trading.targets import discover
 def grid(n: int) -> dict:
     return {"amount": "x0.0001", "grid_count": 10,
             "grid_step": round(0.03 + 0.005 * (n % 10), 3)}
-#: ``GRIDBOT_BENCH_QUICK=1`` (the smoke test) shortens every window and the account steps.
+#: ``GRIDBOT_BENCH_QUICK=1`` shortens every window and the account steps (a quick look).
 QUICK = os.environ.get("GRIDBOT_BENCH_QUICK") == "1"
 WARMUP_S = 3.0 if QUICK else 8.0
 MEASURE_S = 4.0 if QUICK else 30.0
