@@ -87,8 +87,7 @@ class TradeDaemon(RunUntilStopped):
 
     def __init__(self, db: Database, endpoints: Endpoints, discover: Discover, home: Path, *,
                  lease_url: str, config: TradeConfig = TradeConfig(),
-                 daemon_id: str | None = None, environment: str = "local",
-                 observe_latency: Callable[[float], None] | None = None) -> None:
+                 daemon_id: str | None = None, environment: str = "local") -> None:
         self.db = db
         self.endpoints = endpoints
         self.config = config
@@ -108,7 +107,6 @@ class TradeDaemon(RunUntilStopped):
         self.refused: tuple[tuple[str, str], ...] = ()
         self.errors: dict[str, str] = {}
         self._discover = discover
-        self._observe_latency = observe_latency
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._refresh_now = threading.Event()
@@ -207,7 +205,6 @@ class TradeDaemon(RunUntilStopped):
         worker = AccountWorker(account, db=self.db, sink=self.writer, endpoints=self.endpoints,
                                market=self.market, config=self.config.worker,
                                on_trip=self._on_trip, on_latch=self._on_latch,
-                               observe_latency=self._observe_latency,
                                shared_limiter=self.ip_limiter)
         self.workers[account.account_id] = worker
         self.errors.pop(account.name, None)

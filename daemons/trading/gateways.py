@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -66,12 +65,10 @@ class LiveGateway:
     account's rate limit (10 order requests per second on Bybit).
     """
 
-    def __init__(self, executor: LiveExecutor, latency: LatencyLog,
-                 observe: Callable[[float], None] | None = None) -> None:
+    def __init__(self, executor: LiveExecutor, latency: LatencyLog) -> None:
         self.executor = executor
         self.latency = latency
         self.queued = LatencyLog()
-        self._observe = observe
         self._last_receipt = 0
 
     def send(self, runtime: StrategyRuntime, intent: Intent, sent_ts: int,
@@ -82,8 +79,6 @@ class LiveGateway:
             if receipt_ns != self._last_receipt:
                 self._last_receipt = receipt_ns
                 self.latency.add(ms)
-                if self._observe is not None:
-                    self._observe(ms)
         if isinstance(intent, PlaceLimitIntent):
             return self.executor.place(intent)
         return self.executor.cancel(intent)

@@ -59,7 +59,6 @@ class AccountWorker:
                  endpoints: Endpoints, market: MarketFeed, config: WorkerConfig,
                  on_trip: Callable[[AccountWorker, str], None],
                  on_latch: Callable[[StrategyRuntime, str], None],
-                 observe_latency: Callable[[float], None] | None = None,
                  shared_limiter: RateLimiter | None = None) -> None:
         self.account = account
         self.db = db
@@ -75,7 +74,7 @@ class AccountWorker:
                               shared_limiter=shared_limiter)
         self.executor = LiveExecutor(self.rest, self.breaker)
         self.latency = LatencyLog()
-        self.gateway = LiveGateway(self.executor, self.latency, observe_latency)
+        self.gateway = LiveGateway(self.executor, self.latency)
         self.runtimes: dict[int, StrategyRuntime] = {}
         self.by_symbol: dict[str, list[StrategyRuntime]] = {}
         self.strategy_errors: dict[int, str] = {}
