@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from gridcore.events import SELL
+from gridcore.events import SELL, OrderUpdateEvent
 
 LONG = "long"
 SHORT = "short"
@@ -34,6 +34,16 @@ class PlaceLimitIntent:
     client_order_id: str
     grid_level: int
     direction: str
+
+    def refused(self, ts: int, reason: str, seq: int = 0) -> OrderUpdateEvent:
+        """The order update that tells the engine this placement was refused, as Bybit
+        reports a rejection: by the exchange, by the live runtime's own checks before
+        sending (deviations page), or by the simulated broker."""
+        return OrderUpdateEvent(
+            symbol=self.symbol, exchange_ts=ts, local_ts=ts, seq=seq, order_id="",
+            order_link_id=self.client_order_id, side=self.side, price=self.price,
+            qty=self.qty, order_status="Rejected", reduce_only=self.reduce_only,
+            position_idx=self.position_idx, leaves_qty=Decimal(0), reject_reason=reason[:200])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -31,7 +31,7 @@ from daemons.bybit import parsing
 from daemons.bybit.errors import RATE_LIMIT, BybitError, NonRetryableError
 from daemons.bybit.rest import BybitRest
 from daemons.trading.breaker import CircuitBreaker
-from daemons.trading.runtime import gone, rejected
+from daemons.trading.runtime import gone
 from gridcore.events import Event, OrderUpdateEvent
 from gridcore.intents import CancelIntent, PlaceLimitIntent
 
@@ -202,4 +202,4 @@ class LiveExecutor:
         self.stats.rejected += 1
         reason = f"retCode {error.ret_code}" if error.ret_code is not None else type(error).__name__
         self.stats.reject_reasons[reason] = self.stats.reject_reasons.get(reason, 0) + 1
-        return rejected(intent, self._now_ms(), str(error))
+        return intent.refused(self._now_ms(), str(error))

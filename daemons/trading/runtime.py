@@ -228,7 +228,7 @@ class StrategyRuntime:
         if (self.mode == LIVE and intent.reduce_only
                 and not self.engine.positions[intent.direction].size > 0):
             self.refused_flat_side += 1
-            return [rejected(intent, ts, FLAT_SIDE)]
+            return [intent.refused(ts, FLAT_SIDE)]
         caps, reason = self.caps, None
         if caps.max_open_orders is not None and len(self.engine.orders.orders) > \
                 caps.max_open_orders:
@@ -241,7 +241,7 @@ class StrategyRuntime:
         if reason is None:
             return None
         self.refused_by_caps += 1
-        return [rejected(intent, ts, reason)]
+        return [intent.refused(ts, reason)]
 
     def _remember(self, intent: Intent, sent_ts: int) -> None:
         if isinstance(intent, PlaceLimitIntent):
@@ -341,15 +341,6 @@ class StrategyRuntime:
         held = orders.get("L:" + intent.client_order_id) if intent.client_order_id else \
             orders.get("O:" + (intent.order_id or ""))
         return held is not None and held.cancel_pending
-
-
-def rejected(intent: PlaceLimitIntent, ts: int, reason: str) -> OrderUpdateEvent:
-    """The order update that tells the engine a placement was refused (deviations page)."""
-    return OrderUpdateEvent(
-        symbol=intent.symbol, exchange_ts=ts, local_ts=ts, order_id="",
-        order_link_id=intent.client_order_id, side=intent.side, price=intent.price,
-        qty=intent.qty, order_status="Rejected", reduce_only=intent.reduce_only,
-        position_idx=intent.position_idx, leaves_qty=Decimal(0), reject_reason=reason[:200])
 
 
 def gone(symbol: str, order_link_id: str, order_id: str, ts: int) -> OrderUpdateEvent:

@@ -140,18 +140,10 @@ class SimBroker:
         for intent in intents:
             if (isinstance(intent, PlaceLimitIntent) and intent.reduce_only
                     and self.positions[intent.position_idx].size == 0):
-                answers.append(self._flat_side_refusal(intent, ts))
+                answers.append(intent.refused(ts, FLAT_SIDE_REFUSAL, self._bump()))
             else:
                 self._schedule(ts, intent)
         return answers + self.advance(ts)
-
-    def _flat_side_refusal(self, intent: PlaceLimitIntent, ts: int) -> OrderUpdateEvent:
-        return OrderUpdateEvent(
-            symbol=self.symbol, exchange_ts=ts, local_ts=ts, seq=self._bump(), order_id="",
-            order_link_id=intent.client_order_id, side=intent.side, price=intent.price,
-            qty=intent.qty, order_status="Rejected", reduce_only=True,
-            position_idx=intent.position_idx, leaves_qty=ZERO,
-            reject_reason=FLAT_SIDE_REFUSAL)
 
     @property
     def holding(self) -> int | None:

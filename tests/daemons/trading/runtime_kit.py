@@ -15,7 +15,7 @@ from uuid import UUID
 from daemons.db import accounts, strategies, users
 from daemons.db.session import Database
 from daemons.trading.records import RunRecorder
-from daemons.trading.runtime import StrategyRuntime, rejected
+from daemons.trading.runtime import StrategyRuntime
 from gridcore.config import GridConfig
 from gridcore.engine import GridEngine
 from gridcore.events import CoinBalance, Event, TickerEvent, WalletEvent
@@ -58,7 +58,7 @@ class ScriptedExchange:
         if reason is None:
             return []
         self.refused.append(intent)
-        return [rejected(intent, sent_ts, reason)]
+        return [intent.refused(sent_ts, reason)]
 
 
 def make_runtime(db: Database, exchange: ScriptedExchange, config: GridConfig = CONFIG,
