@@ -30,7 +30,7 @@ from daemons.venue.instruments import Instrument
 from gridcore.config import GridConfig
 from gridcore.engine import GridEngine
 from gridcore.events import FundingEvent
-from gridcore.sim.tape import MarketTape
+from gridcore.sim.tape import TICKER, MarketTape
 
 #: Market time between two snapshots (the trading daemon's default interval).
 SNAPSHOT_MS = 60_000
@@ -49,8 +49,12 @@ class _Rows:
 
 
 def shadow_run(db: Database, strategy_id: int, tape: MarketTape, instrument: Instrument,
-               start_ms: int, end_ms: int, balance: Decimal = Decimal(100_000)) -> UUID:
-    """``strategy_id`` in shadow over ``tape``'s ``[start_ms, end_ms)``; the run's id."""
+               start_ms: int, end_ms: int, balance: Decimal = Decimal(100_000), *,
+               overtake_ms: int = 0) -> UUID:
+    """``strategy_id`` in shadow over ``tape``'s ``[start_ms, end_ms)``; the run's id.
+
+    With ``overtake_ms``, the trades stamped up to that long after a ticker are delivered
+    before it, as over a busy connection where the two topics race."""
     with db.admin() as conn:
         user_id, account_id, symbol, config = conn.execute(
             "SELECT user_id, account_id, symbol, config_json FROM strategies"
@@ -73,7 +77,8 @@ def shadow_run(db: Database, strategy_id: int, tape: MarketTape, instrument: Ins
     for event in gateway.start(start_ms):
         runtime.feed(event, 0)
     runtime.snapshot()
-    _step(runtime, tape, start_ms, end_ms)
+    _step(runtime, tape, start_ms, end_ms, overtake_ms)
+    runtime.release_trades()
     runtime.snapshot()
     recorder.finish("stopped")
     with db.unit_of_work(user_id) as conn:
@@ -85,13 +90,16 @@ def shadow_run(db: Database, strategy_id: int, tape: MarketTape, instrument: Ins
     return recorder.run_id
 
 
-def _step(runtime: StrategyRuntime, tape: MarketTape, start_ms: int, end_ms: int) -> None:
+def _step(runtime: StrategyRuntime, tape: MarketTape, start_ms: int, end_ms: int,
+          overtake_ms: int) -> None:
     """The market events of the window, as the worker hands them to a shadow strategy (its
-    timer asking for a snapshot every :data:`SNAPSHOT_MS` of market)."""
+    timer asking for a snapshot every :data:`SNAPSHOT_MS` of market; each event's place in
+    its millisecond counted in delivery order, as the feed counts it)."""
     lo, hi = (int(i) for i in np.searchsorted(tape.ts, [start_ms, end_ms]))
+    delivered = tape.ts[lo:hi] + np.where(tape.kind[lo:hi] == TICKER, overtake_ms, 0)
     next_snapshot, last_ms, seen = start_ms + SNAPSHOT_MS, -1, 0
-    for i in range(lo, hi):
-        event = tape.event(i)
+    for i in lo + np.argsort(delivered, kind="stable"):
+        event = tape.event(int(i))
         if isinstance(event, FundingEvent):  # not a market stream's event
             continue
         ts = event.exchange_ts

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from daemons.backtest.live_seed import snapshot_document
+from daemons.trading.arrival import Arrival, TradeHold
 from daemons.trading.market import MarketEvent
 from daemons.trading.records import RunRecorder
 from gridcore.engine import GridEngine
@@ -110,6 +111,7 @@ class StrategyRuntime:
         self._market_ms = -1
         self._market_seen = 0
         self._fed_ms = -1
+        self._trades = TradeHold()
         #: Set by the worker's timer (:meth:`want_snapshot`); taken at the next cut.
         self.snapshot_wanted = False
         self._rounds_waited = 0
@@ -136,9 +138,28 @@ class StrategyRuntime:
 
     def on_market(self, event: MarketEvent, seen: int, receipt_ns: int, *,
                   step: bool) -> None:
-        """A market event of this strategy's symbol, the ``seen``-th of its millisecond: a
-        wanted snapshot first when it is an exact cut, then the shadow broker's fills, then
-        the engine (a ticker, when ``step``: the account's breaker allows trading)."""
+        """A market event of this strategy's symbol, the ``seen``-th of its millisecond.
+
+        A shadow strategy's trades that overtook an earlier-stamped ticker wait for it
+        (:class:`~daemons.trading.arrival.TradeHold`), so its simulated account is filled in
+        the exchange order its replay will use."""
+        if self.mode != SHADOW:
+            self._step_market(event, seen, receipt_ns, step=step)
+            return
+        for arrival in self._trades.admit(Arrival(event, seen, receipt_ns)):
+            self._step_market(arrival.event, arrival.seen, arrival.receipt_ns, step=step)
+
+    def release_trades(self, now_ns: int | None = None) -> None:
+        """Step a shadow strategy's held trades: every one (``now_ns`` None: the run is
+        ending), or all once the oldest has waited too long for its ticker."""
+        released = self._trades.drain() if now_ns is None else self._trades.overdue(now_ns)
+        for arrival in released:
+            self._step_market(arrival.event, arrival.seen, arrival.receipt_ns, step=False)
+
+    def _step_market(self, event: MarketEvent, seen: int, receipt_ns: int, *,
+                     step: bool) -> None:
+        """A wanted snapshot first when it is an exact cut, then the shadow broker's fills,
+        then the engine (a ticker, when ``step``: the account's breaker allows trading)."""
         if self.cut_due(event.exchange_ts):
             if self.mode == SHADOW:  # what the simulated exchange answered is part of it
                 for answer in self.gateway.release():  # type: ignore[attr-defined]

@@ -172,6 +172,7 @@ class AccountWorker:
     def _finish_runs(self) -> None:
         for runtime in self.runtimes.values():
             try:
+                runtime.release_trades()
                 if runtime.mode == SHADOW or self.state != "error":
                     runtime.snapshot()
                 runtime.recorder.finish("failed" if self.state in ("error", "failed")
@@ -200,7 +201,11 @@ class AccountWorker:
             self._duties()
 
     def _duties(self) -> None:
-        """Between events: snapshot requests, and the breaker's probe."""
+        """Between events: trades held too long for their ticker, snapshot requests, and
+        the breaker's probe."""
+        now_ns = time.perf_counter_ns()
+        for runtime in self.runtimes.values():
+            runtime.release_trades(now_ns)
         if self.state == "running" and time.monotonic() >= self._next_snapshot:
             self._next_snapshot = time.monotonic() + self.config.snapshot_interval_s
             for runtime in self.runtimes.values():
@@ -219,6 +224,7 @@ class AccountWorker:
     def _resync(self) -> None:
         """After an outage: read the exchange again and restore every engine from it."""
         for runtime in self.runtimes.values():
+            runtime.release_trades()
             runtime.snapshot()
             runtime.recorder.finish("stopped")
         self.runtimes, self.by_symbol = {}, {}

@@ -1,0 +1,80 @@
+"""Exchange order for a shadow strategy's market: trades that overtook an earlier ticker wait.
+
+A shadow strategy's simulated account is filled by public trades, its engine is stepped by
+tickers, and a replay of its run steps both in exchange-time order (``Event.order_key``).
+Over the wire the two topics race: a trade printed just after a ticker was stamped can
+arrive before that ticker. Stepped in arrival order, the order that ticker places misses
+the trade (the trade was gone before the order existed), while the replay, which sees the
+ticker first, fills it, and every later decision of the two differs.
+
+:class:`TradeHold` puts those trades back in order. A trade stamped later than the newest
+ticker stepped waits until a ticker stamped at or after it arrives; that ticker first
+releases the trades stamped up to its own time (at an equal millisecond a trade comes
+first, as in replay order), then is stepped itself. Tickers are never held, so the engine
+decides as soon as they arrive; on a live exchange every trade changes the ticker (last
+price, volume), so a trade waits at most one ticker interval. A trade held longer than
+:data:`HOLD_LIMIT_NS` (a ticker stream gone quiet) is released anyway, late rather than
+never. Trades that arrive after a later ticker was already stepped cannot be put back, and
+go on at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gridcore.events import PublicTradeEvent, TickerEvent
+
+#: How long a trade may wait for its ticker (wall time): ten of Bybit's 100 ms ticker pushes.
+HOLD_LIMIT_NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A market event as the feed delivered it: ``seen`` is its place in its millisecond
+    (the snapshot's cut), ``receipt_ns`` when it was received."""
+
+    event: TickerEvent | PublicTradeEvent
+    seen: int
+    receipt_ns: int
+
+
+@dataclass(slots=True)
+class TradeHold:
+    """The trades of one symbol held for a ticker stamped at or after them."""
+
+    _held: list[Arrival] = field(default_factory=list)
+    _ticker_ms: int = -1
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def admit(self, arrival: Arrival) -> list[Arrival]:
+        """What to step now, in exchange order: ``arrival`` itself, preceded by the trades
+        a ticker releases; nothing when ``arrival`` is a trade ahead of every ticker."""
+        event = arrival.event
+        if isinstance(event, TickerEvent):
+            self._ticker_ms = max(self._ticker_ms, event.exchange_ts)
+            return self._release(self._ticker_ms) + [arrival]
+        if event.exchange_ts > self._ticker_ms:
+            self._held.append(arrival)
+            return []
+        return [arrival]
+
+    def overdue(self, now_ns: int, limit_ns: int = HOLD_LIMIT_NS) -> list[Arrival]:
+        """The held trades, in exchange order, once the oldest has waited ``limit_ns``."""
+        if self._held and now_ns - min(a.receipt_ns for a in self._held) >= limit_ns:
+            return self.drain()
+        return []
+
+    def drain(self) -> list[Arrival]:
+        """Every held trade, in exchange order (the run is ending, or the stream went quiet)."""
+        return self._release(None)
+
+    def _release(self, up_to_ms: int | None) -> list[Arrival]:
+        due: list[Arrival] = []
+        kept: list[Arrival] = []
+        for held in self._held:
+            ready = up_to_ms is None or held.event.exchange_ts <= up_to_ms
+            (due if ready else kept).append(held)
+        self._held = kept
+        return sorted(due, key=lambda a: a.event.exchange_ts)  # stable: arrival order within
