@@ -20,7 +20,9 @@ go on at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from gridcore.events import PublicTradeEvent, TickerEvent
 
@@ -38,12 +40,18 @@ class Arrival:
     receipt_ns: int
 
 
-@dataclass(slots=True)
 class TradeHold:
-    """The trades of one symbol held for a ticker stamped at or after them."""
+    """The trades of one symbol held for a ticker stamped at or after them.
 
-    _held: list[Arrival] = field(default_factory=list)
-    _ticker_ms: int = -1
+    A trade's wait is timed from when it was held (``clock``, nanoseconds), not from its
+    receipt: a worker behind its queue handles a trade long after receiving it, and its
+    ticker is then next in the queue, not missing.
+    """
+
+    def __init__(self, clock: Callable[[], int] = time.perf_counter_ns) -> None:
+        self._clock = clock
+        self._held: list[tuple[Arrival, int]] = []
+        self._ticker_ms = -1
 
     def __len__(self) -> int:
         return len(self._held)
@@ -56,13 +64,13 @@ class TradeHold:
             self._ticker_ms = max(self._ticker_ms, event.exchange_ts)
             return self._release(self._ticker_ms) + [arrival]
         if event.exchange_ts > self._ticker_ms:
-            self._held.append(arrival)
+            self._held.append((arrival, self._clock()))
             return []
         return [arrival]
 
-    def overdue(self, now_ns: int, limit_ns: int = HOLD_LIMIT_NS) -> list[Arrival]:
+    def overdue(self, limit_ns: int = HOLD_LIMIT_NS) -> list[Arrival]:
         """The held trades, in exchange order, once the oldest has waited ``limit_ns``."""
-        if self._held and now_ns - min(a.receipt_ns for a in self._held) >= limit_ns:
+        if self._held and self._clock() - self._held[0][1] >= limit_ns:
             return self.drain()
         return []
 
@@ -72,9 +80,12 @@ class TradeHold:
 
     def _release(self, up_to_ms: int | None) -> list[Arrival]:
         due: list[Arrival] = []
-        kept: list[Arrival] = []
+        kept: list[tuple[Arrival, int]] = []
         for held in self._held:
-            ready = up_to_ms is None or held.event.exchange_ts <= up_to_ms
-            (due if ready else kept).append(held)
+            ready = up_to_ms is None or held[0].event.exchange_ts <= up_to_ms
+            if ready:
+                due.append(held[0])
+            else:
+                kept.append(held)
         self._held = kept
         return sorted(due, key=lambda a: a.event.exchange_ts)  # stable: arrival order within

@@ -149,10 +149,10 @@ class StrategyRuntime:
         for arrival in self._trades.admit(Arrival(event, seen, receipt_ns)):
             self._step_market(arrival.event, arrival.seen, arrival.receipt_ns, step=step)
 
-    def release_trades(self, now_ns: int | None = None) -> None:
-        """Step a shadow strategy's held trades: every one (``now_ns`` None: the run is
-        ending), or all once the oldest has waited too long for its ticker."""
-        released = self._trades.drain() if now_ns is None else self._trades.overdue(now_ns)
+    def release_trades(self, *, overdue_only: bool = False) -> None:
+        """Step a shadow strategy's held trades: every one (the run is ending), or, with
+        ``overdue_only``, all once the oldest has waited too long for its ticker."""
+        released = self._trades.overdue() if overdue_only else self._trades.drain()
         for arrival in released:
             self._step_market(arrival.event, arrival.seen, arrival.receipt_ns, step=False)
 

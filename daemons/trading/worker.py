@@ -203,9 +203,8 @@ class AccountWorker:
     def _duties(self) -> None:
         """Between events: trades held too long for their ticker, snapshot requests, and
         the breaker's probe."""
-        now_ns = time.perf_counter_ns()
         for runtime in self.runtimes.values():
-            runtime.release_trades(now_ns)
+            runtime.release_trades(overdue_only=True)
         if self.state == "running" and time.monotonic() >= self._next_snapshot:
             self._next_snapshot = time.monotonic() + self.config.snapshot_interval_s
             for runtime in self.runtimes.values():

@@ -78,17 +78,30 @@ class VenueState:
             self.private.broadcast(topic, private_message(acct, topic, items), account=name)
 
     async def push_tickers(self) -> None:
-        """Push each symbol's ticker delta every ``ticker_interval_ms``; a ticker nobody
-        follows is not built (its next subscriber gets a fresh snapshot)."""
+        """Push each symbol's ticker delta every ``ticker_interval_ms``."""
         while True:
             await asyncio.sleep(self.config.ticker_interval_ms / 1000)
-            for topic, feed in self.tickers.items():
-                if not self.public.subscribers(topic):
-                    feed.forget()
-                    continue
-                text = feed.delta()
-                if text is not None:
-                    self.public.broadcast(topic, text)
+            self.push_ticker_deltas()
+
+    def push_ticker_deltas(self) -> None:
+        """Each followed symbol's ticker delta, stamped now; a ticker nobody follows is not
+        built (its next subscriber gets a fresh snapshot).
+
+        Every trade due by now is played and published first, so a ticker follows every
+        trade stamped at or before it on each connection, and reflects them: a tape loop
+        running late would otherwise play trades after a later-stamped ticker, stamped with
+        their due times, and a client stepping events as they arrive would see a market a
+        replay in exchange order never shows.
+        """
+        now = self.clock.now()
+        self.driver.catch_up(now)
+        for topic, feed in self.tickers.items():
+            if not self.public.subscribers(topic):
+                feed.forget()
+                continue
+            text = feed.delta(now)
+            if text is not None:
+                self.public.broadcast(topic, text)
 
     def status(self) -> dict[str, object]:
         """``/admin/status``: the tape, connections, faults, and each symbol's market."""

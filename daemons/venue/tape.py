@@ -180,9 +180,10 @@ class TapeDriver:
             tape.next = next(tape.trades, None)
             count += 1
 
-    def step(self) -> float:
-        """Play every due trade; return how long to sleep before the next one."""
-        now = self.clock.now()
+    def step(self, now: int | None = None) -> float:
+        """Play every trade due by ``now`` (the clock's time when None) and publish; return
+        how long to sleep before the next one."""
+        now = self.clock.now() if now is None else now
         tapes = self.tapes.values()
         if not self.clock.paused:
             for tape in tapes:
@@ -217,10 +218,20 @@ class TapeDriver:
         unhandled exception would end this task silently while the venue kept serving a
         market that had stopped.
         """
+        while self.failure is None:
+            await asyncio.sleep(self._guarded_step(None))
+
+    def catch_up(self, now: int) -> None:
+        """Play and publish every trade due by ``now`` before something stamped ``now``
+        goes out (a ticker): the loop's own step may be running late."""
+        if self.failure is None:
+            self._guarded_step(now)
+
+    def _guarded_step(self, now: int | None) -> float:
         try:
-            while True:
-                await asyncio.sleep(self.step())
+            return self.step(now)
         except Exception as e:
             self.failure = f"failed: {type(e).__name__}: {e}"
             log.error("venue tape stopped after %d trades: %s", self.fed, self.failure,
                       exc_info=True)
+            return IDLE_S

@@ -25,28 +25,30 @@ class TickerFeed:
         self._cs = 0
 
     def snapshot(self) -> str:
+        now = wall_ms()
         if not self._state:
-            self._state = self.builder.ws(wall_ms())
-        return self._message("snapshot", self._state)
+            self._state = self.builder.ws(now)
+        return self._message("snapshot", self._state, now)
 
     def forget(self) -> None:
         """Drop the last pushed state: the next snapshot is built afresh."""
         self._state = {}
 
-    def delta(self) -> str | None:
-        """The next delta, or None when nothing changed (the state moves on either way)."""
-        state = self.builder.ws(wall_ms())
+    def delta(self, now_ms: int) -> str | None:
+        """The delta at venue time ``now_ms``, or None when nothing changed (the state
+        moves on either way)."""
+        state = self.builder.ws(now_ms)
         delta = {k: v for k, v in state.items() if self._state.get(k) != v}
         self._state = state
         if not delta:
             return None
         delta["symbol"] = self.symbol
-        return self._message("delta", delta)
+        return self._message("delta", delta, now_ms)
 
-    def _message(self, kind: str, data: dict[str, str]) -> str:
+    def _message(self, kind: str, data: dict[str, str], now_ms: int) -> str:
         self._cs += 1
         return json.dumps({"topic": self.topic, "type": kind, "data": data, "cs": self._cs,
-                           "ts": wall_ms()})
+                           "ts": now_ms})
 
 
 def ack(conn: Connection, payload: dict, op: str, success: bool, message: str = "") -> None:

@@ -35,10 +35,14 @@ def test_trades_ahead_of_a_ticker_are_stepped_just_before_it_in_exchange_order()
 
 
 def test_a_trade_is_released_late_rather_never_when_no_ticker_comes() -> None:
-    hold = TradeHold()
+    now = [0]
+    hold = TradeHold(clock=lambda: now[0])
     hold.admit(Arrival(ticker(1_000), 1, 0))
-    hold.admit(Arrival(trade(1_300, "b"), 1, 500))
-    hold.admit(Arrival(trade(1_200, "a"), 1, 900))
-    assert hold.overdue(500 + HOLD_LIMIT_NS - 1) == []
-    assert ids(hold.overdue(500 + HOLD_LIMIT_NS)) == ["a", "b"]
-    assert len(hold) == 0 and hold.overdue(10 * HOLD_LIMIT_NS) == []
+    hold.admit(Arrival(trade(1_300, "b"), 1, 0))  # its receipt does not count: its hold does
+    now[0] = 400
+    hold.admit(Arrival(trade(1_200, "a"), 1, 0))
+    now[0] = HOLD_LIMIT_NS - 1
+    assert hold.overdue() == []
+    now[0] = HOLD_LIMIT_NS
+    assert ids(hold.overdue()) == ["a", "b"]
+    assert len(hold) == 0 and hold.overdue() == []

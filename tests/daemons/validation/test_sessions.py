@@ -193,21 +193,41 @@ def test_session_venue_holding_acks_measures_the_latency_and_marks_fills_latency
 def test_session_shadow_run_replayed_with_its_own_model_agrees_fill_for_fill(
         recorded: Recorded) -> None:
     """A shadow run's live side is its simulated fills; the replay seeded from its snapshot
-    with its own model (CONSERVATIVE, no latency) makes the same ones, but for a fill
-    raced by arrival order. The daemon steps events in the order they arrive, a replay in
-    exchange-time order, and the venue pushes trades every few milliseconds: a trade
-    printed just after a ticker can arrive before it, and the order that ticker placed
-    then misses it live and not in the replay (seen once in several full-suite runs). On a
-    feed stepped in exchange order the replay is exact
-    (``tests/gridbot_pipelines/test_bench_shadow_runs.py``)."""
+    with its own model (CONSERVATIVE, no latency) makes the same ones. The daemon steps
+    the market in exchange order as the replay does (a trade that overtook its ticker waits
+    for it, ``daemons/trading/arrival.py``), so the two are exact, fill for fill (five of
+    five sessions on a loaded machine).
+
+    One race is left, and only it may part them: a trade stamped in the very millisecond
+    of a ticker but delivered after it is stepped after it by the daemon, while the replay
+    puts it first when capture received both in one millisecond (replay order). It matters
+    only if the trade crosses an order that ticker placed, so a difference must come with
+    such a crossing in the window (none in the sessions measured)."""
     result = _clean(recorded, "trader4", models=["CONSERVATIVE"])
     model = _model(result)
     assert len(result.comparison.input.live.fills) >= 10
-    assert len(model.explained) <= 1, model.explained
-    assert all(e.reason in (Reason.DIVERGENCE, Reason.LATENCY) for e in model.explained)
+    if model.divergence is not None or model.explained:
+        assert _same_millisecond_crossings(recorded, "trader4", result) > 0, model.explained
+        return
     values = _values(model)
-    assert values["trade count match"] > targets.TRADE_COUNT_MATCH_MIN
-    assert values["price slippage"] == 0.0
+    assert values["trade count match"] == 1.0
+    assert values["price slippage"] == 0.0 and values["PnL delta"] == 0.0
+
+
+def _same_millisecond_crossings(rec: Recorded, name: str, result: CheckResult) -> int:
+    """Placements of the run's window decided on a ticker whose own millisecond holds a
+    public trade strictly through the order's price."""
+    inp = result.comparison.input
+    with rec.db.admin() as conn:
+        return conn.execute(
+            "SELECT count(*) FROM engine_decisions d WHERE d.run_id = %s"
+            " AND d.trigger_kind = 'ticker' AND d.price IS NOT NULL"
+            " AND d.exchange_ts >= to_timestamp(%s / 1000.0)"
+            " AND d.exchange_ts < to_timestamp(%s / 1000.0)"
+            " AND EXISTS (SELECT 1 FROM public_trades t WHERE t.symbol = d.symbol"
+            " AND t.exchange_ts = d.exchange_ts AND CASE WHEN d.side = 'Buy'"
+            " THEN t.price < d.price ELSE t.price > d.price END)",
+            [rec.session.runs[name], inp.start_ms, inp.end_ms]).fetchone()[0]
 
 
 def test_session_cli_compare_prints_writes_and_stores_for_the_owner_only(
