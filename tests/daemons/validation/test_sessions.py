@@ -197,7 +197,7 @@ def test_session_shadow_run_replayed_with_its_own_model_agrees_fill_for_fill(
     the market in exchange order as the replay does (a trade that overtook its ticker waits
     for it, ``daemons/trading/arrival.py``; the venue sends no trade after a later-stamped
     ticker, ``tests/daemons/venue/test_ticker_order.py``), so the two are exact, fill for
-    fill (nine of nine sessions on a loaded machine, four with both fixes).
+    fill (four of four sessions with both fixes; with the hold alone one of twelve parted).
 
     One race is left, and only it may part them: a trade stamped in the very millisecond
     of a ticker but delivered after it is stepped after it by the daemon, while the replay
