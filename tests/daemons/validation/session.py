@@ -74,6 +74,11 @@ def record_session(db: Database, keyring: Keyring, home: Path, app_url: str) -> 
         _fault(venue, "ack_delay", "trader2", ms=str(ACK_DELAY_MS))
         capture = make_capture(db, keyring, venue, home / "capture", capture_config()).start()
         wait_for(lambda: _captured_trades(db) > 100, timeout_s=30, what="captured trades")
+        # Accounting parity starts from the newest position report before a run's window:
+        # capture's first reconcile of every account must be stored before trading starts
+        # (on a loaded machine it can come after a hundred trades).
+        wait_for(lambda: _accounts_with_positions(db) == len(tenants.users), timeout_s=60,
+                 what="every account's positions captured")
         daemon = make_daemon(db, keyring, venue, home / "trade", app_url)
         thread = threading.Thread(target=daemon.run, args=(stop,), daemon=True)
         thread.start()
@@ -125,6 +130,12 @@ def _fault(venue: RunningVenue, kind: str, account: str, **options: str) -> None
 def _captured_trades(db: Database) -> int:
     with db.market_data() as conn:
         return conn.execute("SELECT count(*) FROM public_trades").fetchone()[0]
+
+
+def _accounts_with_positions(db: Database) -> int:
+    with db.admin() as conn:
+        return conn.execute("SELECT count(DISTINCT account_id) FROM positions"
+                            " WHERE position_idx IN (1, 2)").fetchone()[0]
 
 
 def _last_trade_ms(db: Database) -> int:

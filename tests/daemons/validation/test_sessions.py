@@ -241,7 +241,7 @@ def test_session_cli_compare_prints_writes_and_stores_for_the_owner_only(
                      "--to", str(session.clean_end_ms), "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output + result.stderr
     assert "CONSERVATIVE" in result.stdout and "FAIL" in result.stdout
-    assert "accounting parity: ok" in result.stdout
+    assert "accounting parity: ok" in result.stdout, result.stdout
     assert {p.name for p in (tmp_path / "out").iterdir()} == {
         "comparison.html", "comparison.md", "comparison.json"}
     markdown = (tmp_path / "out" / "comparison.md").read_text()
