@@ -14,8 +14,8 @@ first, as in replay order), then is stepped itself. Tickers are never held, so t
 decides as soon as they arrive; on a live exchange every trade changes the ticker (last
 price, volume), so a trade waits at most one ticker interval. A trade held longer than
 :data:`HOLD_LIMIT_NS` (a ticker stream gone quiet) is released anyway, late rather than
-never. Trades that arrive after a later ticker was already stepped cannot be put back, and
-go on at once.
+never (all the held trades then go: their ticker is not coming soon). Trades that arrive
+after a later ticker was already stepped cannot be put back, and go on at once.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ HOLD_LIMIT_NS = 1_000_000_000
 
 @dataclass(frozen=True, slots=True)
 class Arrival:
-    """A market event as the feed delivered it: ``seen`` is its place in its millisecond
-    (the snapshot's cut), ``receipt_ns`` when it was received."""
+    """A market event as the feed delivered it, ``receipt_ns`` when it was received (its
+    place in its millisecond is counted when it is stepped: the feed counts in arrival
+    order, and the snapshot's cut needs the order stepped)."""
 
     event: TickerEvent | PublicTradeEvent
-    seen: int
     receipt_ns: int
 
 

@@ -146,15 +146,23 @@ class StrategyRuntime:
         if self.mode != SHADOW:
             self._step_market(event, seen, receipt_ns, step=step)
             return
-        for arrival in self._trades.admit(Arrival(event, seen, receipt_ns)):
-            self._step_market(arrival.event, arrival.seen, arrival.receipt_ns, step=step)
+        for arrival in self._trades.admit(Arrival(event, receipt_ns)):
+            self._step_in_order(arrival, step=step)
 
     def release_trades(self, *, overdue_only: bool = False) -> None:
         """Step a shadow strategy's held trades: every one (the run is ending), or, with
         ``overdue_only``, all once the oldest has waited too long for its ticker."""
         released = self._trades.overdue() if overdue_only else self._trades.drain()
         for arrival in released:
-            self._step_market(arrival.event, arrival.seen, arrival.receipt_ns, step=False)
+            self._step_in_order(arrival, step=False)
+
+    def _step_in_order(self, arrival: Arrival, *, step: bool) -> None:
+        """Step a shadow strategy's market event, counting its place in its millisecond in
+        the order stepped (the feed's count follows arrival order, which the hold changed;
+        a snapshot's replay skips that many events of its millisecond)."""
+        ms = arrival.event.exchange_ts
+        seen = self._market_seen + 1 if ms == self._market_ms else 1
+        self._step_market(arrival.event, seen, arrival.receipt_ns, step=step)
 
     def _step_market(self, event: MarketEvent, seen: int, receipt_ns: int, *,
                      step: bool) -> None:

@@ -173,6 +173,10 @@ class AccountWorker:
         for runtime in self.runtimes.values():
             try:
                 runtime.release_trades()
+            except Exception as e:  # its run is still closed below
+                log.warning("held trades of strategy %s not stepped (%s)", runtime.strategy_id,
+                            type(e).__name__)
+            try:
                 if runtime.mode == SHADOW or self.state != "error":
                     runtime.snapshot()
                 runtime.recorder.finish("failed" if self.state in ("error", "failed")

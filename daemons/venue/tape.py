@@ -223,9 +223,15 @@ class TapeDriver:
 
     def catch_up(self, now: int) -> None:
         """Play and publish every trade due by ``now`` before something stamped ``now``
-        goes out (a ticker): the loop's own step may be running late."""
-        if self.failure is None:
+        goes out (a ticker): the loop's own step may be running late, by more than one
+        step's batch."""
+        while self.failure is None:
             self._guarded_step(now)
+            if self.clock.paused or not any(
+                    tape.next is not None
+                    and self.clock.venue_ms(tape.next.ts_ms + tape.offset) <= now
+                    for tape in self.tapes.values()):
+                return
 
     def _guarded_step(self, now: int | None) -> float:
         try:

@@ -27,7 +27,8 @@ def test_bench_shadow_run_replayed_with_its_own_model_is_exact(
         pipeline_db: Database, tape: MarketTape, overtake_ms: int) -> None:
     """Also when the trades stamped up to 400 ms after each ticker are delivered before it:
     the shadow strategy holds them for their ticker (``daemons/trading/arrival.py``);
-    stepped as they came, its first grid already misses fills its replay makes."""
+    stepped as delivered, it parts from its replay at the 30th decision. Replayed from a
+    snapshot half-way through as well as from its first."""
     strategy_id = add_strategy(pipeline_db, f"sam{overtake_ms}", "BTCUSDT",
                                {**GRID, "grid_step": "0.02"})
     start = day_start_ms(DAY) + 3_600_000  # the tape's first trade
@@ -35,9 +36,14 @@ def test_bench_shadow_run_replayed_with_its_own_model_is_exact(
                         int(tape.ts[-1]) + 1, overtake_ms=overtake_ms)
     result = run_comparison(pipeline_db, run_id, ["CONSERVATIVE"], latency_ms=0,
                             store=False)
-    (model,) = result.comparison.models
     assert len(result.comparison.input.live.fills) >= 10, "a run with fills to compare"
     assert result.comparison.input.start_ms > start  # from its first snapshot in the market
-    assert model.divergence is None and not model.explained
-    values = {m.name: m.value for m in model.metrics}
-    assert values["trade count match"] == 1.0 and values["PnL delta"] == 0.0
+    end = int(tape.ts[-1]) + 1
+    later = run_comparison(pipeline_db, run_id, ["CONSERVATIVE"], latency_ms=0, store=False,
+                           start_ms=(start + end) // 2)
+    assert later.comparison.input.start_ms > (start + end) // 2 - 60_000
+    for check in (result, later):
+        (model,) = check.comparison.models
+        assert model.divergence is None and not model.explained
+        values = {m.name: m.value for m in model.metrics}
+        assert values["trade count match"] == 1.0 and values["PnL delta"] == 0.0
