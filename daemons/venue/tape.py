@@ -191,11 +191,16 @@ class TapeDriver:
         for tape in tapes:
             tape.listing.engine.advance(now)
         self.publish()
-        due = [tape.next.ts_ms + tape.offset for tape in tapes if tape.next is not None]
-        if self.clock.paused or not due:
+        due = self._next_due_ms()
+        if self.clock.paused or due is None:
             return IDLE_S
-        due_in = (self.clock.venue_ms(min(due)) - now) / 1000
-        return min(max(due_in, MIN_STEP_S), IDLE_S)
+        return min(max((due - now) / 1000, MIN_STEP_S), IDLE_S)
+
+    def _next_due_ms(self) -> int | None:
+        """When the earliest unplayed trade of any tape is due (venue time), if any."""
+        due = [tape.next.ts_ms + tape.offset for tape in self.tapes.values()
+               if tape.next is not None]
+        return self.clock.venue_ms(min(due)) if due else None
 
     def symbol_state(self, symbol: str) -> str:
         """``playing`` or ``ended`` for one symbol's tape."""
@@ -227,10 +232,8 @@ class TapeDriver:
         step's batch."""
         while self.failure is None:
             self._guarded_step(now)
-            if self.clock.paused or not any(
-                    tape.next is not None
-                    and self.clock.venue_ms(tape.next.ts_ms + tape.offset) <= now
-                    for tape in self.tapes.values()):
+            due = self._next_due_ms()
+            if self.clock.paused or due is None or due > now:
                 return
 
     def _guarded_step(self, now: int | None) -> float:
